@@ -1,0 +1,9 @@
+"""Analysis core of kkr-geo: CRS handling, safe I/O, geometry helpers and catchment analysis.
+
+Nothing in ``geo`` knows about the domain layers (``layers``) or publishing (``maps``).
+"""
+
+from geo.crs import ANALYSIS_CRS
+from geo.errors import KkrGeoError, DataError, InputError
+
+__all__ = ["ANALYSIS_CRS", "KkrGeoError", "DataError", "InputError"]

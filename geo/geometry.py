@@ -1,0 +1,102 @@
+"""Geometry hygiene: repair invalid geometries, drop empties, enforce one geometry family.
+
+Nothing is changed silently: every repair or drop is recorded in a :class:`GeometryReport`
+that the caller attaches to the layer's metadata and shows to the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import shapely
+
+_FAMILY = {
+    "Polygon": "polygon", "MultiPolygon": "polygon",
+    "LineString": "line", "MultiLineString": "line", "LinearRing": "line",
+    "Point": "point", "MultiPoint": "point",
+}
+
+
+@dataclass
+class GeometryReport:
+    source: str
+    repaired: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.repaired and not self.dropped
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.repaired:
+            out.append(f"{self.source}: repaired {len(self.repaired)} invalid geometr{'y' if len(self.repaired) == 1 else 'ies'}: "
+                       + ", ".join(self.repaired[:10]) + (" ..." if len(self.repaired) > 10 else ""))
+        if self.dropped:
+            out.append(f"{self.source}: dropped {len(self.dropped)} feature(s): "
+                       + "; ".join(self.dropped[:10]) + (" ..." if len(self.dropped) > 10 else ""))
+        return out
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "repaired": list(self.repaired), "dropped": list(self.dropped)}
+
+
+def _label(gdf: gpd.GeoDataFrame, idx, id_column: str | None) -> str:
+    if id_column and id_column in gdf.columns:
+        return f"{id_column}={gdf.at[idx, id_column]!s}"
+    return f"feature {idx}"
+
+
+def clean_geometries(gdf: gpd.GeoDataFrame, *, family: str, source: str, id_column: str | None = None
+                     ) -> tuple[gpd.GeoDataFrame, GeometryReport]:
+    """Repair invalid geometries (``shapely.make_valid``), drop missing/empty ones and
+    features of another geometry family. ``family`` is ``polygon``, ``line`` or ``point``.
+
+    Geometry collections produced by a repair keep only the parts of the wanted family.
+    """
+    report = GeometryReport(source)
+    gdf = gdf.copy()
+    keep = []
+    geoms = list(gdf.geometry.values)
+    for pos, (idx, geom) in enumerate(zip(gdf.index, geoms)):
+        label = _label(gdf, idx, id_column)
+        if geom is None or geom.is_empty:
+            report.dropped.append(f"{label} (empty geometry)")
+            continue
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            geom = shapely.make_valid(geom)
+            geom = _extract_family(geom, family)
+            if geom is None or geom.is_empty:
+                report.dropped.append(f"{label} (invalid: {reason}; nothing left after repair)")
+                continue
+            report.repaired.append(f"{label} ({reason})")
+        gtype = geom.geom_type
+        if gtype == "GeometryCollection":
+            geom = _extract_family(geom, family)
+            if geom is None:
+                report.dropped.append(f"{label} (geometry collection without {family}s)")
+                continue
+        elif _FAMILY.get(gtype) != family:
+            report.dropped.append(f"{label} ({gtype}, expected {family})")
+            continue
+        geoms[pos] = geom
+        keep.append(pos)
+    out = gdf.iloc[keep].copy()
+    out = out.set_geometry(gpd.GeoSeries([geoms[p] for p in keep], index=out.index, crs=gdf.crs))
+    out.attrs = dict(gdf.attrs)
+    return out, report
+
+
+def _extract_family(geom, family: str):
+    if _FAMILY.get(geom.geom_type) == family:
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if _FAMILY.get(g.geom_type) == family]
+    if not parts:
+        return None
+    if family == "polygon":
+        return shapely.union_all(parts)
+    if family == "line":
+        return shapely.MultiLineString([p for g in parts for p in getattr(g, "geoms", [g])])
+    return shapely.MultiPoint([p for g in parts for p in getattr(g, "geoms", [g])])

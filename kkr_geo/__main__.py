@@ -1,0 +1,5 @@
+import sys
+
+from kkr_geo.cli import main
+
+sys.exit(main())

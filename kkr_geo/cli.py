@@ -1,0 +1,73 @@
+"""The ``kkr-geo`` command line.
+
+Each command group lives in :mod:`kkr_geo.commands` and registers itself with ``register(subparsers)``.
+User errors (:class:`geo.errors.KkrGeoError`) are printed without a traceback and give a
+non-zero exit code; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+
+from kkr_geo import __version__
+
+COMMAND_MODULES = ["data", "layers", "analysis", "build"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kkr-geo",
+        description="Layers, indicator joins, catchments and annex maps for Region Hovedstaden.",
+    )
+    parser.add_argument("--version", action="version", version=f"kkr-geo {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="data directory (default: $KKR_GEO_DATA, then ../shared/data, then the user cache)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"kkr_geo.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"kkr_geo.commands.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from geo.errors import KkrGeoError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    debug = args.debug or os.environ.get("KKR_GEO_DEBUG") == "1"
+    try:
+        return int(args.func(args) or 0)
+    except KkrGeoError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"kkr-geo: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kkr-geo: interrupted; no partial output was kept.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("kkr-geo: error: out of memory. Use a coarser cell size or a smaller extent.", file=sys.stderr)
+        return 5
+    except Exception as exc:  # an unexpected bug: short message, traceback only with --debug
+        if debug:
+            traceback.print_exc()
+        print(f"kkr-geo: internal error: {type(exc).__name__}: {exc}\n"
+              "  This is a bug in kkr-geo. Run again with --debug and report the traceback.", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())
