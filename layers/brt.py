@@ -1,0 +1,117 @@
+"""Layers ``brt`` (corridor lines) and ``brt_stops`` (named stops) of the mobility analysis (seed 000).
+
+Without real alignments the corridors are drawn as straight segments through named stops from the
+gazetteer and marked ``precision = "schematic"``. A GeoPackage ``brt/brt_linjer.gpkg`` with a
+``projekt`` column (frederikssundsvej, 150s, 200s, ring4, koebstaeder) replaces them with real
+geometry (``precision = "real"``). Stops that the project cards name but that have no coordinate
+are listed in the layer notes, never guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.errors import InputError
+from geo.io import read_vector
+from layers import catalog
+from layers._common import Gazetteer, finish
+from layers.datadir import DataDir
+from layers.registry import LayerInfo
+
+_ATTRS = {"projekt": "project id (frederikssundsvej, 150s, 200s, ring4, koebstaeder)", "nr": "project number in the analysis",
+          "navn": "project name", "strækning": "corridor as the project card describes it",
+          "passagerpotentiale_dogn": "passenger potential per day", "flere_passagerer_dogn": "added passengers per day",
+          "flere_passagerer_pct": "added passengers, %", "rejsetidsreduktion_pct": "travel-time reduction up to, %",
+          "anlaeg_mio_kr": "construction cost, million DKK", "co2_anlaeg_t_min": "CO2e in construction, tonnes (low)",
+          "co2_anlaeg_t_max": "CO2e in construction, tonnes (high)", "kilde": "source study", "bemaerkning": "remarks",
+          "manglende_stop": "named stops without coordinates", "precision": "schematic or real", "laengde_km": "line length, km"}
+INFO = {
+    "brt": LayerInfo("brt", "BRT-korridorer", "line", "BRT corridors of the mobility analysis, schematic unless real alignments are supplied.",
+                     _ATTRS, ("gazetteer", "brt_geometri")),
+    "brt_stops": LayerInfo("brt_stops", "BRT-stoppesteder", "point", "Named stops of the BRT corridors (gazetteer points).",
+                           {"projekt": "project id", "navn": "stop name as in the gazetteer", "raekkefoelge": "order along the corridor",
+                            "kind": "gazetteer kind", "confidence": "gazetteer confidence"}, ("gazetteer",)),
+}
+SOURCE = "KKR Hovedstaden, mobilitetsanalyse (projektkort 2-6); stop: Københavns Kommune, OpenStreetMap, Movia"
+
+
+def projects() -> pd.DataFrame:
+    with resources.files("layers").joinpath("seeddata/brt_projekter.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    df = pd.DataFrame(rows)
+    for c in ("nr", "passagerpotentiale_dogn", "flere_passagerer_dogn", "flere_passagerer_pct", "rejsetidsreduktion_pct",
+              "anlaeg_mio_kr", "co2_anlaeg_t_min", "co2_anlaeg_t_max"):
+        df[c] = pd.to_numeric(df[c].replace("", None)).astype("Int64")
+    return df
+
+
+def _stops(dd: DataDir) -> tuple[gpd.GeoDataFrame, list[str]]:
+    gaz = Gazetteer(catalog.require(dd, "gazetteer", layer="brt"))
+    frames, notes = [], []
+    for p in projects().itertuples():
+        refs = [tuple(w.rsplit("@", 1)) for w in p.waypoints.split("|") if w]
+        pts, missing = gaz.points(refs)
+        pts.insert(0, "projekt", p.projekt)
+        pts["raekkefoelge"] = range(1, len(pts) + 1)
+        frames.append(pts)
+        absent = [m for m in (p.missing_waypoints.split("|") if p.missing_waypoints else []) if m]
+        if missing or absent:
+            notes.append(f"{p.navn}: no coordinates for {', '.join(missing + absent)} (not in the gazetteer); "
+                         "the schematic line runs through the stops that have them")
+    stops = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    stops = stops.rename(columns={"gazetteer_navn": "navn"})[["projekt", "navn", "raekkefoelge", "kind", "confidence", "geometry"]]
+    return stops, notes
+
+
+def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
+    stops, notes = _stops(dd)
+    if name == "brt_stops":
+        return finish(stops, name=name, family="point", source=SOURCE, licence="CC BY 4.0 / ODbL",
+                      precision="stop points (gazetteer, ~50 m)", id_column="navn", notes=notes)
+    proj = projects()
+    rows = []
+    for p in proj.itertuples():
+        pts = stops[stops["projekt"] == p.projekt].sort_values("raekkefoelge")
+        if len(pts) < 2 or p.linje != "ja":
+            continue
+        rows.append({"projekt": p.projekt, "geometry": shapely.LineString(list(pts.geometry))})
+    lines = gpd.GeoDataFrame(rows, geometry="geometry", crs=stops.crs)
+    lines["precision"] = "schematic"
+    no_line = [p.navn for p in proj.itertuples() if p.projekt not in set(lines["projekt"])]
+    real_path = dd.path / catalog.DATASETS["brt_geometri"].path
+    if real_path.exists():
+        lines, msg = _apply_real_geometry(lines, real_path, proj)
+        notes += msg
+        no_line = [n for n, pid in zip(proj["navn"], proj["projekt"]) if pid not in set(lines["projekt"])]
+    for n in no_line:
+        notes.append(f"{n}: no corridor geometry (the source does not describe the corridors); shown as stops in brt_stops")
+    attrs = proj.drop(columns=["waypoints", "missing_waypoints", "linje"])
+    attrs["manglende_stop"] = proj["missing_waypoints"].str.replace("|", ", ", regex=False)
+    gdf = lines.merge(attrs, on="projekt", how="left")
+    gdf["laengde_km"] = (gdf.geometry.length / 1000).round(2)
+    cols = ["projekt", "nr", "navn", "strækning", "passagerpotentiale_dogn", "flere_passagerer_dogn", "flere_passagerer_pct",
+            "rejsetidsreduktion_pct", "anlaeg_mio_kr", "co2_anlaeg_t_min", "co2_anlaeg_t_max", "laengde_km", "kilde",
+            "bemaerkning", "manglende_stop", "precision", "geometry"]
+    gdf = gdf[cols]
+    precision = "schematic" if (gdf["precision"] == "schematic").any() else "real"
+    return finish(gdf, name=name, family="line", source=SOURCE + ("; skematisk linjeføring" if precision == "schematic" else ""),
+                  licence="CC BY 4.0 / ODbL", precision=precision, id_column="projekt", notes=notes)
+
+
+def _apply_real_geometry(lines: gpd.GeoDataFrame, path, proj: pd.DataFrame):
+    real = read_vector(path)
+    if "projekt" not in real.columns:
+        raise InputError(f"{path}: missing column 'projekt'.", hint=f"name each line with one of: {', '.join(proj['projekt'])}.")
+    unknown = sorted(set(real["projekt"]) - set(proj["projekt"]))
+    if unknown:
+        raise InputError(f"{path}: unknown projekt value(s) {unknown}.", hint=f"use: {', '.join(proj['projekt'])}.")
+    real = real.dissolve(by="projekt", as_index=False)[["projekt", "geometry"]]
+    real["precision"] = "real"
+    kept = lines[~lines["projekt"].isin(real["projekt"])]
+    out = pd.concat([real, kept], ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=lines.crs), [f"real alignments from {path.name} for: {', '.join(real['projekt'])}"]

@@ -1,0 +1,120 @@
+"""The datasets the package can read from its data directory: where each comes from and who needs it.
+
+``kkr-geo data status`` prints this catalogue against the resolved data directory; data/README.md
+documents the same entries for people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from layers.datadir import DataDir
+
+
+@dataclass(frozen=True)
+class Dataset:
+    key: str
+    path: str                 # relative to the data directory
+    what: str
+    publisher: str
+    licence: str
+    how: str                  # how to obtain it
+    kind: str                 # "real" or "schematic" or "table"
+    used_by: tuple[str, ...]
+    required: bool = True     # False: the layer works without it (degraded or absent)
+
+
+DATASETS: dict[str, Dataset] = {d.key: d for d in [
+    Dataset("dagi_kommuner", "dagi/kommuner.geojson", "Municipality polygons of Denmark (KOMKODE, KOMNAVN)",
+            "SDFI (Styrelsen for Dataforsyning og Infrastruktur), DAGI", "Danish free geodata terms (attribution)",
+            "`kkr-geo data fetch` (Dataforsyningen), or download DAGI from dataforsyningen.dk", "real",
+            ("kommuner", "planomraader", "klinikker")),
+    Dataset("dagi_regioner", "dagi/regioner.geojson", "Region polygons (REGIONKODE, REGIONNAVN)",
+            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real", ("kommuner",)),
+    Dataset("dagi_postnumre", "dagi/postnumre.geojson", "Postcode polygons (POSTNR_TXT, POSTBYNAVN)",
+            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real",
+            ("planomraader", "klinikker"), required=False),
+    Dataset("bydele", "bydele/koebenhavn_bydele.geojson", "Copenhagen's 10 bydele (bydel_nr, navn)",
+            "Københavns Kommune (Open Data DK)", "CC BY 4.0",
+            "download the 'Bydele' layer from Open Data DK / Københavns Kommune WFS as GeoJSON", "real",
+            ("planomraader",), required=False),
+    Dataset("bydele_postnumre", "planomraader/koebenhavn_bydele_fra_postnumre.csv",
+            "Copenhagen postcode -> practice-plan bydel (approximation used when bydel polygons are absent)",
+            "kkr-geo (derived from the practice plan's bydel names)", "CC BY 4.0",
+            "ships with the development data; see data/README.md for its format", "table", ("planomraader",), required=False),
+    Dataset("tabel3_sp51", "indikatorer/fysioterapi_kapacitet_speciale51_2024.csv",
+            "Practice plan Tabel 3: physiotherapy capacity and inhabitants per capacity, speciale 51",
+            "Region Hovedstaden, praksisplan for fysioterapi (DST population, LUNA capacity)", "public document",
+            "transcribe Tabel 3 of the practice plan (format in data/README.md)", "table",
+            ("population",), required=False),
+    Dataset("tabel4_sp62", "indikatorer/fysioterapi_kapacitet_speciale62_2024.csv",
+            "Practice plan Tabel 4: the same for speciale 62 (vederlagsfri fysioterapi)",
+            "Region Hovedstaden, praksisplan for fysioterapi", "public document",
+            "transcribe Tabel 4 of the practice plan", "table", ("population",), required=False),
+    Dataset("befolkning", "befolkning/befolkning_kommuner.csv", "Population per municipality (kommunekode, population, date)",
+            "Danmarks Statistik (FOLK1A)", "CC BY 4.0 (Danmarks Statistik)", "`kkr-geo data fetch` (statbank.dk API)", "table",
+            ("kommuner",), required=False),
+    Dataset("gazetteer", "gazetteer/gazetteer.csv", "Named stations, bus stops and hospitals (name, kind, lat, lon, municipality, confidence)",
+            "Københavns Kommune WFS (CC BY 4.0), OpenStreetMap (ODbL), Wikipedia", "CC BY 4.0 / ODbL / CC BY-SA",
+            "ships with the development data; any CSV with the same columns works", "real",
+            ("brt", "brt_stops", "parker_og_rejs")),
+    Dataset("brt_geometri", "brt/brt_linjer.gpkg", "Real BRT alignments (column projekt) replacing the schematic lines",
+            "Movia / the municipalities (feasibility studies)", "as published",
+            "export the alignments from the feasibility studies to a GeoPackage with a 'projekt' column", "real",
+            ("brt",), required=False),
+    Dataset("supercykelstier_ruter", "supercykelstier/ruter.csv", "Cycle superhighway route table (no geometry)",
+            "Supercykelstisekretariatet (supercykelstier.dk)", "public information", "supercykelstier.dk route pages", "table",
+            ("supercykelstier",), required=False),
+    Dataset("supercykelstier_geometri", "supercykelstier/ruter.gpkg", "Cycle superhighway route lines (route_name, status)",
+            "Supercykelstisekretariatet", "as published",
+            "download the route lines from supercykelstier.dk / Region Hovedstaden's open data", "real",
+            ("supercykelstier",), required=False),
+    Dataset("klinikker", "klinikker/klinikker.csv", "Clinic locations with capacity (navn, lat/lon or x/y or adresse, postnr, kapacitet_sp51, kapacitet_sp62)",
+            "Region Hovedstaden (practice register) or the municipality", "as agreed with the publisher",
+            "export the clinic list from the practice register; coordinates, or at least a postcode per clinic", "real",
+            ("klinikker",), required=False),
+    Dataset("banelinjer", "osm/banelinjer_osm.geojson", "Rail lines for map context (S-tog, Metro, Kystbanen, Lokaltog)",
+            "OpenStreetMap contributors", "ODbL", "extract railway lines from an OpenStreetMap export", "real",
+            ("maps",), required=False),
+]}
+
+
+def fetched_metadata(dd: DataDir) -> dict:
+    """What ``kkr-geo data fetch`` recorded about downloaded files (``SOURCES.json``), if anything."""
+    for name in ("SOURCES.json", "_fetched.json"):
+        p = dd.path / name
+        if p.exists():
+            try:
+                return json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return {}
+    return {}
+
+
+def status(dd: DataDir) -> list[dict]:
+    """One row per dataset: found or not, file date and size, and what needs it."""
+    rows = []
+    for d in DATASETS.values():
+        p = dd.path / d.path
+        row = {"key": d.key, "path": d.path, "found": p.exists(), "what": d.what, "publisher": d.publisher,
+               "licence": d.licence, "kind": d.kind, "used_by": ", ".join(d.used_by), "required": d.required,
+               "how": d.how, "date": "", "size": ""}
+        if p.exists():
+            st = p.stat()
+            row["date"] = dt.date.fromtimestamp(st.st_mtime).isoformat()
+            row["size"] = f"{st.st_size / 1024:,.0f} KiB"
+        rows.append(row)
+    return rows
+
+
+def require(dd: DataDir, key: str, *, layer: str) -> "Path":  # noqa: F821
+    from geo.errors import DataError
+
+    d = DATASETS[key]
+    p = dd.path / d.path
+    if not p.exists():
+        raise DataError(f"layer {layer!r} needs {d.path} ({d.what}), which is not in the data directory {dd}.",
+                        hint=f"{d.how}; then run `kkr-geo data status` to check.")
+    return p

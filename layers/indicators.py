@@ -1,0 +1,255 @@
+"""Read indicator tables as Danish municipalities publish them.
+
+CSV in UTF-8, UTF-8 with BOM, cp1252/latin-1 (detected, also line by line for mixed files),
+``;``, ``,`` or tab separated, with Danish numbers (``1.234,5``, ``12,5 %``); and .xlsx sheets,
+including sheets with title rows above the header. Everything that cannot be read is listed in
+the table's :class:`TableReport` (file, line, column, value) rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from geo.errors import InputError
+from layers.numbers import NumberFormatError, guess_decimal, is_missing, parse_number
+
+# Columns that hold identifiers keep their text (leading zeros in kommunekoder, postnumre).
+_KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)
+MAX_TABLE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass
+class Problem:
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        val = f" value {self.value!r}" if self.value is not None else ""
+        return f"{', '.join(where)}:{val} {self.message}".strip()
+
+
+@dataclass
+class TableReport:
+    path: str
+    encoding: str = ""
+    delimiter: str = ""
+    header_line: int = 1
+    numeric_columns: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.path}: {n}" for n in self.notes]
+        out += [f"{self.path}: {p}" for p in self.problems]
+        return out
+
+
+def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, decimal: str | None = None,
+               strict: bool = False) -> pd.DataFrame:
+    """Read a CSV or Excel table. Returns a DataFrame with ``attrs['report']`` (a TableReport).
+
+    Numeric columns are detected (most cells parse as numbers) and converted; cells in them that
+    are not numbers become missing and are listed as problems. ``strict=True`` raises
+    :class:`InputError` on any problem instead.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found.", hint="check the path.")
+    size = path.stat().st_size
+    if size > MAX_TABLE_BYTES:
+        raise InputError(f"{path}: {size / 1e6:,.0f} MB is larger than the {MAX_TABLE_BYTES / 1e6:,.0f} MB an indicator table may have.",
+                         hint="aggregate the table (e.g. per kommune) before joining, or split it.")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        raw, report = _read_excel(path, sheet)
+    elif suffix in (".csv", ".txt", ".tsv", ""):
+        raw, report = _read_csv(path)
+    else:
+        raise InputError(f"{path}: unsupported table format {suffix!r}.", hint="use .csv or .xlsx.")
+    df = _convert_numeric(raw, report, decimal)
+    if strict and report.problems:
+        raise InputError(f"{path}: {len(report.problems)} cell(s) could not be read:\n  "
+                         + "\n  ".join(str(p) for p in report.problems[:20]),
+                         hint="fix the cells in the source file, or read without strict to get them as missing values.")
+    df.attrs["report"] = report
+    df.attrs["source_path"] = str(path)
+    return df
+
+
+# ---------------------------------------------------------------------------------------- CSV
+
+def _decode(data: bytes, report: TableReport) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        report.encoding = "utf-8-sig"
+        data = data[3:]
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    else:
+        try:
+            text = data.decode("utf-8")
+            report.encoding = "utf-8"
+            return text
+        except UnicodeDecodeError:
+            pass
+    # Not clean UTF-8: decode line by line, so a file glued together from UTF-8 and cp1252 parts
+    # (common after copy-paste between Excel versions) still reads, and say which lines were which.
+    lines = data.split(b"\n")
+    out, cp_lines, utf_lines = [], [], 0
+    for no, raw in enumerate(lines, start=1):
+        try:
+            out.append(raw.decode("utf-8"))
+            if any(b > 127 for b in raw):
+                utf_lines += 1
+        except UnicodeDecodeError:
+            out.append(raw.decode("cp1252", errors="replace"))
+            cp_lines.append(no)
+    if utf_lines and cp_lines:
+        report.encoding = "mixed utf-8/cp1252"
+        report.notes.append(f"mixed encodings: lines {_ranges(cp_lines)} read as cp1252 (Windows), the rest as UTF-8")
+    else:
+        report.encoding = "cp1252"
+    text = "\n".join(out)
+    if "\ufffd" in text:
+        report.notes.append("some bytes are neither UTF-8 nor cp1252 and were replaced by '\ufffd'")
+    return text
+
+
+def _ranges(nums: list[int]) -> str:
+    if len(nums) > 12:
+        return ", ".join(map(str, nums[:12])) + f" ... ({len(nums)} lines)"
+    return ", ".join(map(str, nums))
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=";,\t|").delimiter
+    except csv.Error:
+        first = text.splitlines()[0] if text else ""
+        counts = {d: first.count(d) for d in ";,\t|"}
+        return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, TableReport]:
+    report = TableReport(str(path))
+    text = _decode(path.read_bytes(), report)
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty.", hint="export the table again with a header row.")
+    delim = _sniff_delimiter(text)
+    report.delimiter = delim
+    rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+    # skip title lines: the header is the first row with as many cells as the widest of the next rows
+    width = max(len(r) for r in rows[:200])
+    header_idx = next((i for i, r in enumerate(rows[:30]) if len([c for c in r if c.strip()]) >= max(2, 0.8 * width)), 0)
+    if header_idx:
+        report.notes.append(f"skipped {header_idx} title line(s) above the header")
+    report.header_line = header_idx + 1
+    header = [h.strip() for h in rows[header_idx]]
+    header = _unique_header(header, report)
+    records, lines = [], []
+    for i, r in enumerate(rows[header_idx + 1:], start=header_idx + 2):
+        if not any(c.strip() for c in r):
+            continue
+        if len(r) != len(header):
+            if len(r) > len(header) and not any(c.strip() for c in r[len(header):]):
+                r = r[: len(header)]
+            else:
+                report.problems.append(Problem(i, None, delim.join(r)[:80],
+                                               f"has {len(r)} cells, the header has {len(header)}; row skipped"))
+                continue
+        records.append([c.strip() for c in r])
+        lines.append(i)
+    df = pd.DataFrame(records, columns=header, dtype=object)
+    df.index = pd.Index(lines, name="line")
+    return df, report
+
+
+def _unique_header(header: list[str], report: TableReport) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        h = h or f"kolonne_{i + 1}"
+        if h in seen:
+            seen[h] += 1
+            new = f"{h}_{seen[h]}"
+            report.notes.append(f"duplicate column name {h!r} renamed to {new!r}")
+            h = new
+        else:
+            seen[h] = 1
+        out.append(h)
+    return out
+
+
+# -------------------------------------------------------------------------------------- Excel
+
+def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, TableReport]:
+    report = TableReport(str(path), encoding="xlsx")
+    try:
+        raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, dtype=object, engine="openpyxl")
+    except ValueError as exc:
+        raise InputError(f"{path}: cannot read sheet {sheet!r} ({exc}).", hint="name an existing sheet.") from None
+    except Exception as exc:  # zip/xml errors from a broken or mislabeled file
+        raise InputError(f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}).",
+                         hint="save it again from Excel as .xlsx, or export it as CSV.") from None
+    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    if raw.empty:
+        raise InputError(f"{path}: the sheet is empty.", hint="choose the sheet with the table (sheet=...).")
+    filled = raw.notna().sum(axis=1)
+    width = int(filled.max())
+    header_pos = next(i for i, n in enumerate(filled) if n >= max(2, 0.8 * width))
+    if header_pos:
+        report.notes.append(f"skipped {header_pos} title row(s) above the header")
+    header_row = raw.iloc[header_pos]
+    report.header_line = int(raw.index[header_pos]) + 1
+    header = _unique_header([("" if pd.isna(h) else str(h).strip()) for h in header_row], report)
+    body = raw.iloc[header_pos + 1:].copy()
+    body.columns = header
+    body.index = pd.Index([int(i) + 1 for i in body.index], name="line")
+    body = body.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return body, report
+
+
+# ------------------------------------------------------------------------------------ numbers
+
+def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None) -> pd.DataFrame:
+    out = pd.DataFrame(index=df.index)
+    for col in df.columns:
+        values = df[col].tolist()
+        if _KEY_COLUMN.search(str(col)):
+            out[col] = pd.Series([None if is_missing(v) else str(v).strip() for v in values], index=df.index, dtype=object)
+            continue
+        present = [v for v in values if not is_missing(v)]
+        dec = decimal or guess_decimal(present)
+        parsed, bad = [], []
+        for line, v in zip(df.index, values):
+            try:
+                parsed.append(parse_number(v, decimal=dec))
+            except NumberFormatError:
+                parsed.append(None)
+                bad.append((line, v))
+        ok = len(present) - len(bad)
+        if present and ok >= 0.8 * len(present) and ok > 0:
+            out[col] = pd.Series([float("nan") if p is None else p for p in parsed], index=df.index, dtype="float64")
+            report.numeric_columns.append(str(col))
+            for line, v in bad:
+                report.problems.append(Problem(int(line), str(col), str(v), "is not a number; read as missing"))
+        else:
+            out[col] = pd.Series([None if is_missing(v) else (v if not isinstance(v, str) else v) for v in values],
+                                 index=df.index, dtype=object)
+    return out

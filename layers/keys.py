@@ -1,0 +1,74 @@
+"""Normalise join keys: kommunekoder in any form and Danish place names in any spelling."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+_CODE = re.compile(r"^\s*(\d{1,4})(\.0+)?\s*$")
+
+# Spelling variants that are not mere transliterations: old/alternative names -> canonical key.
+_ALIASES = {
+    "kobenhavnskommune": "kobenhavn",
+    "kobenhavns": "kobenhavn",
+    "kbh": "kobenhavn",
+    "copenhagen": "kobenhavn",
+    "vesterbrokongensenghave": "vesterbro",
+    "vesterbrokgsenghave": "vesterbro",
+    "brondshojhusum": "bronshojhusum",
+    "bornholmsregionskommune": "bornholm",
+    "bornholmskommune": "bornholm",
+    "bornholms": "bornholm",
+    "regionhovedstaden": "regionhovedstaden",
+}
+
+
+def normalise_kommunekode(value) -> str | None:
+    """``101``, ``'0101'``, ``101.0``, ``'101.0'`` -> ``'0101'``; anything else -> None."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value) or value != int(value):
+            return None
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:04d}" if 0 < value < 10000 else None
+    m = _CODE.match(str(value))
+    if not m:
+        return None
+    num = int(m.group(1))
+    return f"{num:04d}" if num > 0 else None
+
+
+def normalise_name(value) -> str | None:
+    """A name key insensitive to case, spaces, hyphens, a 'Kommune' suffix and æ/ø/å spellings.
+
+    ``Høje-Taastrup``, ``Høje Taastrup``, ``HOEJE-TAASTRUP Kommune`` and ``Hoje Taastrup`` all
+    give ``hojetaastrup``; ``Ærø`` and ``Aeroe`` give ``aro``.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    text = re.sub(r"\b(kommune|kommunes|municipality|regionskommune)\b", " ", text)
+    text = re.sub(r"\bst\.?$", " ", text.strip())  # "Køge Nord St." -> "køge nord"
+    # Danish letters and their ASCII transliterations map to one form.
+    for src, dst in (("æ", "a"), ("ø", "o"), ("å", "a"), ("ae", "a"), ("oe", "o"), ("aa", "a")):
+        text = text.replace(src, dst)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^a-z0-9]", "", text)
+    if not text:
+        return None
+    return _ALIASES.get(text, text)
+
+
+def key_kind(values) -> str:
+    """Guess whether a column holds kommunekoder ('code') or names ('name')."""
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v)) and str(v).strip()]
+    if not vals:
+        return "name"
+    codes = sum(normalise_kommunekode(v) is not None for v in vals)
+    return "code" if codes >= 0.8 * len(vals) else "name"

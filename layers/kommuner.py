@@ -1,0 +1,97 @@
+"""Layer ``kommuner``: the 29 municipalities of Region Hovedstaden from DAGI, one feature per kommunekode."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import InputError
+from geo.io import read_vector
+from layers import catalog
+from layers._common import finish
+from layers.datadir import DataDir
+from layers.keys import normalise_kommunekode, normalise_name
+from layers.registry import LayerInfo
+
+INFO = {"kommuner": LayerInfo(
+    "kommuner", "Kommuner", "polygon",
+    "Municipalities of Region Hovedstaden (DAGI), dissolved per kommunekode; Christiansø excluded by default.",
+    {"kommunekode": "4-digit municipality code, text (e.g. '0101')", "navn": "municipality name",
+     "region": "region name", "areal_km2": "area in km² (EPSG:25832)", "befolkning": "population (when the data directory has it)",
+     "befolkning_dato": "date of the population figure"},
+    ("dagi_kommuner", "dagi_regioner"))}
+
+REGION_HOVEDSTADEN = "1084"
+CHRISTIANSOE = "0411"
+# Region Sjælland municipalities next to the capital region that the mobility projects touch.
+DEFAULT_NEIGHBOURS = ("0259", "0265", "0253", "0269", "0350")  # Køge, Roskilde, Greve, Solrød, Lejre
+
+
+def load(name: str, dd: DataDir, *, include_neighbours: bool | list[str] = False,
+         include_christiansoe: bool = False) -> gpd.GeoDataFrame:
+    path = catalog.require(dd, "dagi_kommuner", layer=name)
+    raw = read_vector(path)
+    for col in ("KOMKODE", "KOMNAVN"):
+        if col not in raw.columns:
+            raise InputError(f"{path}: missing field {col}.", hint="use DAGI kommuner with KOMKODE/KOMNAVN (kkr-geo data fetch writes them).")
+    raw["kommunekode"] = raw["KOMKODE"].map(normalise_kommunekode)
+    bad = raw[raw["kommunekode"].isna()]
+    if len(bad):
+        raise InputError(f"{path}: features {list(bad.index[:10])} have an unreadable KOMKODE {list(bad['KOMKODE'][:10])}.",
+                         hint="fix the codes in the file.")
+    gdf = raw.dissolve(by="kommunekode", aggfunc={"KOMNAVN": "first"}, as_index=False)
+    gdf = gdf.rename(columns={"KOMNAVN": "navn"})
+    gdf["region"] = _regions(gdf, dd)
+
+    wanted = set(gdf.loc[gdf["region"] == "Region Hovedstaden", "kommunekode"])
+    if not include_christiansoe:
+        wanted.discard(CHRISTIANSOE)
+    if include_neighbours:
+        extra = DEFAULT_NEIGHBOURS if include_neighbours is True else include_neighbours
+        by_name = {normalise_name(n): k for k, n in zip(gdf["kommunekode"], gdf["navn"])}
+        for ref in extra:
+            code = normalise_kommunekode(ref) or by_name.get(normalise_name(ref))
+            if code is None or code not in set(gdf["kommunekode"]):
+                raise InputError(f"kommuner: neighbour {ref!r} is not a municipality in {path}.",
+                                 hint="give a kommunekode (e.g. 0259) or a name (e.g. Køge).")
+            wanted.add(code)
+    gdf = gdf[gdf["kommunekode"].isin(wanted)].copy()
+    gdf["areal_km2"] = (gdf.geometry.area / 1e6).round(2)
+    notes = []
+    gdf = _add_population(gdf, dd, notes)
+    gdf = gdf.sort_values("kommunekode")[[c for c in ("kommunekode", "navn", "region", "areal_km2", "befolkning",
+                                                     "befolkning_dato", "geometry") if c in gdf.columns]]
+    return finish(gdf, name=name, family="polygon", source="SDFI (DAGI)" + ("; Danmarks Statistik" if "befolkning" in gdf else ""),
+                  licence="Danish free geodata terms; CC BY 4.0 (DST)", precision="DAGI 1:500.000 (generalised, ~100 m)",
+                  id_column="kommunekode", notes=notes)
+
+
+def _regions(gdf: gpd.GeoDataFrame, dd: DataDir) -> pd.Series:
+    path = catalog.require(dd, "dagi_regioner", layer="kommuner")
+    regions = read_vector(path)[["REGIONNAVN", "geometry"]].dissolve(by="REGIONNAVN", as_index=False)
+    pts = gpd.GeoDataFrame(geometry=gdf.geometry.representative_point(), crs=gdf.crs)
+    joined = gpd.sjoin(pts, regions, how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    return joined["REGIONNAVN"].reindex(gdf.index)
+
+
+def _add_population(gdf: gpd.GeoDataFrame, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
+    path = dd.path / catalog.DATASETS["befolkning"].path
+    if not path.exists():
+        notes.append("no population table in the data directory (befolkning/befolkning_kommuner.csv)")
+        return gdf
+    from layers.indicators import read_table
+    from layers.joins import join_indicators
+
+    table = read_table(path)
+    keep = [c for c in ("population", "date") if c in table.columns]
+    joined, report = join_indicators(gdf, table, on="kommunekode", columns=["kommunekode", *keep])
+    joined = joined.rename(columns={"population": "befolkning", "date": "befolkning_dato"})
+    if "befolkning" in joined:
+        joined["befolkning"] = joined["befolkning"].astype("Int64")
+    if report.unmatched_layer:
+        notes.append("population missing for: " + ", ".join(report.unmatched_layer))
+    dates = sorted(set(joined.get("befolkning_dato", pd.Series(dtype=object)).dropna()))
+    if len(dates) > 1:
+        notes.append(f"population figures have different dates: {', '.join(dates)}")
+    return joined

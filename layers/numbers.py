@@ -1,0 +1,73 @@
+"""Parse numbers as they appear in Danish tables: ``1.234,5``, ``12,5 %``, ``-3``, ``1 234``.
+
+The parser is strict: a value it cannot read is reported, never silently turned into NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_MISSING = {"", "-", "–", "—", "..", "...", "na", "n/a", "nan", "none", "null", "x", "#i/t", "#n/a"}
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+_DANISH = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")   # 1.234.567,89 / 1234,5
+_ENGLISH = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")  # 1,234,567.89 / 1234.5
+_PLAIN_SCI = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
+
+
+class NumberFormatError(ValueError):
+    pass
+
+
+def is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and _SPACES.sub("", value).lower() in _MISSING
+
+
+def parse_number(value, *, decimal: str = ",") -> float | None:
+    """Parse one cell. Returns ``None`` for an empty/missing cell; raises NumberFormatError otherwise.
+
+    ``decimal`` is the table's decimal separator (``,`` for Danish tables). Percent signs and
+    currency/unit suffixes (``%``, ``kr.``) are stripped: ``12,5 %`` gives 12.5 (the percentage
+    number, not 0.125).
+    """
+    if isinstance(value, bool):
+        raise NumberFormatError(f"{value!r} is not a number")
+    if isinstance(value, (int, float)):
+        return None if isinstance(value, float) and math.isnan(value) else float(value)
+    if is_missing(value):
+        return None
+    text = _SPACES.sub("", str(value))
+    text = text.replace("\u2212", "-")  # typographic minus
+    for suffix in ("%", "kr.", "kr", "DKK"):
+        if text.lower().endswith(suffix.lower()):
+            text = text[: -len(suffix)]
+    if not text:
+        raise NumberFormatError(f"{value!r} is not a number")
+    if _PLAIN_SCI.match(text):
+        return float(text)
+    if decimal == ",":
+        if _DANISH.match(text):
+            return float(text.replace(".", "").replace(",", "."))
+        raise NumberFormatError(f"{value!r} is not a number in Danish format (e.g. 1.234,5)")
+    if _ENGLISH.match(text):
+        return float(text.replace(",", ""))
+    raise NumberFormatError(f"{value!r} is not a number (e.g. 1,234.5)")
+
+
+def guess_decimal(values) -> str:
+    """Guess a column's decimal separator from its text values (``,`` unless the values only fit ``.``)."""
+    danish = english = 0
+    for v in values:
+        if not isinstance(v, str) or is_missing(v):
+            continue
+        t = _SPACES.sub("", v).rstrip("%")
+        d, e = bool(_DANISH.match(t)), bool(_ENGLISH.match(t))
+        if d and not e:
+            danish += 1
+        elif e and not d:
+            english += 1
+    return "." if english > danish else ","
