@@ -15,7 +15,7 @@ Sources
   https://dawadocs.dataforsyningen.dk/dok/api). The list endpoints ``/kommuner``, ``/postnumre`` and
   ``/regioner`` with ``format=geojson`` return a FeatureCollection in WGS84 (EPSG:4326, DAWA's default
   ``srid``) whose flat properties include ``kode``/``navn``/``regionskode`` (kommuner), ``nr``/``navn``
-  (postnumre) and ``kode``/``navn`` (regioner). They are renamed here to the DAGI field names the rest of
+  (postnumre; ``stormodtager`` postcodes are dropped) and ``kode``/``navn`` (regioner). They are renamed here to the DAGI field names the rest of
   the package reads. DAWA is being retired (SDFI announced its closure for 1 July 2026) in favour of
   Datafordeleren's DAGI services (WFS / file download, which need a Datafordeler user); point
   ``base_urls={"dawa": ...}`` or the environment variable ``KKR_GEO_DAWA_URL`` at a compatible service
@@ -46,7 +46,6 @@ import os
 import re
 import socket
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +158,7 @@ def _hint(dataset: Dataset, target_dir: Path, url: str) -> str:
     manual = url if dataset.service == "dawa" else dataset.page
     return (f"check your internet connection / proxy (HTTPS_PROXY), or download manually from {manual} "
             f"and put it at {target_dir / dataset.target}"
-            + (" (then convert it with layers.fetch.import_file)" if dataset.service == "dawa" else "")
+            + (" (layers.fetch.import_file renames DAWA's kode/navn fields to DAGI's)" if dataset.service == "dawa" else "")
             + ".")
 
 
@@ -243,7 +242,11 @@ def convert_dawa_geojson(raw: bytes, dataset: Dataset, *, url: str, check_counts
     if crs_name and not re.search(r"(4326|CRS84)$", crs_name):
         raise DataError(f"{bad} is in {crs_name}, not WGS84 (EPSG:4326).", hint=hint)
 
-    required = list(dataset.fields)[:2]  # code and name; further fields (e.g. regionskode) are optional
+    fields = dict(dataset.fields)
+    first = next((f.get("properties") or {} for f in doc["features"] if isinstance(f, dict)), {})
+    if not any(src in first for src in fields) and all(dst in first for dst in list(fields.values())[:2]):
+        fields = {dst: dst for dst in fields.values()}  # already in DAGI field names (e.g. a re-import)
+    required = list(fields)[:2]  # code and name; further fields (e.g. regionskode) are optional
     out_features = []
     codes: set[str] = set()
     for i, feature in enumerate(doc["features"]):
@@ -255,11 +258,13 @@ def convert_dawa_geojson(raw: bytes, dataset: Dataset, *, url: str, check_counts
         geometry = feature.get("geometry")
         if geometry is None:
             continue  # e.g. a postcode without an area; cannot be mapped
+        if props.get("stormodtager") is True:
+            continue  # single-organisation postcodes are not part of DAGI's postcode division
         if geometry.get("type") not in ("Polygon", "MultiPolygon"):
             raise DataError(f"{bad}: feature {i} has a {geometry.get('type')} geometry, expected a polygon.", hint=hint)
         _check_lonlat(geometry, f"{bad}: feature {i}", hint)
         new_props = {}
-        for src, dst in dataset.fields.items():
+        for src, dst in fields.items():
             value = props.get(src)
             if value is None:
                 continue
@@ -267,7 +272,7 @@ def convert_dawa_geojson(raw: bytes, dataset: Dataset, *, url: str, check_counts
             if dst in _KEY_WIDTH and value.isdigit():
                 value = value.zfill(_KEY_WIDTH[dst])
             new_props[dst] = value
-        key = new_props[next(iter(dataset.fields.values()))]
+        key = new_props[next(iter(fields.values()))]
         codes.add(key)
         out_features.append({"type": "Feature", "properties": new_props, "geometry": geometry})
     if not out_features:

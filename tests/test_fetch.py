@@ -12,6 +12,7 @@ import http.client
 import io
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class FakeOpener:
 
     def __call__(self, request: urllib.request.Request):
         self.requests.append(request)
-        path = urllib.request.urlparse(request.full_url).path
+        path = urllib.parse.urlparse(request.full_url).path
         path = next((route for route in ROUTES if path.endswith(route)), path)  # ignore a base URL's prefix
         answer = self.overrides.get(path)
         if isinstance(answer, BaseException):
@@ -54,7 +55,7 @@ class FakeOpener:
         return io.BytesIO(answer)
 
     def body(self, path: str) -> dict:
-        req = next(r for r in self.requests if urllib.request.urlparse(r.full_url).path == path)
+        req = next(r for r in self.requests if urllib.parse.urlparse(r.full_url).path == path)
         return json.loads(req.data.decode("utf-8"))
 
 
@@ -93,7 +94,7 @@ def test_fetch_all_writes_layout_and_schema(tmp_path):
 
     post = gpd.read_file(tmp_path / "dagi" / "postnumre.geojson")
     assert post.crs.to_epsg() == 4326
-    assert sorted(post["POSTNR_TXT"]) == ["1050", "2800"]  # the feature without geometry is dropped
+    assert sorted(post["POSTNR_TXT"]) == ["1050", "2800"]  # stormodtager 0800 and geometry-less 0555 dropped
     assert set(post["POSTBYNAVN"]) == {"Kongens Lyngby", "København K"}
 
     reg = gpd.read_file(tmp_path / "dagi" / "regioner.geojson")
@@ -185,6 +186,9 @@ def test_import_file_converts_a_manual_download(tmp_path):
     kom = gpd.read_file(result.path)
     assert list(kom["KOMKODE"]) == ["0101", "0147", "0169"]
     assert "kommuner" in F.read_sources(tmp_path)
+    # importing the converted file again (or a DAGI file that already has KOMKODE/KOMNAVN) works too
+    again = F.import_file("kommuner", result.path, tmp_path, check_counts=False)
+    assert list(gpd.read_file(again.path)["KOMNAVN"]) == ["København", "Frederiksberg", "Høje-Taastrup"]
 
 
 # ---- network failures -----------------------------------------------------------------------------
