@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from geo.crs import ANALYSIS_CRS
 from geo.errors import InputError
@@ -17,6 +18,8 @@ def finish(gdf: gpd.GeoDataFrame, *, name: str, family: str, source: str, licenc
     if gdf.crs is None:
         gdf = gdf.set_crs(ANALYSIS_CRS)
     gdf = gdf.to_crs(ANALYSIS_CRS)
+    if len(gdf) and gdf.geometry.has_z.any():
+        gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.values))  # DAGI carries a Z of 0; layers are 2D
     notes = list(notes or [])
     if len(gdf):
         gdf, report = clean_geometries(gdf, family=family, source=name, id_column=id_column)

@@ -1,0 +1,130 @@
+"""Write layers to one GeoPackage (EPSG:25832) with descriptions and default QGIS styles.
+
+The file is written to a temporary name and renamed only when every layer and the styles are in,
+then read back with pyogrio to verify.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo.crs import ANALYSIS_CRS
+from geo.errors import InputError
+from geo.io import atomic_path
+from layers.styles import qml
+
+_FAMILY = {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line", "MultiLineString": "line",
+           "Point": "point", "MultiPoint": "point"}
+_PROMOTE = {"polygon": "MultiPolygon", "line": "MultiLineString", "point": "Point"}
+
+
+def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.to_crs(ANALYSIS_CRS).copy()
+    if len(out) and out.geometry.has_z.any():
+        out = out.set_geometry(shapely.force_2d(out.geometry.values))
+    for c in out.columns:
+        if c == out.geometry.name:
+            continue
+        s = out[c]
+        if pd.api.types.is_bool_dtype(s):
+            out[c] = s.astype("Int64")
+        elif pd.api.types.is_integer_dtype(s) or pd.api.types.is_float_dtype(s):
+            continue
+        elif isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
+            out[c] = s.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)).astype(object)
+    return out
+
+
+def _geometry_type(gdf: gpd.GeoDataFrame, name: str, declared: str | None) -> str:
+    fams = {_FAMILY.get(t) for t in gdf.geom_type.dropna().unique()}
+    if len(fams) > 1:
+        raise InputError(f"layer {name!r} mixes geometry types {sorted(gdf.geom_type.unique())}.",
+                         hint="split it into one layer per geometry type.")
+    fam = fams.pop() if fams else (declared or "point")
+    if fam == "point" and (gdf.geom_type == "MultiPoint").any():
+        return "MultiPoint"
+    return _PROMOTE[fam]
+
+
+def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> dict:
+    """Write ``layers`` (name -> GeoDataFrame) to ``path``. Returns the read-back summary."""
+    from layers.registry import LAYER_NAMES, layer_info
+
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise InputError(f"{path}: the output must be a .gpkg file.", hint="use a name ending in .gpkg.")
+    styles = []
+    with atomic_path(path, suffix=".gpkg") as tmp:
+        for name, gdf in layers.items():
+            info = layer_info(name) if name in LAYER_NAMES else None
+            geom_type = _geometry_type(gdf, name, info.geometry if info else None)
+            data = _prepare(gdf)
+            if geom_type.startswith("Multi"):
+                data = data.set_geometry(data.geometry.map(_to_multi))
+            title = gdf.attrs.get("title") or (info.title if info else name)
+            desc_parts = [title, gdf.attrs.get("description") or (info.description if info else "")]
+            for key, label in (("source", "Source"), ("precision", "Precision"), ("status", "Status")):
+                if gdf.attrs.get(key):
+                    desc_parts.append(f"{label}: {gdf.attrs[key]}")
+            description = ". ".join(p.rstrip(".") for p in desc_parts if p) + "."
+            pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", geometry_type=geom_type,
+                                    append=tmp.exists(), layer_options={"IDENTIFIER": title, "DESCRIPTION": description})
+            fam = _FAMILY[geom_type] if geom_type in _FAMILY else "point"
+            styles.append((name, data.geometry.name, qml(name, fam, columns=list(data.columns)), title))
+        _write_styles(tmp, styles)
+    return verify_geopackage(path)
+
+
+def _to_multi(geom):
+    if geom is None:
+        return None
+    t = geom.geom_type
+    if t == "Polygon":
+        return shapely.MultiPolygon([geom])
+    if t == "LineString":
+        return shapely.MultiLineString([geom])
+    return geom
+
+
+def _write_styles(path: Path, styles: list[tuple[str, str, str, str]]) -> None:
+    con = sqlite3.connect(path)
+    try:
+        con.execute("""CREATE TABLE IF NOT EXISTS layer_styles (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
+            f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
+            styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)""")
+        for table, geom_col, style, title in styles:
+            con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                        "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+                        "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'kkr-geo', NULL, '2000-01-01T00:00:00Z')",
+                        (table, geom_col, f"{table} (kkr-geo)", style, f"Standardstil: {title}"))
+        # register the table so GDAL/QGIS see it as a proper GeoPackage attribute table
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+                    "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', '2000-01-01T00:00:00.000Z')")
+        con.commit()
+    finally:
+        con.close()
+
+
+def verify_geopackage(path: str | Path) -> dict:
+    """Read the GeoPackage back: layers with CRS, feature counts, geometry type, and styles."""
+    path = Path(path)
+    summary = {"path": str(path), "layers": {}, "styles": []}
+    for name, gtype in pyogrio.list_layers(path):
+        if name == "layer_styles":
+            continue
+        info = pyogrio.read_info(path, layer=name)
+        summary["layers"][str(name)] = {"geometry_type": gtype, "features": int(info["features"]),
+                                        "crs": info["crs"], "fields": list(info["fields"])}
+    con = sqlite3.connect(path)
+    try:
+        summary["styles"] = [r[0] for r in con.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault = 1")]
+    finally:
+        con.close()
+    return summary

@@ -1,0 +1,148 @@
+"""Layer ``klinikker``: clinic locations with capacity from a user file.
+
+Accepted input (CSV/XLSX table or a vector file such as GeoPackage):
+- a vector file with point geometry;
+- a table with coordinates: ``lat``/``lon`` (WGS84) or ``x``/``y`` (EPSG:25832), optionally with an address;
+- a table with only a postcode (``postnr``): the clinic is placed at the representative point of the
+  postcode polygon and marked ``precision = "postnummer"``, as the practice plan's own map does.
+Capacity columns per speciale: ``kapacitet_sp51``, ``kapacitet_sp62`` (Danish numbers accepted).
+Rows that cannot be placed are left out and listed in the layer notes (file, line, reason).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.crs import ANALYSIS_CRS, DK_BOUNDS_25832
+from geo.errors import DataError, InputError
+from geo.io import read_vector
+from layers import catalog
+from layers._common import finish
+from layers.datadir import DataDir
+from layers.indicators import read_table
+from layers.keys import normalise_kommunekode
+from layers.registry import LayerInfo
+
+INFO = {"klinikker": LayerInfo(
+    "klinikker", "Fysioterapiklinikker", "point",
+    "Clinic locations with capacity per speciale; postcode-only clinics at the postcode's representative point.",
+    {"navn": "clinic name", "adresse": "address", "postnr": "postcode", "kapacitet_sp51": "capacity, speciale 51",
+     "kapacitet_sp62": "capacity, speciale 62", "precision": "koordinat or postnummer", "kilde_linje": "line in the source file"},
+    ("klinikker", "dagi_postnumre"))}
+
+_TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
+_ALIASES = {"lat": ("lat", "latitude", "breddegrad"), "lon": ("lon", "lng", "long", "longitude", "laengdegrad"),
+            "x": ("x", "easting", "x_25832", "ost"), "y": ("y", "northing", "y_25832", "nord"),
+            "postnr": ("postnr", "postnummer", "post_nr", "postcode"), "navn": ("navn", "name", "klinik", "kliniknavn"),
+            "adresse": ("adresse", "address", "vejnavn")}
+
+
+def _find_column(columns, key):
+    lower = {str(c).strip().lower(): c for c in columns}
+    for alias in _ALIASES[key]:
+        if alias in lower:
+            return lower[alias]
+    return None
+
+
+def load(name: str, dd: DataDir, *, path: str | Path | None = None) -> gpd.GeoDataFrame:
+    if path is None:
+        candidates = [dd.path / "klinikker" / f for f in ("klinikker.csv", "klinikker.gpkg", "klinikker.xlsx")]
+        path = next((p for p in candidates if p.exists()), None)
+        if path is None:
+            catalog.require(dd, "klinikker", layer=name)
+    path = Path(path)
+    notes: list[str] = []
+    if path.suffix.lower() in _TABLE_SUFFIXES:
+        gdf = _from_table(path, dd, notes)
+    else:
+        gdf = read_vector(path)
+        gdf["precision"] = "koordinat"
+        gdf["kilde_linje"] = np.arange(1, len(gdf) + 1)
+    for col in ("kapacitet_sp51", "kapacitet_sp62"):
+        if col not in gdf.columns:
+            gdf[col] = np.nan
+            notes.append(f"{path.name}: no column {col}; capacity unknown")
+        else:
+            gdf[col] = pd.to_numeric(gdf[col], errors="coerce")
+    if "navn" not in gdf.columns:
+        col = _find_column(gdf.columns, "navn")
+        gdf["navn"] = gdf[col] if col is not None else [f"Klinik {i}" for i in gdf["kilde_linje"]]
+    gdf = _drop_outside_denmark(gdf, path, notes)
+    cols = [c for c in ("navn", "adresse", "postnr", "kapacitet_sp51", "kapacitet_sp62", "precision", "kilde_linje", "geometry")
+            if c in gdf.columns]
+    gdf = gdf[cols]
+    overall = "postnummer" if (gdf["precision"] == "postnummer").all() and len(gdf) else (
+        "blandet (koordinat og postnummer)" if (gdf["precision"] == "postnummer").any() else "koordinat")
+    return finish(gdf, name=name, family="point", source=f"brugerfil {path.name}", licence="as supplied",
+                  precision=overall, id_column="navn", notes=notes)
+
+
+def _from_table(path: Path, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
+    table = read_table(path)
+    notes += table.attrs["report"].lines()
+    cols = {k: _find_column(table.columns, k) for k in _ALIASES}
+    df = pd.DataFrame(index=table.index)
+    for k in ("navn", "adresse"):
+        if cols[k] is not None:
+            df[k] = table[cols[k]]
+    if cols["postnr"] is not None:
+        df["postnr"] = table[cols["postnr"]].map(lambda v: normalise_kommunekode(v))
+    x = y = None
+    crs = None
+    if cols["lat"] is not None and cols["lon"] is not None:
+        x, y, crs = pd.to_numeric(table[cols["lon"]], errors="coerce"), pd.to_numeric(table[cols["lat"]], errors="coerce"), 4326
+    elif cols["x"] is not None and cols["y"] is not None:
+        x, y, crs = pd.to_numeric(table[cols["x"]], errors="coerce"), pd.to_numeric(table[cols["y"]], errors="coerce"), ANALYSIS_CRS
+    if x is None and cols["postnr"] is None:
+        raise InputError(f"{path}: no coordinates (lat/lon or x/y) and no postcode column (postnr).",
+                         hint="add lat/lon columns, or at least a postnr column per clinic.")
+    for c in ("kapacitet_sp51", "kapacitet_sp62"):
+        if c in table.columns:
+            df[c] = table[c]
+    has_xy = pd.Series(False, index=df.index) if x is None else (x.notna() & y.notna())
+    geoms = pd.Series([None] * len(df), index=df.index, dtype=object)
+    if x is not None:
+        pts = gpd.GeoSeries(gpd.points_from_xy(x[has_xy], y[has_xy]), index=df.index[has_xy], crs=crs).to_crs(ANALYSIS_CRS)
+        geoms[has_xy] = list(pts)
+    df["precision"] = np.where(has_xy, "koordinat", "postnummer")
+    need_post = ~has_xy
+    if need_post.any():
+        post = _postcode_points(dd, path)
+        for line in df.index[need_post]:
+            pnr = df.at[line, "postnr"] if "postnr" in df.columns else None
+            if pnr is None or pnr not in post.index:
+                reason = "no coordinates and no postcode" if pnr is None else f"postcode {pnr} not found in the postcode layer"
+                notes.append(f"{path.name}, line {line}: {reason}; clinic left out")
+                continue
+            geoms[line] = post[pnr]
+    df["kilde_linje"] = df.index
+    ok = geoms.notna()
+    gdf = gpd.GeoDataFrame(df[ok], geometry=gpd.GeoSeries(list(geoms[ok]), index=df.index[ok], crs=ANALYSIS_CRS), crs=ANALYSIS_CRS)
+    return gdf
+
+
+def _postcode_points(dd: DataDir, path: Path) -> pd.Series:
+    ppath = dd.path / catalog.DATASETS["dagi_postnumre"].path
+    if not ppath.exists():
+        raise DataError(f"{path}: some clinics have only a postcode, and the postcode polygons ({ppath}) are missing.",
+                        hint="run `kkr-geo data fetch`, or give those clinics coordinates.")
+    post = read_vector(ppath)
+    post["nr"] = post["POSTNR_TXT"].map(normalise_kommunekode)
+    diss = post.dissolve(by="nr")
+    return diss.geometry.representative_point()
+
+
+def _drop_outside_denmark(gdf: gpd.GeoDataFrame, path: Path, notes: list[str]) -> gpd.GeoDataFrame:
+    if gdf.empty:
+        return gdf
+    x0, y0, x1, y1 = DK_BOUNDS_25832
+    b = gdf.geometry.bounds
+    inside = (b.minx >= x0) & (b.maxx <= x1) & (b.miny >= y0) & (b.maxy <= y1)
+    for line in gdf.loc[~inside, "kilde_linje"]:
+        notes.append(f"{path.name}, line {line}: location outside Denmark; clinic left out (check lat/lon order and CRS)")
+    return gdf[inside]
