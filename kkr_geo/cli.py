@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"kkr-geo: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and closed early
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except KeyboardInterrupt:
         print("kkr-geo: interrupted; no partial output was kept.", file=sys.stderr)
         return 130

@@ -1,0 +1,55 @@
+"""``kkr-geo data status`` and ``kkr-geo data fetch``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from layers.catalog import fetched_metadata, status
+from layers.datadir import resolve_data_dir, user_cache_dir
+
+
+def register(sub) -> None:
+    p = sub.add_parser("data", help="show or fetch the data the layers need")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
+    s = dsub.add_parser("status", help="what each layer needs and what was found where")
+    s.set_defaults(func=cmd_status)
+    f = dsub.add_parser("fetch", help="download the open national sources (DAGI, Danmarks Statistik) into the cache")
+    f.add_argument("--only", action="append", metavar="NAME", help="fetch only this dataset (repeatable)")
+    f.add_argument("--to", metavar="DIR", help="target directory (default: the per-user cache)")
+    f.set_defaults(func=cmd_fetch)
+    p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+
+def cmd_status(args) -> int:
+    dd = resolve_data_dir(args.data_dir)
+    print(f"Data directory: {dd}")
+    fetched = fetched_metadata(dd)
+    missing_required = 0
+    for row in status(dd):
+        mark = "found  " if row["found"] else ("MISSING" if row["required"] else "absent ")
+        if not row["found"] and row["required"]:
+            missing_required += 1
+        print(f"  [{mark}] {row['path']}")
+        print(f"            {row['what']}")
+        print(f"            used by: {row['used_by']}; publisher: {row['publisher']}; licence: {row['licence']}")
+        if row["found"]:
+            extra = fetched.get(row["path"], {}) if isinstance(fetched, dict) else {}
+            when = extra.get("fetched") or extra.get("date") or row["date"]
+            print(f"            file date: {when}; size: {row['size']}" + (f"; fetched from {extra['url']}" if extra.get("url") else ""))
+        else:
+            print(f"            how to get it: {row['how']}")
+    if missing_required:
+        print(f"\n{missing_required} required dataset(s) missing. Run `kkr-geo data fetch`, or point --data-dir / "
+              f"KKR_GEO_DATA at a directory that has them (see data/README.md).")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from layers import fetch as fetch_mod
+
+    target = Path(args.to) if args.to else (resolve_data_dir(args.data_dir).path if args.data_dir else user_cache_dir())
+    print(f"Fetching into {target}")
+    results = fetch_mod.fetch(target, args.only)
+    for r in results:
+        print(f"  {r}")
+    return 0

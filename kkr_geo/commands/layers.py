@@ -1,0 +1,83 @@
+"""``kkr-geo layers list|show|export``."""
+
+from __future__ import annotations
+
+from layers.datadir import resolve_data_dir
+from layers.registry import LAYER_NAMES, available_layers, layer_info, load_layer
+
+
+def register(sub) -> None:
+    p = sub.add_parser("layers", help="list, inspect and export the region's layers")
+    lsub = p.add_subparsers(dest="layers_command", metavar="ACTION")
+    lp = lsub.add_parser("list", help="the layers, their status and precision")
+    lp.set_defaults(func=cmd_list)
+    sp = lsub.add_parser("show", help="schema, provenance and notes of one layer")
+    sp.add_argument("name", choices=LAYER_NAMES)
+    sp.add_argument("--klinikker", metavar="FILE", help="clinic file (for the klinikker layer)")
+    sp.set_defaults(func=cmd_show)
+    ep = lsub.add_parser("export", help="write all available layers to one GeoPackage (EPSG:25832, QGIS styles)")
+    ep.add_argument("output", help="the .gpkg file to write")
+    ep.add_argument("--neighbours", action="store_true", help="include neighbouring Region Sjælland municipalities in kommuner")
+    ep.add_argument("--klinikker", metavar="FILE", help="clinic file (CSV/XLSX/GPKG) to include as the klinikker layer")
+    ep.set_defaults(func=cmd_export)
+    p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+
+def _print_notes(name, gdf) -> None:
+    for note in gdf.attrs.get("notes", []):
+        print(f"      note: {note}")
+
+
+def cmd_list(args) -> int:
+    dd = resolve_data_dir(args.data_dir)
+    print(f"Data directory: {dd}")
+    layers = available_layers(dd)
+    for name in LAYER_NAMES:
+        info = layer_info(name)
+        if name in layers:
+            g = layers[name]
+            print(f"  {name:20s} {len(g):4d} {info.geometry:8s} status={g.attrs.get('status')}  precision={g.attrs.get('precision')}")
+            _print_notes(name, g)
+        else:
+            print(f"  {name:20s}    - {info.geometry:8s} not available: {layers.skipped[name].splitlines()[0]}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    dd = resolve_data_dir(args.data_dir)
+    opts = {"path": args.klinikker} if args.name == "klinikker" and args.klinikker else {}
+    gdf = load_layer(args.name, dd, **opts)
+    info = layer_info(args.name)
+    print(f"{args.name}: {info.title}\n  {info.description}")
+    for key in ("source", "licence", "precision", "status"):
+        print(f"  {key}: {gdf.attrs.get(key)}")
+    print(f"  features: {len(gdf)}; CRS: {gdf.crs.to_string() if gdf.crs else None}")
+    print("  columns:")
+    for col in gdf.columns:
+        if col != "geometry":
+            print(f"    {col:26s} {str(gdf[col].dtype):10s} {info.schema.get(col, '')}")
+    _print_notes(args.name, gdf)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from layers.export import export_geopackage
+
+    dd = resolve_data_dir(args.data_dir)
+    print(f"Data directory: {dd}")
+    found = available_layers(dd)
+    layers = dict(found)
+    if args.neighbours:
+        layers["kommuner"] = load_layer("kommuner", dd, include_neighbours=True)
+    if args.klinikker:
+        layers["klinikker"] = load_layer("klinikker", dd, path=args.klinikker)
+    summary = export_geopackage(args.output, layers)
+    print(f"Wrote {args.output}:")
+    for name, info in summary["layers"].items():
+        styled = "styled" if name in summary["styles"] else "no style"
+        print(f"  {name:20s} {info['features']:5d} {info['geometry_type']:16s} {info['crs']}  {styled}")
+        _print_notes(name, layers[name])
+    for n in LAYER_NAMES:
+        if n not in layers:
+            print(f"  {n:20s} not included: {found.skipped.get(n, 'no data').splitlines()[0]}")
+    return 0
