@@ -1,0 +1,210 @@
+"""Turn a spec plus its data sources into a :class:`PreparedMap` that both renderers draw.
+
+Here the layers are resolved and filtered, the indicator is classified, schematic geometry is
+recognised from the layers' provenance, and the source line ("Kilde: ...") is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.errors import InputError
+from maps.classify import Classification, classify
+from maps.spec import LayerSpec, MapSpec
+
+# Parts of the region east of this easting (EPSG:25832) are Bornholm (and Christiansø).
+BORNHOLM_MIN_X = 800_000.0
+
+PRECISION_NOTES = {
+    "schematic": "skematisk linjeføring",
+    "postnummer-tilnærmet": "Københavns planlægningsområder tilnærmet ved postnumre",
+}
+
+
+@dataclass
+class PreparedLayer:
+    spec: LayerSpec
+    gdf: gpd.GeoDataFrame
+    schematic: bool
+    label: str
+
+    @property
+    def style(self) -> str:
+        return self.spec.style
+
+
+@dataclass
+class PreparedMap:
+    spec: MapSpec
+    layers: list[PreparedLayer]
+    classification: Classification | None
+    source_line: str
+    date_line: str | None
+    extent: tuple[float, float, float, float]          # main map (mainland), EPSG:25832
+    inset_extent: tuple[float, float, float, float] | None  # Bornholm, or None
+    notes: list[str] = field(default_factory=list)
+
+    def layer(self, layer_id: str) -> PreparedLayer:
+        for lay in self.layers:
+            if lay.spec.id == layer_id:
+                return lay
+        raise KeyError(layer_id)
+
+    @property
+    def indicator_layer(self) -> PreparedLayer | None:
+        if self.spec.indicator is None:
+            return None
+        return self.layer(self.spec.indicator.layer)
+
+    def legend_title(self) -> str | None:
+        ind = self.spec.indicator
+        if ind is None:
+            return None
+        return f"{ind.label} ({ind.unit})" if ind.unit else ind.label
+
+
+def is_schematic(gdf: gpd.GeoDataFrame, override: bool | None = None) -> bool:
+    if override is not None:
+        return override
+    prec = str(gdf.attrs.get("precision", "")).lower()
+    if "schematic" in prec or "skematisk" in prec:
+        return True
+    if "precision" in gdf.columns:
+        return bool(gdf["precision"].astype(str).str.lower().str.contains("schematic|skematisk").any())
+    return False
+
+
+def _apply_filter(gdf: gpd.GeoDataFrame, filt: dict, label: str) -> gpd.GeoDataFrame:
+    for col, wanted in filt.items():
+        if col not in gdf.columns:
+            raise InputError(f"{label}: filter column {col!r} is not in the layer (columns: {', '.join(map(str, gdf.columns))}).")
+        values = wanted if isinstance(wanted, list) else [wanted]
+        gdf = gdf[gdf[col].astype(str).isin([str(v) for v in values])]
+    return gdf
+
+
+def provenance(layers: list[PreparedLayer], spec: MapSpec) -> tuple[str, list[str]]:
+    """Build "Kilde: A, B; note" from the layers' ``source`` and ``precision`` attributes."""
+    sources: list[str] = []
+    notes: list[str] = []
+    for lay in layers:
+        src = lay.spec.source_note or lay.gdf.attrs.get("source") or ""
+        for part in str(src).replace(" og ", "; ").split(";"):
+            part = part.strip()
+            if part.lower().startswith(("skematisk", "schematic")):
+                if PRECISION_NOTES["schematic"] not in notes:
+                    notes.append(PRECISION_NOTES["schematic"])
+                continue
+            if part and part not in sources:
+                sources.append(part)
+        if lay.schematic and PRECISION_NOTES["schematic"] not in notes:
+            notes.append(PRECISION_NOTES["schematic"])
+        precs = {str(lay.gdf.attrs.get("precision", ""))}
+        if "precision" in lay.gdf.columns:
+            precs |= set(lay.gdf["precision"].dropna().astype(str))
+        for prec in sorted(precs):
+            note = PRECISION_NOTES.get(prec)
+            if note and note not in notes:
+                notes.append(note)
+    for extra in spec.sources:
+        if extra not in sources:
+            sources.append(extra)
+    line = "Kilde: " + ", ".join(sources) if sources else ""
+    if notes:
+        line += ("; " if line else "") + "; ".join(notes)
+    return line, notes
+
+
+def _bounds(gdfs, *, min_part_km2: float = 0.0) -> tuple[float, float, float, float] | None:
+    """Bounds of the layers; polygon parts smaller than ``min_part_km2`` (remote islets such as
+    Hesselø) do not widen the map frame."""
+    boxes = []
+    for g in gdfs:
+        if not len(g) or g.geometry.is_empty.all():
+            continue
+        geoms = g.geometry
+        if min_part_km2 > 0 and geoms.geom_type.str.contains("Polygon").all():
+            parts = geoms.explode(index_parts=False)
+            big = parts[parts.area >= min_part_km2 * 1e6]
+            if len(big):
+                geoms = big
+        boxes.append(geoms.total_bounds)
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+
+
+def split_bornholm(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """(mainland part, Bornholm part) by representative point easting."""
+    if len(gdf) == 0:
+        return gdf, gdf
+    x = gdf.geometry.representative_point().x
+    return gdf[x < BORNHOLM_MIN_X], gdf[x >= BORNHOLM_MIN_X]
+
+
+def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> PreparedMap:
+    """Resolve ``spec`` against ``sources`` (a :class:`maps.sources.Sources`)."""
+    layers: list[PreparedLayer] = []
+    for lspec in spec.layers:
+        gdf = sources.get(lspec.source)
+        attrs = dict(gdf.attrs)
+        gdf = _apply_filter(gdf, lspec.filter, f"{spec.name}: layer {lspec.id}")
+        gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
+        gdf.attrs = attrs
+        for col in lspec.tooltip + lspec.popup:
+            if col not in gdf.columns:
+                raise InputError(f"{spec.path.name if spec.path else spec.name}: layers ({lspec.id}): tooltip/popup column "
+                                 f"{col!r} is not in source {lspec.source!r}.", hint=f"columns: {', '.join(c for c in gdf.columns if c != 'geometry')}")
+        schematic = is_schematic(gdf, lspec.schematic)
+        label = lspec.label or attrs.get("title") or lspec.source
+        if schematic and "skematisk" not in label.lower():
+            label = f"{label} (skematisk linjeføring)" if lspec.style in ("line", "context") else f"{label} (skematisk)"
+        layers.append(PreparedLayer(lspec, gdf, schematic, label))
+
+    classification = None
+    if spec.indicator is not None:
+        ind = spec.indicator
+        lay = next(lay for lay in layers if lay.spec.id == ind.layer)
+        if ind.column not in lay.gdf.columns:
+            raise InputError(f"{spec.path.name if spec.path else spec.name}: indicator.column: {ind.column!r} is not in source "
+                             f"{lay.spec.source!r}.", hint=f"columns: {', '.join(c for c in lay.gdf.columns if c != 'geometry')}")
+        values = pd.to_numeric(lay.gdf[ind.column], errors="coerce").to_numpy(dtype=float)
+        cs = spec.classification
+        classification = classify(values, cs.scheme, cs.k, cs.breaks, spec.palette, ind.decimals)
+
+    # Extent: the mainland part of the region (Bornholm goes in an inset).
+    if isinstance(spec.extent, list):
+        extent = tuple(float(v) for v in spec.extent)
+        inset = None
+    else:
+        if spec.extent == "region":
+            base = [sources.get("kommuner")]
+        elif spec.extent == "data":
+            base = [lay.gdf for lay in layers if lay.style not in ("context",)]
+        else:
+            base = [next(lay.gdf for lay in layers if lay.spec.id == spec.extent)]
+        main_parts, bh_parts = zip(*(split_bornholm(g) for g in base))
+        extent = _bounds(main_parts, min_part_km2=1.0) or _bounds(base)
+        bh = _bounds(bh_parts)
+        inset = None
+        if spec.inset != "none" and (bh is not None or spec.inset == "bornholm"):
+            kom = sources.get("kommuner")
+            inset = _bounds([split_bornholm(kom)[1]]) or bh
+        if extent is None:
+            raise InputError(f"{spec.name}: extent: the layers have no geometry to fit the map to.")
+    source_line, notes = provenance(layers, spec)
+    date_parts = []
+    if spec.data_date:
+        date_parts.append(f"Datagrundlag: {spec.data_date}")
+    if date_stamp:
+        from maps.fmt import fmt_date_da
+        date_parts.append(f"Udarbejdet {fmt_date_da(date_stamp)}")
+    map_notes = list(spec.notes)
+    return PreparedMap(spec=spec, layers=layers, classification=classification, source_line=source_line,
+                       date_line=" · ".join(date_parts) or None, extent=extent, inset_extent=inset,
+                       notes=map_notes)

@@ -1,0 +1,210 @@
+"""Data sources that map specs refer to by name, loaded lazily and cached for one build.
+
+A spec layer's ``source`` is either a layer of :mod:`layers` (``kommuner``, ``planomraader``, ``brt``,
+``parker_og_rejs``, ...) or one of the derived datasets below. Sources that cannot be made from the
+data directory raise :class:`SourceUnavailable` with a reason; the build then skips the map and says why.
+
+Derived sources:
+
+``kommuner_nabo``            neighbouring Region Sjælland municipalities (grey context)
+``planlaegningsomraader``    planning areas with population and borgere pr. kapacitet (speciale 51, 62)
+``banelinjer``               rail lines from ``osm/banelinjer_osm.geojson`` (context)
+``brt_opland``               400/800 m catchment rings around the BRT corridors with population
+``parker_og_rejs_opland``    400/800 m catchment rings around the park-and-ride stations
+``klinik_daekningshuller``   areas farther than :data:`CLINIC_GAP_THRESHOLD_M` from any clinic
+``patientstroemme``          patient flows bopælskommune -> klinikkommune (needs ``flows/patientstroemme.csv``)
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import DataError, KkrGeoError
+
+CATCHMENT_DISTANCES = (400, 800)
+CLINIC_GAP_THRESHOLD_M = 2000
+GRID_CELL_M = 100
+FLOW_FILES = ("flows/patientstroemme.csv", "flows/patientstroemme.xlsx", "patientstroemme.csv")
+
+
+class SourceUnavailable(KkrGeoError):
+    """A spec's source cannot be built from this data directory (the map is skipped, not faked)."""
+
+    exit_code = 3
+
+
+class Sources:
+    """Lazy, cached access to layers and derived datasets for one data directory."""
+
+    def __init__(self, data_dir=None, *, log: Callable[[str], None] | None = None):
+        from layers.datadir import resolve_data_dir
+        self.data_dir = resolve_data_dir(data_dir)
+        self.log = log or (lambda msg: None)
+        self._cache: dict[str, object] = {}
+        self._failed: dict[str, str] = {}
+        self.tables: dict[str, pd.DataFrame] = {}     # summary tables of catchments and coverage
+        self.table_meta: dict[str, dict] = {}
+        self.extra: dict[str, gpd.GeoDataFrame] = {}  # registered in-memory sources (tests, notebooks)
+
+    # -- public -------------------------------------------------------------------------------
+    def register(self, name: str, gdf: gpd.GeoDataFrame) -> None:
+        self.extra[name] = gdf
+
+    def get(self, name: str) -> gpd.GeoDataFrame:
+        if name in self.extra:
+            return self.extra[name]
+        if name in self._failed:
+            raise SourceUnavailable(self._failed[name])
+        if name not in self._cache:
+            try:
+                self._cache[name] = self._load(name)
+            except SourceUnavailable as exc:
+                self._failed[name] = exc.message
+                raise
+            except DataError as exc:
+                self._failed[name] = f"{name}: {exc.message}"
+                raise SourceUnavailable(self._failed[name], hint=exc.hint) from None
+        return self._cache[name]
+
+    def loaded(self) -> dict[str, object]:
+        return dict(self._cache)
+
+    # -- loaders ------------------------------------------------------------------------------
+    def _load(self, name: str):
+        method = getattr(self, f"_src_{name}", None)
+        if method is not None:
+            return method()
+        from layers.registry import LAYER_NAMES, load_layer
+        if name in LAYER_NAMES:
+            gdf = load_layer(name, self.data_dir)
+            if gdf.attrs.get("status") == "no_geometry" or len(gdf) == 0:
+                notes = "; ".join(gdf.attrs.get("notes", []))
+                raise SourceUnavailable(f"{name}: the data directory has no geometry for this layer"
+                                        + (f" ({notes})" if notes else "") + ".")
+            return gdf
+        raise SourceUnavailable(f"unknown source {name!r}.")
+
+    def _src_kommuner_nabo(self):
+        from layers.registry import load_layer
+        region = set(self.get("kommuner")["kommunekode"])
+        gdf = load_layer("kommuner", self.data_dir, include_neighbours=True)
+        out = gdf[~gdf["kommunekode"].isin(region)].copy()
+        out.attrs = dict(gdf.attrs, title="Nabokommuner (Region Sjælland)")
+        return out
+
+    def _src_planlaegningsomraader(self):
+        """Planning areas with population and capacity figures of speciale 51 and 62."""
+        from layers.population import planlaegningsomraade_population
+        gdf = planlaegningsomraade_population(self.data_dir, speciale=51)
+        try:
+            sp62 = planlaegningsomraade_population(self.data_dir, speciale=62)
+        except DataError as exc:
+            self.log(f"speciale 62 not available: {exc.message}")
+        else:
+            cols = [c for c in sp62.columns if c.endswith("_sp62")]
+            extra = sp62.set_index("navn")[cols]
+            attrs = dict(gdf.attrs)
+            gdf = gdf.join(extra, on="navn")
+            gdf.attrs = attrs
+        gdf.attrs["title"] = "Planlægningsområder"
+        src = str(gdf.attrs.get("source", ""))
+        if "Danmarks Statistik" not in src:
+            gdf.attrs["source"] = src + "; Danmarks Statistik"
+        return gdf
+
+    def _src_planomraader_kapacitet(self):
+        """The five planområder with the plan's planområde rows of Tabel 3 and 4."""
+        from layers import catalog
+        from layers.indicators import read_table
+        gdf = self.get("planomraader_samlet").copy()
+        attrs = dict(gdf.attrs)
+        for key, sp in (("tabel3_sp51", 51), ("tabel4_sp62", 62)):
+            try:
+                table = read_table(catalog.require(self.data_dir, key, layer="planomraader_kapacitet"))
+            except DataError as exc:
+                self.log(f"speciale {sp} not available: {exc.message}")
+                continue
+            rows = table[table["niveau"] == "planområde"]
+            cols = [c for c in rows.columns if c.endswith(f"_sp{sp}")]
+            gdf = gdf.merge(rows[["område", *cols]].rename(columns={"område": "planomraade"}), on="planomraade", how="left")
+        gdf.attrs = attrs
+        gdf.attrs["title"] = "Planområder"
+        return gdf
+
+    def _src_banelinjer(self):
+        from geo.io import read_vector
+        path = self.data_dir.file("osm/banelinjer_osm.geojson")
+        if not path.exists():
+            raise SourceUnavailable("banelinjer: osm/banelinjer_osm.geojson is not in the data directory.")
+        gdf = read_vector(path)
+        gdf.attrs.update(title="Banelinjer (S-tog, Metro, regionaltog)", source="OpenStreetMap-bidragydere (ODbL)",
+                         precision="OSM-afledt", status="ok", notes=[])
+        return gdf
+
+    def _grid(self):
+        if "_grid" not in self._cache:
+            from geo.population import PopulationGrid
+            areas = self.get("planlaegningsomraader")
+            self._cache["_grid"] = PopulationGrid.from_polygons(areas, "population", cell_size=GRID_CELL_M)
+        return self._cache["_grid"]
+
+    def _areas(self):
+        return {"kommune": self.get("kommuner"), "planområde": self.get("planomraader_samlet")}
+
+    def _catchment(self, name: str, layer: str, by: str, title: str):
+        from geo.catchment import corridor_catchment
+        features = self.get(layer)
+        result = corridor_catchment(features, self._grid(), distances=CATCHMENT_DISTANCES, by=by, mode="rings",
+                                    areas=self._areas())
+        polys = result.polygons.copy()
+        table = result.table.copy()
+        table.insert(0, "analyse", name)
+        self.tables[name] = table
+        self.table_meta[name] = dict(getattr(result, "meta", {}) or {})
+        if hasattr(result, "by_area") and result.by_area is not None:
+            by_area = result.by_area.copy()
+            by_area.insert(0, "analyse", name)
+            self.tables[f"{name}_pr_omraade"] = by_area
+        prec = str(features.attrs.get("precision", ""))
+        polys.attrs.update(
+            title=title,
+            source="; ".join(x for x in (features.attrs.get("source"), self._grid().source) if x),
+            precision=("schematic" if "schematic" in prec or "skematisk" in prec else prec),
+            status="ok",
+            notes=list(features.attrs.get("notes", [])) + [f"{k}: {v}" for k, v in self.table_meta[name].items()],
+        )
+        return polys
+
+    def _src_brt_opland(self):
+        return self._catchment("brt_opland", "brt", "projekt", "Opland til BRT-korridorer")
+
+    def _src_parker_og_rejs_opland(self):
+        return self._catchment("parker_og_rejs_opland", "parker_og_rejs", "navn", "Opland til parkér-og-rejs-anlæg")
+
+    def _src_klinik_daekningshuller(self):
+        from geo.coverage import coverage_gaps
+        clinics = self.get("klinikker")
+        result = coverage_gaps(clinics, self._grid(), CLINIC_GAP_THRESHOLD_M, areas=self._areas())
+        table = result.table.copy()
+        table.insert(0, "analyse", "klinik_daekningshuller")
+        self.tables["klinik_daekningshuller"] = table
+        self.table_meta["klinik_daekningshuller"] = dict(getattr(result, "meta", {}) or {})
+        gaps = result.gaps.copy()
+        gaps.attrs.update(title=f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik",
+                          source="; ".join(x for x in (clinics.attrs.get("source"), self._grid().source) if x),
+                          precision=self._grid().precision, status="ok", notes=[])
+        return gaps
+
+    def _src_patientstroemme(self):
+        from maps.flows import flow_lines, read_flow_table
+        for rel in FLOW_FILES:
+            path = self.data_dir.file(rel)
+            if path.exists():
+                table = read_flow_table(path)
+                return flow_lines(table, self.get("kommuner"), source=str(rel))
+        raise SourceUnavailable("patientstroemme: no flow table in the data directory "
+                                f"(looked for {', '.join(FLOW_FILES)}).",
+                                hint="add flows/patientstroemme.csv with columns bopaelskommune;klinikkommune;antal.")

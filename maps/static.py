@@ -1,0 +1,414 @@
+"""Static print maps (matplotlib): A4/A3, portrait/landscape, PNG (300 dpi), PDF and SVG.
+
+Layout, top to bottom: title and subtitle; the map frame with an in-map legend and a Bornholm
+inset in the emptiest corners and collision-free labels; below the frame the source and date
+lines (left) and the scale bar, scale statement and north arrow (right).
+
+Outputs are byte-identical for identical inputs: no creation dates or software strings are
+written, and SVG ids use a fixed hash salt.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.patheffects as pe  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch, Polygon as MplPolygon, Rectangle  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
+
+from geo.io import atomic_path  # noqa: E402
+from maps.fmt import fmt_number  # noqa: E402
+from maps.prepare import PreparedMap, split_bornholm  # noqa: E402
+from maps.style import (COLOURS, EDGE, band_column, catchment_colour, flow_width_scale,  # noqa: E402
+                        legend_entries)
+
+MM = 1 / 25.4
+FONT = "DejaVu Sans"
+SAVE_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
+    "svg": {"Creator": None, "Date": None, "Format": None, "Type": None},
+}
+HALO = [pe.withStroke(linewidth=2.2, foreground="white")]
+
+
+@dataclass
+class StaticResult:
+    files: dict[str, Path] = field(default_factory=dict)
+    labels_placed: list[str] = field(default_factory=list)
+    labels_dropped: list[str] = field(default_factory=list)
+    label_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    legend_labels: list[str] = field(default_factory=list)
+    scale_denominator: int = 0
+
+
+def _rc():
+    return {
+        "font.family": FONT, "svg.hashsalt": "kkr-geo", "svg.fonttype": "path", "pdf.fonttype": 42,
+        "path.simplify": True, "axes.unicode_minus": True,
+    }
+
+
+# -- drawing layers --------------------------------------------------------------------------
+def _draw_layer(ax, lay, pm: PreparedMap, z: int):
+    s, gdf = lay.spec, lay.gdf
+    if len(gdf) == 0:
+        return
+    colour = s.colour or COLOURS.get(s.style, "#333333")
+    gtype = gdf.geom_type.iloc[0]
+    if s.style == "choropleth":
+        cls = pm.classification
+        colours = [cls.colour_of(int(i)) for i in cls.classes]
+        gdf.plot(ax=ax, color=colours, edgecolor=EDGE, linewidth=0.35, zorder=z)
+    elif s.style in ("fill", "context"):
+        if "Line" in gtype:
+            gdf.plot(ax=ax, color=s.colour or "#969696", linewidth=s.width or 0.6, zorder=z,
+                     linestyle=(0, (4, 2)) if lay.schematic else "-")
+        else:
+            gdf.plot(ax=ax, color=colour, edgecolor="#bdbdbd", linewidth=0.4, zorder=z)
+    elif s.style == "outline":
+        gdf.boundary.plot(ax=ax, color=colour, linewidth=s.width or 0.6, zorder=z)
+    elif s.style == "line":
+        width = s.width or 2.0
+        gdf.plot(ax=ax, color="white", linewidth=width + 1.4, zorder=z)
+        gdf.plot(ax=ax, color=colour, linewidth=width, zorder=z, linestyle=(0, (5, 2.5)) if lay.schematic else "-")
+    elif s.style == "point":
+        pts = gdf.geometry.representative_point()
+        ax.scatter(pts.x, pts.y, s=(s.size or 5) ** 2, c=colour, edgecolors="white", linewidths=0.8, zorder=z + 0.5)
+    elif s.style == "catchment":
+        col = band_column(gdf)
+        order = gdf.sort_values(col, ascending=False) if col else gdf  # far bands first, near on top
+        colours = [catchment_colour(gdf, v) for v in order[col]] if col else [colour] * len(order)
+        order.plot(ax=ax, color=colours, alpha=0.55, edgecolor="none", zorder=z)
+    elif s.style == "gap":
+        gdf.plot(ax=ax, facecolor=colour, alpha=0.35, edgecolor=colour, linewidth=0.5, hatch="////", zorder=z)
+    elif s.style == "flow":
+        scale = flow_width_scale(gdf["antal"]) if "antal" in gdf.columns else (lambda v: 1.5)
+        polys = gdf[gdf.geom_type.str.contains("Polygon")]
+        lines = gdf[~gdf.geom_type.str.contains("Polygon")]
+        for geom, v in zip(lines.geometry, lines.get("antal", [1] * len(lines))):
+            xs, ys = geom.xy
+            ax.plot(xs, ys, color=colour, linewidth=scale(v), alpha=0.8, solid_capstyle="butt", zorder=z)
+        if len(polys):
+            polys.plot(ax=ax, color=colour, alpha=0.9, zorder=z + 0.1)
+
+
+def _fit_extent(extent, aspect_wh: float, pad: float = 0.03):
+    x0, y0, x1, y1 = extent
+    w, h = (x1 - x0) * (1 + 2 * pad), (y1 - y0) * (1 + 2 * pad)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if w / h < aspect_wh:
+        w = h * aspect_wh
+    else:
+        h = w / aspect_wh
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def _nice_length(target_m: float) -> float:
+    for v in (100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 25000, 50000, 100000):
+        if v >= target_m:
+            return float(v)
+    return 100000.0
+
+
+def _data_union(pm: PreparedMap):
+    geoms = []
+    for lay in pm.layers:
+        if lay.style in ("context",) or len(lay.gdf) == 0:
+            continue
+        main, _ = split_bornholm(lay.gdf)
+        geoms.append(shapely.union_all(shapely.buffer(main.geometry.values, 300)) if lay.style in ("point", "line", "flow")
+                     else shapely.union_all(main.geometry.values))
+    return shapely.union_all(geoms) if geoms else shapely.Polygon()
+
+
+def _corner_box(corner: str, xlim, ylim, w: float, h: float, margin: float):
+    x0, x1 = xlim
+    y0, y1 = ylim
+    left = corner.endswith("left")
+    lower = corner.startswith("lower")
+    bx = x0 + margin if left else x1 - margin - w
+    by = y0 + margin if lower else y1 - margin - h
+    return shapely.box(bx, by, bx + w, by + h)
+
+
+CORNERS = ("lower left", "lower right", "upper right", "upper left")
+
+
+def _best_corner(union, xlim, ylim, w, h, margin, exclude=()):
+    best, best_cost = None, None
+    for c in CORNERS:
+        if c in exclude:
+            continue
+        box = _corner_box(c, xlim, ylim, w, h, margin)
+        cost = union.intersection(box).area / box.area if not union.is_empty else 0.0
+        if best_cost is None or cost < best_cost - 1e-9:
+            best, best_cost = c, cost
+    return best
+
+
+# -- the figure --------------------------------------------------------------------------------
+def build_figure(pm: PreparedMap, result: StaticResult | None = None):
+    spec = pm.spec
+    result = result if result is not None else StaticResult()
+    W, H = spec.page_mm
+    fs = ((W * H) / (210 * 297)) ** 0.25  # font scale: A3 ~ 1.19 x A4
+    margin = 12.0
+    fig = plt.figure(figsize=(W * MM, H * MM))
+
+    def fx(mm):
+        return mm / W
+
+    def fy(mm):
+        return mm / H
+
+    # Title block.
+    top = H - margin
+    fig.text(fx(margin), fy(top), spec.title, fontsize=16 * fs, fontweight="bold", va="top", ha="left")
+    title_h = 16 * fs * 0.3528 * 1.35
+    if spec.subtitle:
+        fig.text(fx(margin), fy(top - title_h), spec.subtitle, fontsize=10.5 * fs, va="top", ha="left", color="#333333")
+        title_h += 10.5 * fs * 0.3528 * 1.5
+    title_h += 3
+
+    # Footer: source/date/notes left, scale bar and north arrow right.
+    foot_size = 6.5 * fs
+    right_w = 62.0 * fs
+    chars = int((W - 2 * margin - right_w - 4) / (foot_size * 0.3528 * 0.55))
+    foot_lines = []
+    for text in [pm.source_line, pm.date_line, *pm.notes]:
+        if text:
+            foot_lines.extend(textwrap.wrap(text, chars) or [""])
+    line_h = foot_size * 0.3528 * 1.45
+    footer_h = max(len(foot_lines) * line_h, 16 * fs) + 3
+    for i, line in enumerate(foot_lines):
+        fig.text(fx(margin), fy(margin + footer_h - 3 - i * line_h), line, fontsize=foot_size, va="top", ha="left",
+                 color="#333333")
+
+    # Map frame.
+    map_x0, map_y0 = margin, margin + footer_h + 2
+    map_w, map_h = W - 2 * margin, H - margin - title_h - map_y0
+    ax = fig.add_axes((fx(map_x0), fy(map_y0), fx(map_w), fy(map_h)))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for sp in ax.spines.values():
+        sp.set_edgecolor("#808080")
+        sp.set_linewidth(0.6)
+    ax.set_facecolor("#ffffff")
+    x0, y0, x1, y1 = _fit_extent(pm.extent, map_w / map_h)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    m_per_mm = (x1 - x0) / map_w
+    result.scale_denominator = int(round(m_per_mm * 1000 / 10000.0) * 10000)
+
+    for z, lay in enumerate(pm.layers, start=1):
+        _draw_layer(ax, lay, pm, z)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+
+    union = _data_union(pm)
+    obstacles_data = []  # shapely boxes in data coordinates
+    pad = 3 * m_per_mm
+
+    # Bornholm inset.
+    inset_ax = None
+    inset_corner = None
+    if pm.inset_extent is not None:
+        bx0, by0, bx1, by1 = pm.inset_extent
+        bw, bh = (bx1 - bx0) * 1.12, (by1 - by0) * 1.12
+        max_w = 0.30 * (x1 - x0)
+        k = min(1.0, max_w / bw)
+        iw, ih = bw * k, bh * k
+        inset_corner = _best_corner(union, (x0, x1), (y0, y1), iw, ih, pad)
+        box = _corner_box(inset_corner, (x0, x1), (y0, y1), iw, ih, pad)
+        obstacles_data.append(box)
+        bxmin, bymin, bxmax, bymax = box.bounds
+        inset_ax = ax.inset_axes((bxmin, bymin, bxmax - bxmin, bymax - bymin), transform=ax.transData, zorder=20)
+        inset_ax.set_xticks([])
+        inset_ax.set_yticks([])
+        for sp in inset_ax.spines.values():
+            sp.set_edgecolor("#808080")
+            sp.set_linewidth(0.6)
+        for z, lay in enumerate(pm.layers, start=1):
+            _draw_layer(inset_ax, lay, pm, z)
+        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        inset_ax.set_xlim(cx - bw / 2, cx + bw / 2)
+        inset_ax.set_ylim(cy - bh / 2, cy + bh / 2)
+        inset_ax.set_aspect("equal", adjustable="box")
+        inset_ax.set_xlabel("")
+        inset_ax.set_ylabel("")
+        inset_ax.set_facecolor("white")
+        inset_ax.text(0.04, 0.96, "Bornholm", transform=inset_ax.transAxes, fontsize=7 * fs, va="top", ha="left",
+                      fontweight="bold", path_effects=HALO, zorder=30)
+        if k < 0.999:
+            inset_ax.text(0.04, 0.04, "Anden målestok", transform=inset_ax.transAxes, fontsize=5.5 * fs, va="bottom",
+                          ha="left", color="#555555", path_effects=HALO, zorder=30)
+
+    # Legend in the emptiest remaining corner.
+    entries = legend_entries(pm)
+    result.legend_labels = [e.label for e in entries]
+    legend = None
+    if entries:
+        handles = []
+        for e in entries:
+            if e.kind == "header":
+                handles.append(Line2D([], [], linestyle="none"))
+            elif e.kind == "patch":
+                handles.append(Patch(facecolor=e.colour, edgecolor=e.edge or "none", linewidth=0.4, alpha=e.alpha))
+            elif e.kind == "hatch":
+                handles.append(Patch(facecolor=(*matplotlib.colors.to_rgb(e.colour), e.alpha), edgecolor=e.edge,
+                                     hatch="////", linewidth=0.5))
+            elif e.kind == "line":
+                handles.append(Line2D([], [], color=e.colour, linewidth=e.width,
+                                      linestyle=(0, (5, 2.5)) if e.dashed else "-"))
+            else:
+                handles.append(Line2D([], [], marker="o", linestyle="none", markerfacecolor=e.colour,
+                                      markeredgecolor="white", markersize=6))
+        legend = ax.legend(handles, [e.label for e in entries], loc="lower left", fontsize=7 * fs, frameon=True,
+                           framealpha=0.92, edgecolor="#bdbdbd", fancybox=False, handlelength=2.0, borderpad=0.7,
+                           labelspacing=0.45)
+        legend.set_zorder(25)
+        for text, e in zip(legend.get_texts(), entries):
+            if e.kind == "header":
+                text.set_fontweight("bold")
+        renderer = fig.canvas.get_renderer()
+        bb = legend.get_window_extent(renderer).transformed(ax.transData.inverted())
+        lw, lh = bb.width, bb.height
+        exclude = (inset_corner,) if inset_corner else ()
+        corner = _best_corner(union, (x0, x1), (y0, y1), lw, lh, pad, exclude=exclude)
+        box = _corner_box(corner, (x0, x1), (y0, y1), lw, lh, pad)
+        legend.set_loc((box.bounds[0], box.bounds[1]))
+        legend.set_bbox_to_anchor((0, 0, 1, 1), transform=ax.transData) if False else None
+        ax_bb = ax.transAxes.inverted().transform(ax.transData.transform((box.bounds[0], box.bounds[1])))
+        legend.set_loc(tuple(float(v) for v in ax_bb))
+        obstacles_data.append(box)
+
+    # Labels.
+    if spec.labels:
+        _place_labels(fig, ax, inset_ax, pm, obstacles_data, fs, result)
+
+    # Scale bar and north arrow (right of the footer).
+    _scale_bar(fig, W, H, margin, footer_h, right_w, m_per_mm, fs, result)
+    return fig
+
+
+def _place_labels(fig, ax, inset_ax, pm, obstacles_data, fs, result):
+    spec = pm.spec
+    lay = pm.layer(spec.labels["layer"])
+    col = spec.labels["column"]
+    base = float(spec.labels.get("size", 6.5)) * fs
+    renderer = fig.canvas.get_renderer()
+    to_disp = ax.transData
+    placed: list[Bbox] = []
+    for box in obstacles_data:
+        b = box.bounds
+        placed.append(Bbox.from_extents(*to_disp.transform((b[0], b[1])), *to_disp.transform((b[2], b[3]))))
+    ax_bbox = ax.get_window_extent(renderer)
+    gdf = lay.gdf
+    main, bh = split_bornholm(gdf)
+    # Largest features first: they have the most room, small ones get displaced.
+    main = main.assign(_a=main.geometry.area).sort_values(["_a", col], ascending=[False, True])
+    dpi_scale = fig.dpi / 72.0
+    for geom, name in zip(main.geometry, main[col]):
+        if name is None or str(name) == "nan":
+            continue
+        name = str(name)
+        part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area) if geom.geom_type.startswith("Multi") else geom
+        pt = shapely.point_on_surface(part) if part.geom_type.endswith("Polygon") else part.interpolate(0.5, normalized=True) if "Line" in part.geom_type else part
+        x, y = pt.x, pt.y
+        done = False
+        for size in (base, base * 0.88):
+            h = size * 1.2
+            offsets = [(0, 0), (0, h), (0, -h), (h * 2.5, 0), (-h * 2.5, 0), (h * 2, h), (-h * 2, h), (h * 2, -h),
+                       (-h * 2, -h), (0, 2 * h), (0, -2 * h)]
+            for dx, dy in offsets:
+                t = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", ha="center", va="center",
+                                fontsize=size, color="#1a1a1a", path_effects=HALO, zorder=22, annotation_clip=False)
+                bb = t.get_window_extent(renderer).padded(1.5 * dpi_scale)
+                inside = (bb.x0 >= ax_bbox.x0 and bb.x1 <= ax_bbox.x1 and bb.y0 >= ax_bbox.y0 and bb.y1 <= ax_bbox.y1)
+                # A displaced label must still sit over its own feature.
+                if inside and (dx, dy) != (0, 0):
+                    cx, cy = ax.transData.inverted().transform(((bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2))
+                    inside = geom.buffer(600).contains(shapely.Point(cx, cy))
+                if inside and not any(bb.overlaps(p) for p in placed):
+                    placed.append(bb)
+                    result.labels_placed.append(name)
+                    result.label_boxes.append((bb.x0, bb.y0, bb.x1, bb.y1))
+                    done = True
+                    break
+                t.remove()
+            if done:
+                break
+        if not done:
+            result.labels_dropped.append(name)
+    if inset_ax is not None:
+        for geom, name in zip(bh.geometry, bh[col]):
+            pt = shapely.point_on_surface(geom) if geom.geom_type.endswith("Polygon") else geom.centroid
+            if name is not None and str(name) != "Bornholm":
+                inset_ax.text(pt.x, pt.y, str(name), ha="center", va="center", fontsize=base * 0.9,
+                              path_effects=HALO, zorder=22)
+                result.labels_placed.append(str(name))
+
+
+def _scale_bar(fig, W, H, margin, footer_h, right_w, m_per_mm, fs, result):
+    bar_mm_target = 32.0 * fs
+    length_m = _nice_length(bar_mm_target * m_per_mm * 0.8)
+    bar_mm = length_m / m_per_mm
+    x_right = W - margin
+    arrow_w = 8.0 * fs
+    bar_x1 = x_right - arrow_w - 4
+    bar_x0 = bar_x1 - bar_mm
+    y = margin + footer_h - 7 * fs
+    sax = fig.add_axes((0, 0, 1, 1), facecolor="none")
+    sax.set_xlim(0, W)
+    sax.set_ylim(0, H)
+    sax.set_axis_off()
+    seg = bar_mm / 4
+    for i in range(4):
+        sax.add_patch(Rectangle((bar_x0 + i * seg, y), seg, 1.4 * fs, facecolor="#1a1a1a" if i % 2 == 0 else "white",
+                                edgecolor="#1a1a1a", linewidth=0.5))
+    unit_km = length_m >= 1000
+
+    def lab(v):
+        return fmt_number(v / 1000, 0 if (v / 1000).is_integer() else 1) if unit_km else fmt_number(v, 0)
+    for v, xx in ((0, bar_x0), (length_m / 2, bar_x0 + bar_mm / 2), (length_m, bar_x1)):
+        sax.text(xx, y + 2.2 * fs, lab(v) + (" km" if (unit_km and v == length_m) else (" m" if v == length_m else "")),
+                 ha="center", va="bottom", fontsize=6 * fs)
+    sax.text((bar_x0 + bar_x1) / 2, y - 1.2 * fs, f"Målestok 1:{fmt_number(result.scale_denominator, 0)} (ved udskrift i fuld størrelse)",
+             ha="center", va="top", fontsize=5.5 * fs, color="#333333")
+    # North arrow (grid north of UTM 32N; true north differs by about 2 degrees here).
+    ax0 = x_right - arrow_w / 2
+    ay = y - 2 * fs
+    sax.add_patch(MplPolygon([(ax0, ay + 9 * fs), (ax0 - 2.6 * fs, ay), (ax0, ay + 2.2 * fs)], closed=True,
+                             facecolor="#1a1a1a", edgecolor="#1a1a1a", linewidth=0.5))
+    sax.add_patch(MplPolygon([(ax0, ay + 9 * fs), (ax0 + 2.6 * fs, ay), (ax0, ay + 2.2 * fs)], closed=True,
+                             facecolor="white", edgecolor="#1a1a1a", linewidth=0.5))
+    sax.text(ax0, ay + 9.6 * fs, "N", ha="center", va="bottom", fontsize=8 * fs, fontweight="bold")
+
+
+def render_static(pm: PreparedMap, targets: dict[str, Path], *, dpi: int | None = None) -> StaticResult:
+    """Render ``pm`` once and save it to every ``{format: path}`` in ``targets`` (atomically)."""
+    result = StaticResult()
+    with plt.rc_context(_rc()):
+        fig = build_figure(pm, result)
+        try:
+            for fmt, path in targets.items():
+                with atomic_path(path) as tmp:
+                    fig.savefig(tmp, format=fmt, dpi=dpi or pm.spec.dpi, metadata=SAVE_METADATA.get(fmt),
+                                facecolor="white")
+                result.files[fmt] = Path(path)
+        finally:
+            plt.close(fig)
+    return result
