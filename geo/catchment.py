@@ -1,0 +1,285 @@
+"""Corridor and station catchments: inhabitants and area within walking/cycling distance.
+
+:func:`corridor_catchment` answers "how many inhabitants live within 400/800 m walk or 2/3 km bike
+of this BRT line, its stops, this parkér-og-rejs station?". Features are lines, points or both
+(a line and its stops); they are merged per ``by`` group, so overlapping buffers are counted once.
+
+Method
+------
+*Euclidean* (no network): band ``k`` is the buffer of the merged features at radius
+``distance_k / detour_factor`` (see :mod:`geo.distance` for the factor). Its ``area_km2`` is the
+exact polygon area. Population is the sum over grid cells whose **centre** lies in the band
+(cell-centre sampling). The sampling error is a boundary effect of order
+``perimeter × cell_size × density / 4`` in the worst case and averages out for smooth shapes;
+with 10 m cells a 400 m stop buffer is within 0.2 % of density × πr².
+
+*Network*: distances are shortest paths from the features (lines densified every 25 m and snapped
+to the network) to each populated cell centre; a cell belongs to the first band whose distance it
+does not exceed, and the band polygons are the dissolved cells, so ``area_km2`` is the area of the
+cells reached.
+
+Example::
+
+    >>> import geopandas as gpd, numpy as np, shapely
+    >>> from affine import Affine
+    >>> from geo.population import PopulationGrid
+    >>> grid = PopulationGrid(np.full((200, 200), 1.0), Affine(10, 0, 700_000, 0, -10, 6_172_000))  # 1 person / 10 m cell
+    >>> stop = gpd.GeoDataFrame({"navn": ["A"]}, geometry=[shapely.Point(701_000, 6_171_000)], crs=25832)
+    >>> r = corridor_catchment(stop, grid, distances=(400,), detour_factor=1.0)
+    >>> r.table[["band", "population"]].to_dict("records")  # π·400²/100 ≈ 5026.5 (cell-centre sampling)
+    [{'band': '0–400 m', 'population': 5024.0}]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio.features
+import shapely
+from affine import Affine
+
+from geo.crs import ANALYSIS_CRS, to_analysis_crs
+from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method,
+                          geometry_anchor_points)
+from geo.errors import InputError
+from geo.population import PopulationGrid
+from geo.raster import OUTSIDE_LABEL, area_labels, mask_to_polygons
+
+ALL_FEATURES = "alle"
+
+#: Common distance presets (metres): walking to a stop, cycling to a station.
+WALK = (400, 800)
+BIKE = (2000, 3000)
+
+
+@dataclass
+class CatchmentResult:
+    table: pd.DataFrame
+    by_area: pd.DataFrame
+    polygons: gpd.GeoDataFrame
+    meta: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"CatchmentResult({len(self.table)} rows, {self.meta.get('distance_method')})\n{self.table.to_string(index=False)}"
+
+
+def format_distance(d: float) -> str:
+    return f"{d / 1000:g} km" if d >= 1000 and d % 1000 == 0 else f"{d:g} m"
+
+
+def band_label(lo: float, hi: float) -> str:
+    """``0–400 m``, ``400–800 m``, ``2–3 km``, ``800 m–2 km``."""
+    a, b = format_distance(lo), format_distance(hi)
+    if lo == 0:
+        return f"0–{b}"
+    ua, ub = a.split()[1], b.split()[1]
+    return f"{a.split()[0]}–{b}" if ua == ub else f"{a}–{b}"
+
+
+def _check_distances(distances) -> np.ndarray:
+    try:
+        d = np.array(sorted(set(float(x) for x in np.atleast_1d(distances))))
+    except (TypeError, ValueError):
+        raise InputError(f"distances {distances!r} are not numbers.", hint="give metres, e.g. 400,800.") from None
+    if len(d) == 0 or not np.isfinite(d).all() or (d <= 0).any():
+        raise InputError(f"distances {distances!r} must be positive numbers of metres.", hint="e.g. 400,800 or 2000,3000.")
+    return d
+
+
+def _grid_window(grid: PopulationGrid, bounds) -> tuple[slice, slice, Affine] | None:
+    """Row/col slices of the grid overlapping ``bounds`` (None if no overlap)."""
+    if grid.values.size == 0:
+        return None
+    cs = grid.cell_size
+    x0, y0, x1, y1 = bounds
+    t = grid.transform
+    c0 = max(int(np.floor((x0 - t.c) / cs)), 0)
+    c1 = min(int(np.ceil((x1 - t.c) / cs)), grid.shape[1])
+    r0 = max(int(np.floor((t.f - y1) / cs)), 0)
+    r1 = min(int(np.ceil((t.f - y0) / cs)), grid.shape[0])
+    if c0 >= c1 or r0 >= r1:
+        return None
+    return slice(r0, r1), slice(c0, c1), t * Affine.translation(c0, r0)
+
+
+def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distances=WALK, *, by: str | None = None,
+                       mode: str = "rings", areas: dict[str, gpd.GeoDataFrame] | None = None,
+                       area_name_column: str = "navn", network: StreetNetwork | None = None,
+                       detour_factor: float = DEFAULT_DETOUR_FACTOR) -> CatchmentResult:
+    """Population and area within ``distances`` (metres) of lines and/or points.
+
+    Parameters
+    ----------
+    features
+        Lines (a BRT corridor), points (its stops, P+R stations) or both, any CRS.
+    grid
+        The population surface.
+    distances
+        One or more distances in route metres, e.g. ``(400, 800)`` walk or ``(2000, 3000)`` bike.
+    by
+        Column identifying features to analyse separately (e.g. ``"projekt"``); ``None`` merges all
+        features into one catchment labelled ``"alle"``.
+    mode
+        ``"rings"``: bands 0–400, 400–800 m (each person counted in one band); ``"cumulative"``:
+        0–400, 0–800 m.
+    areas
+        ``{"kommune": kommuner_gdf, "planområde": planomraader_gdf}`` for a breakdown by area
+        (each cell counted in the area containing its centre).
+    network, detour_factor
+        Street network for route distances; otherwise Euclidean × ``detour_factor``.
+
+    Returns
+    -------
+    CatchmentResult with ``table`` (feature, band, distance_from_m, distance_m, population,
+    area_km2), ``by_area`` (feature, band, area_type, area_name, population), ``polygons`` (one
+    per feature × band) and ``meta`` (distance_method, detour_factor, population_source,
+    population_precision, ...).
+    """
+    if mode not in ("rings", "cumulative"):
+        raise InputError(f"mode {mode!r} is not 'rings' or 'cumulative'.", hint="choose rings or cumulative.")
+    dists = _check_distances(distances)
+    detour_factor = check_detour_factor(detour_factor)
+    if not isinstance(features, gpd.GeoDataFrame):
+        raise InputError("corridor features must be a GeoDataFrame.", hint="read them with geo.io.read_vector.")
+    src_name = str(features.attrs.get("source", "features"))
+    features = to_analysis_crs(features, source=src_name) if len(features) else features.set_crs(ANALYSIS_CRS, allow_override=True)
+    geoms_all = features.geometry.values
+    usable = ~(shapely.is_missing(geoms_all) | shapely.is_empty(geoms_all))
+    if by is not None:
+        if by not in features.columns:
+            raise InputError(f"{src_name}: no column {by!r} to group features by (columns: {', '.join(map(str, features.columns))}).",
+                             hint="pass by= an existing column, or by=None for one catchment of all features.")
+        keys = features[by].astype(str).to_numpy()
+        groups = {k: geoms_all[(keys == k) & usable] for k in pd.unique(keys[usable])}
+    else:
+        groups = {ALL_FEATURES: geoms_all[usable]}
+    if not usable.any():
+        raise InputError(f"{src_name}: no features with a geometry.", hint="check the layer or file.")
+
+    lows = np.concatenate([[0.0], dists[:-1]]) if mode == "rings" else np.zeros(len(dists))
+    labels = [band_label(lo, hi) for lo, hi in zip(lows, dists)]
+    area_layers = {}
+    for area_type, agdf in (areas or {}).items():
+        area_layers[area_type] = area_labels(grid, agdf, area_name_column, area_type=area_type)
+
+    rows, area_rows, polys = [], [], []
+    for key, geoms in groups.items():
+        merged = shapely.union_all(geoms)
+        if network is None:
+            band_pop, band_area, band_geoms, per_area = _euclidean_bands(merged, grid, dists / detour_factor, area_layers)
+        else:
+            band_pop, band_area, band_geoms, per_area = _network_bands(geoms, grid, dists, network, area_layers)
+        if mode == "cumulative":
+            band_pop = np.cumsum(band_pop)
+            per_area = {t: np.cumsum(m, axis=0) for t, m in per_area.items()}
+            band_area = np.cumsum(band_area)  # rings are disjoint
+            band_geoms = _cumulative_geoms(band_geoms)
+        for k in range(len(dists)):
+            rows.append({"feature": key, "band": labels[k], "distance_from_m": lows[k], "distance_m": dists[k],
+                         "population": float(band_pop[k]), "area_km2": float(band_area[k])})
+            polys.append({"feature": key, "band": labels[k], "distance_from_m": lows[k], "distance_m": dists[k],
+                          "population": float(band_pop[k]), "area_km2": float(band_area[k]), "geometry": band_geoms[k]})
+        for area_type, mat in per_area.items():
+            names = area_layers[area_type][1] + [OUTSIDE_LABEL]
+            for k in range(len(dists)):
+                for j in np.flatnonzero(mat[k] > 0):
+                    area_rows.append({"feature": key, "band": labels[k], "area_type": area_type,
+                                      "area_name": names[j], "population": float(mat[k, j])})
+
+    table = pd.DataFrame(rows, columns=["feature", "band", "distance_from_m", "distance_m", "population", "area_km2"])
+    by_area = pd.DataFrame(area_rows, columns=["feature", "band", "area_type", "area_name", "population"])
+    polygons = gpd.GeoDataFrame(polys, geometry="geometry", crs=ANALYSIS_CRS) if polys else \
+        gpd.GeoDataFrame(columns=["feature", "band", "population", "area_km2", "geometry"], geometry="geometry", crs=ANALYSIS_CRS)
+    meta = {
+        **describe_method(network, detour_factor),
+        **grid.meta,
+        "mode": mode,
+        "distances_m": [float(d) for d in dists],
+        "population_method": ("cells whose centre lies within the band" if network is None
+                              else "cells whose snapped route distance is within the band"),
+        "area_method": "exact buffer polygon area" if network is None else "area of the cells reached",
+        "features": src_name,
+        "by": by,
+    }
+    table.attrs.update(meta)
+    return CatchmentResult(table=table, by_area=by_area, polygons=polygons, meta=meta)
+
+
+def _cumulative_geoms(ring_geoms):
+    out, acc = [], None
+    for g in ring_geoms:
+        acc = g if acc is None else shapely.union(acc, g)
+        out.append(acc)
+    return out
+
+
+def _band_sums(band_idx: np.ndarray, values: np.ndarray, n_bands: int, window, area_layers) -> tuple[np.ndarray, dict]:
+    """Population per band (and per band × area) from a per-cell band index (-1 = outside)."""
+    rs, cs_ = window[0], window[1]
+    inside = band_idx >= 0
+    b = band_idx[inside]
+    v = values[inside]
+    band_pop = np.bincount(b, weights=v, minlength=n_bands)[:n_bands]
+    per_area = {}
+    for area_type, (lab, names) in area_layers.items():
+        n = len(names)
+        la = lab[rs, cs_][inside]
+        la = np.where(la < 0, n, la)
+        m = np.bincount(b * (n + 1) + la, weights=v, minlength=n_bands * (n + 1))[: n_bands * (n + 1)]
+        per_area[area_type] = m.reshape(n_bands, n + 1)
+    return band_pop, per_area
+
+
+def _empty_area_mats(area_layers, n_bands):
+    return {t: np.zeros((n_bands, len(names) + 1)) for t, (lab, names) in area_layers.items()}
+
+
+def _euclidean_bands(merged, grid: PopulationGrid, radii: np.ndarray, area_layers):
+    cum = [shapely.buffer(merged, r, quad_segs=16) for r in radii]
+    rings = [cum[0]] + [shapely.difference(cum[k], cum[k - 1]) for k in range(1, len(cum))]
+    ring_area = np.array([shapely.area(g) / 1e6 for g in rings])
+    n = len(radii)
+    win = _grid_window(grid, cum[-1].bounds)
+    if win is None:
+        return np.zeros(n), ring_area, rings, _empty_area_mats(area_layers, n)
+    rs, cs_, wt = win
+    vals = grid.values[rs, cs_]
+    shape = vals.shape
+    # burn outermost first so that inner bands overwrite: each cell gets the smallest band containing its centre
+    band_idx = rasterio.features.rasterize([(cum[k], k) for k in range(n - 1, -1, -1)], out_shape=shape, transform=wt,
+                                           fill=-1, dtype="int32", all_touched=False)
+    band_pop, per_area = _band_sums(band_idx, vals, n, win, area_layers)
+    return band_pop, ring_area, rings, per_area
+
+
+def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: StreetNetwork, area_layers):
+    n = len(dists)
+    maxd = float(dists[-1])
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    win = _grid_window(grid, (x0 - maxd, y0 - maxd, x1 + maxd, y1 + maxd))
+    empty_geoms = [shapely.Polygon() for _ in range(n)]
+    if win is None:
+        return np.zeros(n), np.zeros(n), empty_geoms, _empty_area_mats(area_layers, n)
+    rs, cs_, wt = win
+    vals = grid.values[rs, cs_]
+    rr, cc = np.nonzero(vals > 0)
+    cs = grid.cell_size
+    xy = np.column_stack([wt.c + (cc + 0.5) * cs, wt.f - (rr + 0.5) * cs])
+    anchors, _ = geometry_anchor_points(geoms)
+    node_d = network.distances_from(anchors, limit=maxd)
+    d = network.cell_distances(node_d, xy)
+    band = np.searchsorted(dists, d, side="left")
+    band_idx = np.full(vals.shape, -1, dtype=np.int64)
+    ok = band < n
+    band_idx[rr[ok], cc[ok]] = band[ok]
+    band_pop, per_area = _band_sums(band_idx, vals, n, win, area_layers)
+    band_geoms, band_area = [], []
+    for k in range(n):
+        polys = mask_to_polygons(band_idx == k, wt)
+        g = shapely.union_all(polys.geometry.values) if len(polys) else shapely.Polygon()
+        band_geoms.append(g)
+        band_area.append(float(polys["area_km2"].sum()) if len(polys) else 0.0)
+    return band_pop, np.array(band_area), band_geoms, per_area

@@ -1,0 +1,159 @@
+"""Coverage gaps: distance from every populated cell to the nearest facility.
+
+:func:`coverage_gaps` answers "where do people live farther than X from any clinic / station /
+P+R?". Distances are measured from cell centres to the nearest facility (Euclidean × detour factor
+by default, or route distance on a street network, see :mod:`geo.distance`). Cells that cannot
+reach any facility on the network get distance ``inf`` and count as beyond the threshold.
+
+Example::
+
+    >>> import geopandas as gpd, numpy as np, shapely
+    >>> from affine import Affine
+    >>> from geo.population import PopulationGrid
+    >>> grid = PopulationGrid(np.ones((10, 10)), Affine(100, 0, 700_000, 0, -100, 6_171_000))
+    >>> clinic = gpd.GeoDataFrame(geometry=[shapely.Point(700_050, 6_170_950)], crs=25832)  # centre of the top-left cell; 26 cells lie within 500 m
+    >>> r = coverage_gaps(clinic, grid, 500, detour_factor=1.0)
+    >>> r.table[["area_name", "population", "population_beyond"]].to_dict("records")
+    [{'area_name': 'I alt', 'population': 100.0, 'population_beyond': 74.0}]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.crs import ANALYSIS_CRS, to_analysis_crs
+from geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, nearest_distance
+from geo.errors import InputError
+from geo.population import PopulationGrid
+from geo.raster import OUTSIDE_LABEL, area_labels, mask_to_polygons
+
+TOTAL_LABEL = "I alt"
+
+
+@dataclass
+class CoverageResult:
+    distance: np.ndarray
+    table: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+    meta: dict = field(default_factory=dict)
+    cell_distance: np.ndarray | None = None  # per populated cell, aligned with grid.cell_centres()
+
+    def __repr__(self) -> str:
+        return f"CoverageResult({self.meta.get('distance_method')}, threshold {self.meta.get('threshold_m')} m)\n{self.table.to_string(index=False)}"
+
+
+def normalise_areas(areas, default_type: str = "område") -> dict[str, gpd.GeoDataFrame]:
+    if areas is None:
+        return {}
+    if isinstance(areas, gpd.GeoDataFrame):
+        return {default_type: areas}
+    if isinstance(areas, dict):
+        return dict(areas)
+    raise InputError(f"areas of type {type(areas).__name__} is neither a GeoDataFrame nor a dict of them.",
+                     hint='pass areas=kommuner or areas={"kommune": kommuner, "planområde": planomraader}.')
+
+
+def facility_geometries(facilities: gpd.GeoDataFrame, what: str = "facilities") -> gpd.GeoDataFrame:
+    if not isinstance(facilities, gpd.GeoDataFrame):
+        raise InputError(f"{what} must be a GeoDataFrame.", hint="read them with geo.io.read_vector or layers.load_layer.")
+    name = str(facilities.attrs.get("source", what))
+    if len(facilities) == 0:
+        return facilities.set_crs(ANALYSIS_CRS, allow_override=True)
+    out = to_analysis_crs(facilities, source=name)
+    keep = ~(out.geometry.isna() | out.geometry.is_empty)
+    return out[keep.to_numpy()]
+
+
+def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_m: float, *, areas=None,
+                  area_name_column: str = "navn", network: StreetNetwork | None = None,
+                  detour_factor: float = DEFAULT_DETOUR_FACTOR) -> CoverageResult:
+    """Distance from each populated cell to the nearest facility; population beyond ``threshold_m``.
+
+    Parameters
+    ----------
+    facilities
+        Points (clinics, stations, P+R); lines or polygons work too (distance to the nearest edge).
+    grid
+        The population surface.
+    threshold_m
+        Route metres beyond which a cell is a coverage gap.
+    areas
+        A GeoDataFrame (one area type, "område") or ``{"kommune": gdf, "planområde": gdf}``.
+
+    Returns
+    -------
+    CoverageResult with ``distance`` (grid-shaped, NaN where unpopulated, inf = unreachable),
+    ``table`` (area_type, area_name, population, population_beyond, share_beyond,
+    mean_distance_m; first row the total "I alt"), ``gaps`` (dissolved polygons of the cells beyond
+    the threshold with population, area_km2, max_distance_m) and ``meta``.
+    """
+    try:
+        threshold = float(threshold_m)
+    except (TypeError, ValueError):
+        threshold = -1.0
+    if not np.isfinite(threshold) or threshold <= 0:
+        raise InputError(f"threshold {threshold_m!r} must be a positive number of metres.", hint="e.g. --threshold 1000.")
+    detour_factor = check_detour_factor(detour_factor)
+    fac = facility_geometries(facilities)
+    c = grid.cell_centres()
+    d = nearest_distance(c.xy, fac.geometry.values, detour_factor=detour_factor, network=network)
+    distance = grid.array_from_cells(d)
+    beyond_cells = d > threshold
+    pop = c.population
+
+    rows = [_row("total", TOTAL_LABEL, pop, beyond_cells, d)]
+    for area_type, agdf in normalise_areas(areas).items():
+        lab, names = area_labels(grid, agdf, area_name_column, area_type=area_type)
+        la = lab.ravel()[c.index]
+        n = len(names)
+        la = np.where(la < 0, n, la)
+        tot = np.bincount(la, weights=pop, minlength=n + 1)
+        bey = np.bincount(la, weights=pop * beyond_cells, minlength=n + 1)
+        fin = np.isfinite(d)
+        wd = np.bincount(la, weights=np.where(fin, pop * d, 0.0), minlength=n + 1)
+        wp = np.bincount(la, weights=np.where(fin, pop, 0.0), minlength=n + 1)
+        for j, name in enumerate(names + [OUTSIDE_LABEL]):
+            if j == n and tot[j] == 0:
+                continue
+            rows.append({"area_type": area_type, "area_name": name, "population": tot[j], "population_beyond": bey[j],
+                         "share_beyond": bey[j] / tot[j] if tot[j] > 0 else np.nan,
+                         "mean_distance_m": wd[j] / wp[j] if wp[j] > 0 else np.nan})
+    table = pd.DataFrame(rows, columns=["area_type", "area_name", "population", "population_beyond", "share_beyond",
+                                        "mean_distance_m"])
+
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask.ravel()[c.index[beyond_cells]] = True
+    gaps = mask_to_polygons(mask, grid.transform, values=grid.values,
+                            extra={"max_distance_m": np.nan_to_num(distance, nan=0.0, posinf=np.inf)}, crs=ANALYSIS_CRS)
+    if len(gaps):
+        gaps["max_distance_m"] = gaps["max_distance_m"].replace(np.inf, np.nan)
+        gaps["reachable"] = gaps["max_distance_m"].notna()
+        gaps = gaps.sort_values("population", ascending=False).reset_index(drop=True)
+        gaps.insert(0, "gap_id", np.arange(1, len(gaps) + 1))
+    meta = {
+        **describe_method(network, detour_factor),
+        **grid.meta,
+        "threshold_m": threshold,
+        "facilities": len(fac),
+        "facilities_source": str(facilities.attrs.get("source", "facilities")),
+        "unreachable_population": float(pop[~np.isfinite(d)].sum()),
+        "population_method": "distance from each populated cell centre to the nearest facility",
+    }
+    if len(fac) == 0:
+        meta["note"] = "no facilities: every populated cell is beyond the threshold"
+    table.attrs.update(meta)
+    return CoverageResult(distance=distance, table=table, gaps=gaps, meta=meta, cell_distance=d)
+
+
+def _row(area_type, name, pop, beyond, d) -> dict:
+    total = float(pop.sum())
+    b = float(pop[beyond].sum())
+    fin = np.isfinite(d)
+    wp = float(pop[fin].sum())
+    return {"area_type": area_type, "area_name": name, "population": total, "population_beyond": b,
+            "share_beyond": b / total if total > 0 else np.nan,
+            "mean_distance_m": float((pop[fin] * d[fin]).sum() / wp) if wp > 0 else np.nan}
