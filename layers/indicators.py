@@ -93,6 +93,20 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, decim
 # ---------------------------------------------------------------------------------------- CSV
 
 def _decode(data: bytes, report: TableReport) -> str:
+    for bom, enc in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                     (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                raise InputError(f"{report.path}: starts with a {enc.upper()} byte-order mark but is not valid {enc.upper()}.",
+                                 hint="save the table again as CSV UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)').") from None
+            report.encoding = enc
+            report.notes.append(f"read as {enc.upper()} (byte-order mark)")
+            return text.lstrip("\ufeff")
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{report.path}: contains NUL bytes; this is not a text (CSV) file.",
+                         hint="if it is an Excel workbook, give it the .xlsx extension; otherwise export the table as CSV.")
     if data.startswith(b"\xef\xbb\xbf"):
         report.encoding = "utf-8-sig"
         data = data[3:]
@@ -136,8 +150,37 @@ def _ranges(nums: list[int]) -> str:
     return ", ".join(map(str, nums))
 
 
+def _modal_width(rows) -> int:
+    widths = [len([c for c in r if c.strip()]) for r in rows if any(c.strip() for c in r)]
+    wide = [w for w in widths if w >= 2]
+    if not wide:
+        return max(widths, default=1)
+    counts: dict[int, int] = {}
+    for w in wide:
+        counts[w] = counts.get(w, 0) + 1
+    return max(counts, key=lambda w: (counts[w], w))
+
+
 def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    # the delimiter splits the most lines into the same number (> 1) of cells; title lines without
+    # any delimiter (common above Excel exports) do not count against it
+    best, best_score = None, 0
+    for d in ";\t,|":
+        try:
+            widths = [len(r) for r in csv.reader(lines, delimiter=d)]
+        except csv.Error:
+            continue
+        counts: dict[int, int] = {}
+        for w in widths:
+            if w > 1:
+                counts[w] = counts.get(w, 0) + 1
+        score = max(counts.values(), default=0)
+        if score > best_score:
+            best, best_score = d, score
+    if best is not None and best_score >= 2:
+        return best
+    sample = "\n".join(lines[:50])
     try:
         return csv.Sniffer().sniff(sample, delimiters=";,\t|").delimiter
     except csv.Error:
@@ -153,9 +196,14 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, TableReport]:
         raise InputError(f"{path}: the file is empty.", hint="export the table again with a header row.")
     delim = _sniff_delimiter(text)
     report.delimiter = delim
-    rows = list(csv.reader(io.StringIO(text), delimiter=delim))
-    # skip title lines: the header is the first row with as many cells as the widest of the next rows
-    width = max(len(r) for r in rows[:200])
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+    except csv.Error as exc:
+        raise InputError(f"{path}: cannot be read as a CSV table ({exc}).",
+                         hint="open it in Excel or a text editor and export it again as CSV.") from None
+    # skip title lines: the header is the first row with (nearly) as many cells as most rows have;
+    # the most common width, not the widest row, so one over-long data row does not hide the header
+    width = _modal_width(rows[:200])
     header_idx = next((i for i, r in enumerate(rows[:30]) if len([c for c in r if c.strip()]) >= max(2, 0.8 * width)), 0)
     if header_idx:
         report.notes.append(f"skipped {header_idx} title line(s) above the header")
@@ -211,8 +259,9 @@ def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, TableReport]:
     if raw.empty:
         raise InputError(f"{path}: the sheet is empty.", hint="choose the sheet with the table (sheet=...).")
     filled = raw.notna().sum(axis=1)
-    width = int(filled.max())
-    header_pos = next(i for i, n in enumerate(filled) if n >= max(2, 0.8 * width))
+    wide = filled[filled >= 2]
+    width = int(wide.value_counts().sort_index(ascending=False).idxmax()) if len(wide) else int(filled.max())
+    header_pos = next((i for i, n in enumerate(filled) if n >= max(2, 0.8 * width)), 0)
     if header_pos:
         report.notes.append(f"skipped {header_pos} title row(s) above the header")
     header_row = raw.iloc[header_pos]
@@ -232,7 +281,7 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None)
     for col in df.columns:
         values = df[col].tolist()
         if _KEY_COLUMN.search(str(col)):
-            out[col] = pd.Series([None if is_missing(v) else str(v).strip() for v in values], index=df.index, dtype=object)
+            out[col] = pd.Series([None if _blank(v) else str(v).strip() for v in values], index=df.index, dtype=object)
             continue
         present = [v for v in values if not is_missing(v)]
         dec = decimal or guess_decimal(present)
@@ -249,7 +298,17 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None)
             report.numeric_columns.append(str(col))
             for line, v in bad:
                 report.problems.append(Problem(int(line), str(col), str(v), "is not a number; read as missing"))
+            markers = [(line, v) for line, v in zip(df.index, values) if is_missing(v) and not _blank(v)]
+            if markers:
+                shown = ", ".join(f"line {ln}: {str(v).strip()!r}" for ln, v in markers[:5]) + (" ..." if len(markers) > 5 else "")
+                report.notes.append(f"column {str(col)!r}: {len(markers)} cell(s) hold a missing-value marker, read as missing ({shown})")
         else:
-            out[col] = pd.Series([None if is_missing(v) else (v if not isinstance(v, str) else v) for v in values],
-                                 index=df.index, dtype=object)
+            out[col] = pd.Series([None if _blank(v) else v for v in values], index=df.index, dtype=object)
     return out
+
+
+def _blank(v) -> bool:
+    """An empty cell: None, NaN or only whitespace (markers like 'x' or '-' are not blank)."""
+    if v is None or (isinstance(v, float) and v != v):
+        return True
+    return isinstance(v, str) and not v.strip()
