@@ -71,15 +71,15 @@ def join_indicators(layer: gpd.GeoDataFrame, table: pd.DataFrame, on: str | None
     norm = normalise_kommunekode if kind == "code" else normalise_name
     report = JoinReport(str(on), layer_on, kind)
 
-    layer_keys = layer[layer_on].map(norm)
+    layer_keys = pd.Series([norm(v) for v in layer[layer_on].tolist()], index=layer.index, dtype=object)
     if kind == "name" and layer_keys.duplicated().any():
         dups = layer.loc[layer_keys.duplicated(keep=False), layer_on].tolist()
         raise InputError(f"layer key {layer_on!r} is not unique after normalisation: {dups}.",
                          hint="join on a unique column (e.g. kommunekode).")
-    table_keys = table[on].map(norm)
+    table_keys = [norm(v) for v in table[on].tolist()]  # a plain list: pandas would turn None into NaN
     rows = {}
     for line, raw, key in zip(table.index, table[on], table_keys):
-        if key is None:
+        if key is None or raw is None or (isinstance(raw, float) and pd.isna(raw)):
             report.unreadable_keys.append((line, "" if raw is None else str(raw)))
         elif key in rows:
             report.duplicated_table.append((line, str(raw)))

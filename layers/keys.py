@@ -72,3 +72,18 @@ def key_kind(values) -> str:
         return "name"
     codes = sum(normalise_kommunekode(v) is not None for v in vals)
     return "code" if codes >= 0.8 * len(vals) else "name"
+
+
+def postcode_range(value) -> tuple[int, int] | None:
+    """``'2800'`` -> (2800, 2800); ``'1000-1499'`` (DAGI's grouped central-Copenhagen codes) -> (1000, 1499)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if isinstance(value, float) and value == int(value):
+        text = str(int(value))
+    m = re.fullmatch(r"(\d{3,4})(?:\.0+)?(?:\s*-\s*(\d{3,4}))?", text)
+    if not m:
+        return None
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) else lo
+    return (lo, hi) if lo <= hi else None

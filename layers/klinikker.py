@@ -24,7 +24,7 @@ from layers import catalog
 from layers._common import finish
 from layers.datadir import DataDir
 from layers.indicators import read_table
-from layers.keys import normalise_kommunekode
+from layers.keys import postcode_range
 from layers.registry import LayerInfo
 
 INFO = {"klinikker": LayerInfo(
@@ -91,7 +91,7 @@ def _from_table(path: Path, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
         if cols[k] is not None:
             df[k] = table[cols[k]]
     if cols["postnr"] is not None:
-        df["postnr"] = table[cols["postnr"]].map(lambda v: normalise_kommunekode(v))
+        df["postnr"] = [(f"{r[0]:04d}" if (r := postcode_range(v)) and r[0] == r[1] else None) for v in table[cols["postnr"]]]
     x = y = None
     crs = None
     if cols["lat"] is not None and cols["lon"] is not None:
@@ -115,26 +115,37 @@ def _from_table(path: Path, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
         post = _postcode_points(dd, path)
         for line in df.index[need_post]:
             pnr = df.at[line, "postnr"] if "postnr" in df.columns else None
-            if pnr is None or pnr not in post.index:
+            point = _lookup_postcode(post, pnr)
+            if point is None:
                 reason = "no coordinates and no postcode" if pnr is None else f"postcode {pnr} not found in the postcode layer"
                 notes.append(f"{path.name}, line {line}: {reason}; clinic left out")
                 continue
-            geoms[line] = post[pnr]
+            geoms[line] = point
     df["kilde_linje"] = df.index
     ok = geoms.notna()
     gdf = gpd.GeoDataFrame(df[ok], geometry=gpd.GeoSeries(list(geoms[ok]), index=df.index[ok], crs=ANALYSIS_CRS), crs=ANALYSIS_CRS)
     return gdf
 
 
-def _postcode_points(dd: DataDir, path: Path) -> pd.Series:
+def _lookup_postcode(post: pd.DataFrame, pnr):
+    if pnr is None:
+        return None
+    n = int(pnr)
+    hit = post[(post["lo"] <= n) & (post["hi"] >= n)]
+    return None if hit.empty else hit.geometry.iloc[0]
+
+
+def _postcode_points(dd: DataDir, path: Path) -> gpd.GeoDataFrame:
     ppath = dd.path / catalog.DATASETS["dagi_postnumre"].path
     if not ppath.exists():
         raise DataError(f"{path}: some clinics have only a postcode, and the postcode polygons ({ppath}) are missing.",
                         hint="run `kkr-geo data fetch`, or give those clinics coordinates.")
     post = read_vector(ppath)
-    post["nr"] = post["POSTNR_TXT"].map(normalise_kommunekode)
-    diss = post.dissolve(by="nr")
-    return diss.geometry.representative_point()
+    diss = post.dissolve(by="POSTNR_TXT").reset_index()
+    ranges = [postcode_range(t) or (-1, -1) for t in diss["POSTNR_TXT"]]
+    diss["lo"] = [r[0] for r in ranges]
+    diss["hi"] = [r[1] for r in ranges]
+    return diss.set_geometry(diss.geometry.representative_point())
 
 
 def _drop_outside_denmark(gdf: gpd.GeoDataFrame, path: Path, notes: list[str]) -> gpd.GeoDataFrame:

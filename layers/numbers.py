@@ -10,9 +10,9 @@ import re
 
 _MISSING = {"", "-", "–", "—", "..", "...", "na", "n/a", "nan", "none", "null", "x", "#i/t", "#n/a"}
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
-_DANISH = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")   # 1.234.567,89 / 1234,5
-_ENGLISH = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")  # 1,234,567.89 / 1234.5
-_PLAIN_SCI = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
+_DANISH = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$", re.ASCII)   # 1.234.567,89 / 1234,5
+_ENGLISH = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$", re.ASCII)  # 1,234,567.89 / 1234.5
+_PLAIN_SCI = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$", re.ASCII)
 
 
 class NumberFormatError(ValueError):
@@ -37,7 +37,9 @@ def parse_number(value, *, decimal: str = ",") -> float | None:
     if isinstance(value, bool):
         raise NumberFormatError(f"{value!r} is not a number")
     if isinstance(value, (int, float)):
-        return None if isinstance(value, float) and math.isnan(value) else float(value)
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return _finite(value, value)
     if is_missing(value):
         return None
     text = _SPACES.sub("", str(value))
@@ -48,14 +50,25 @@ def parse_number(value, *, decimal: str = ",") -> float | None:
     if not text:
         raise NumberFormatError(f"{value!r} is not a number")
     if _PLAIN_SCI.match(text):
-        return float(text)
+        return _finite(text, value)
     if decimal == ",":
         if _DANISH.match(text):
-            return float(text.replace(".", "").replace(",", "."))
+            return _finite(text.replace(".", "").replace(",", "."), value)
         raise NumberFormatError(f"{value!r} is not a number in Danish format (e.g. 1.234,5)")
     if _ENGLISH.match(text):
-        return float(text.replace(",", ""))
+        return _finite(text.replace(",", ""), value)
     raise NumberFormatError(f"{value!r} is not a number (e.g. 1,234.5)")
+
+
+def _finite(text, original) -> float:
+    """``float(text)``, refusing infinities and numbers too large for a float."""
+    try:
+        result = float(text)
+    except OverflowError:
+        result = math.inf
+    if not math.isfinite(result):
+        raise NumberFormatError(f"{original!r} is not a finite number (too large)")
+    return result
 
 
 def guess_decimal(values) -> str:

@@ -20,7 +20,7 @@ from geo.io import read_vector
 from layers import catalog
 from layers._common import finish
 from layers.datadir import DataDir
-from layers.keys import normalise_name
+from layers.keys import normalise_name, postcode_range
 from layers.registry import LayerInfo, load_layer
 
 _SCHEMA = {"navn": "planlægningsområde (municipality or Copenhagen bydel)", "planomraade": "Byen, Midt, Nord, Syd or Bornholm",
@@ -138,8 +138,7 @@ def _bydele_from_postcodes(table_path, post_path, kbh, notes):
     post = post[post.intersects(kbh)].copy()
     post["geometry"] = post.geometry.intersection(kbh)
     post = post[post.geometry.area > 1]
-    post["nr"] = pd.to_numeric(post["POSTNR_TXT"], errors="coerce").astype("Int64")
-    post["navn"] = post["nr"].map(lambda n: mapping.get(int(n)) if pd.notna(n) else None)
+    post["navn"] = [mapping.get(r[0]) if (r := postcode_range(t)) else None for t in post["POSTNR_TXT"]]
     assigned = post[post["navn"].notna()].dissolve(by="navn", as_index=False)[["navn", "geometry"]]
     slivers = post[post["navn"].isna()]
     geoms = dict(zip(assigned["navn"], assigned.geometry))

@@ -71,6 +71,11 @@ def cmd_export(args) -> int:
         layers["kommuner"] = load_layer("kommuner", dd, include_neighbours=True)
     if args.klinikker:
         layers["klinikker"] = load_layer("klinikker", dd, path=args.klinikker)
+    if not layers:
+        from geo.errors import DataError
+
+        raise DataError(f"no layer can be built from the data directory {dd}; nothing was written.",
+                        hint="run `kkr-geo data status` to see what is missing, then `kkr-geo data fetch` or --data-dir.")
     summary = export_geopackage(args.output, layers)
     print(f"Wrote {args.output}:")
     for name, info in summary["layers"].items():

@@ -1,0 +1,35 @@
+import subprocess
+import sys
+
+import geopandas as gpd
+import pyogrio
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "kkr_geo", *args], capture_output=True, text=True, env=env)
+
+
+def test_layers_export_cli(shared_data, tmp_path):
+    out = tmp_path / "lag.gpkg"
+    r = run("--data-dir", str(shared_data.path), "layers", "export", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "klinikker" in r.stdout and "not included" in r.stdout
+    assert "brt" in {n for n, _ in pyogrio.list_layers(out)}
+    assert len(gpd.read_file(out, layer="kommuner")) == 29
+
+
+def test_data_status_cli(shared_data):
+    r = run("--data-dir", str(shared_data.path), "data", "status")
+    assert r.returncode == 0 and "dagi/kommuner.geojson" in r.stdout and "SDFI" in r.stdout
+
+
+def test_missing_data_is_a_message_not_a_traceback(tmp_path):
+    r = run("--data-dir", str(tmp_path), "layers", "export", str(tmp_path / "x.gpkg"))
+    # no layer at all can be built: the export refuses cleanly and writes nothing
+    assert r.returncode == 3 and "Traceback" not in r.stderr and "nothing was written" in r.stderr
+    assert not (tmp_path / "x.gpkg").exists()
+    r = run("--data-dir", str(tmp_path), "layers", "show", "kommuner")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "dagi/kommuner.geojson" in r.stderr and "What to do" in r.stderr
+    r = run("--data-dir", str(tmp_path / "nope"), "layers", "list")
+    assert r.returncode != 0 and "no such directory" in r.stderr

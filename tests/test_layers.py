@@ -1,0 +1,146 @@
+"""Every layer loads from the development data in EPSG:25832 with its documented schema and provenance."""
+
+import geopandas as gpd
+import pytest
+
+from geo.errors import DataError, InputError
+from layers import LAYER_NAMES, available_layers, layer_info, load_layer
+
+REGION_H = {"0101", "0147", "0151", "0153", "0155", "0157", "0159", "0161", "0163", "0165", "0167", "0169", "0173",
+            "0175", "0183", "0185", "0187", "0190", "0201", "0210", "0217", "0219", "0223", "0230", "0240", "0250",
+            "0260", "0270", "0400"}
+
+
+def check_common(gdf: gpd.GeoDataFrame, name: str):
+    assert gdf.crs.to_epsg() == 25832
+    assert gdf.geometry.is_valid.all() and not gdf.geometry.is_empty.any()
+    assert not gdf.geometry.has_z.any()
+    for key in ("source", "precision", "status", "title", "notes"):
+        assert key in gdf.attrs, key
+    info = layer_info(name)
+    undocumented = [c for c in gdf.columns if c != "geometry" and c not in info.schema]
+    assert not undocumented, f"{name}: columns without schema entry: {undocumented}"
+
+
+def test_kommuner(shared_data):
+    g = load_layer("kommuner", shared_data)
+    check_common(g, "kommuner")
+    assert set(g["kommunekode"]) == REGION_H and len(g) == 29
+    assert (g["region"] == "Region Hovedstaden").all()
+    assert "0411" not in set(g["kommunekode"])  # Christiansø only on request
+    kbh = g.set_index("navn").loc["København"]
+    assert 80 < kbh["areal_km2"] < 100 and kbh["befolkning"] > 600_000
+    assert g["kommunekode"].str.fullmatch(r"\d{4}").all()
+
+
+def test_kommuner_options(shared_data):
+    g = load_layer("kommuner", shared_data, include_neighbours=["Køge", "0265"], include_christiansoe=True)
+    assert {"0259", "0265", "0411"} <= set(g["kommunekode"]) and len(g) == 32
+    assert set(g.loc[g["kommunekode"] == "0259", "region"]) == {"Region Sjælland"}
+    with pytest.raises(InputError, match="Gotham"):
+        load_layer("kommuner", shared_data, include_neighbours=["Gotham"])
+
+
+def test_planomraader_real_bydele(shared_data):
+    g = load_layer("planomraader", shared_data)
+    check_common(g, "planomraader")
+    assert len(g) == 37 and set(g["planomraade"]) == {"Byen", "Midt", "Nord", "Syd", "Bornholm"}
+    kbh = g[g["kommunekode"] == "0101"]
+    assert sorted(kbh["navn"]) == sorted(["Bispebjerg", "Brønshøj-Husum", "Indre By", "Nørrebro", "Vanløse", "Østerbro",
+                                          "Amager", "Valby", "Vesterbro"])
+    assert (kbh["precision"] == "bydel").all()
+    # the bydele tile København: their area is the municipality's to within its generalisation
+    k = load_layer("kommuner", shared_data).set_index("kommunekode").at["0101", "areal_km2"]
+    assert kbh["areal_km2"].sum() == pytest.approx(k, rel=0.02)
+    samlet = load_layer("planomraader_samlet", shared_data)
+    assert samlet["planomraade"].tolist() == ["Byen", "Midt", "Nord", "Syd", "Bornholm"]
+    assert samlet["areal_km2"].sum() == pytest.approx(g["areal_km2"].sum(), rel=0.001)
+
+
+def test_planomraader_postcode_fallback(data_copy):
+    root = data_copy(exclude=("bydele/",))
+    g = load_layer("planomraader", root)
+    kbh = g[g["kommunekode"] == "0101"]
+    assert len(kbh) == 9 and (kbh["precision"] == "postnummer-tilnærmet").all()
+    assert "postnummer-tilnærmet" in g.attrs["precision"]
+    assert any("approximated from postcodes" in n for n in g.attrs["notes"])
+    assert g.geometry.is_valid.all()
+    # no area is lost: the approximated bydele tile the DAGI municipality
+    k = load_layer("kommuner", root).set_index("kommunekode").at["0101", "areal_km2"]
+    assert kbh["areal_km2"].sum() == pytest.approx(k, rel=0.01)
+
+
+def test_brt(shared_data):
+    g = load_layer("brt", shared_data)
+    check_common(g, "brt")
+    assert set(g["projekt"]) == {"frederikssundsvej", "150s", "200s", "ring4"}
+    assert (g["precision"] == "schematic").all() and g.attrs["precision"] == "schematic"
+    s150 = g.set_index("projekt").loc["150s"]
+    assert s150["passagerpotentiale_dogn"] == 23000 and s150["flere_passagerer_dogn"] == 5000 and s150["anlaeg_mio_kr"] == 2500
+    assert 20 < s150["laengde_km"] < 35
+    # the card's missing stops are reported, and Hillerød/Helsingør get no invented corridor line
+    assert any("Gladsaxe Trafikplads" in n for n in g.attrs["notes"])
+    assert any("købstæderne" in n and "no corridor geometry" in n for n in g.attrs["notes"])
+    stops = load_layer("brt_stops", shared_data)
+    check_common(stops, "brt_stops")
+    assert set(stops.loc[stops["projekt"] == "koebstaeder", "navn"]) == {"Hillerød", "Helsingør"}
+
+
+def test_brt_real_geometry_replaces_schematic(data_copy):
+    import shapely
+
+    root = data_copy()
+    real = gpd.GeoDataFrame({"projekt": ["ring4"]}, geometry=[shapely.LineString([(700000, 6170000), (705000, 6185000)])], crs=25832)
+    (root / "brt").mkdir()
+    real.to_file(root / "brt" / "brt_linjer.gpkg")
+    g = load_layer("brt", root).set_index("projekt")
+    assert g.at["ring4", "precision"] == "real" and g.at["150s", "precision"] == "schematic"
+    assert g.at["ring4", "laengde_km"] == pytest.approx(15.81, abs=0.01)
+
+
+def test_supercykelstier_without_geometry(shared_data):
+    g = load_layer("supercykelstier", shared_data)
+    assert len(g) == 0 and g.attrs["status"] == "no_geometry"
+    assert g.attrs["network"]["ruter_planlagt"] == 60 and g.attrs["network"]["km_planlagt"] == 850
+    assert len(g.attrs["routes_table"]) >= 5
+
+
+def test_parker_og_rejs(shared_data):
+    g = load_layer("parker_og_rejs", shared_data)
+    check_common(g, "parker_og_rejs")
+    assert set(g["projekt"]) == {"koege_nord", "favrholm", "trekroner"}
+    assert g.set_index("projekt").at["koege_nord", "flere_pladser"] == 2000
+    assert any("Hvidovre Hospital" in n for n in g.attrs["notes"])  # missing coordinate reported, not guessed
+
+
+def test_klinikker_from_csv(shared_data, tmp_path):
+    p = tmp_path / "klinikker.csv"
+    p.write_text("navn;adresse;postnr;lat;lon;kapacitet_sp51;kapacitet_sp62\n"
+                 "Fysio A;Nørrebrogade 1;2200;55,6890;12,5530;1,5;0,5\n"
+                 "Fysio B;;2800;;;2;1\n"
+                 "Fysio C;;9999;;;1;1\n", encoding="utf-8")
+    g = load_layer("klinikker", shared_data, path=p)
+    check_common(g, "klinikker")
+    assert g["navn"].tolist() == ["Fysio A", "Fysio B"]
+    assert g["precision"].tolist() == ["koordinat", "postnummer"]
+    assert g["kapacitet_sp51"].tolist() == [1.5, 2.0]
+    assert any("line 4" in n and "9999" in n for n in g.attrs["notes"])
+    # the postcode clinic sits inside postcode 2800's polygon
+    post = gpd.read_file(shared_data.path / "dagi" / "postnumre.geojson").to_crs(25832)
+    assert post[post["POSTNR_TXT"] == "2800"].union_all().contains(g.geometry.iloc[1])
+
+
+def test_klinikker_missing_gives_data_error(shared_data):
+    with pytest.raises(DataError, match="klinikker"):
+        load_layer("klinikker", shared_data)
+
+
+def test_available_layers_reports_skipped(shared_data):
+    layers = available_layers(shared_data)
+    assert set(layers) | set(layers.skipped) == set(LAYER_NAMES)
+    assert "klinikker" in layers.skipped
+
+
+def test_missing_dagi_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="dagi/kommuner.geojson"):
+        load_layer("kommuner", tmp_path)
