@@ -71,7 +71,7 @@ def cmd_export(args) -> int:
         layers["kommuner"] = load_layer("kommuner", dd, include_neighbours=True)
     if args.klinikker:
         layers["klinikker"] = load_layer("klinikker", dd, path=args.klinikker)
-    if not layers:
+    if not any(len(g) for g in layers.values()):
         from geo.errors import DataError
 
         raise DataError(f"no layer can be built from the data directory {dd}; nothing was written.",
