@@ -26,7 +26,7 @@ _ALIASES = {
 
 def normalise_kommunekode(value) -> str | None:
     """``101``, ``'0101'``, ``101.0``, ``'101.0'`` -> ``'0101'``; anything else -> None."""
-    if value is None:
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
         if math.isnan(value) or value != int(value):
@@ -47,9 +47,19 @@ def normalise_name(value) -> str | None:
     ``Høje-Taastrup``, ``Høje Taastrup``, ``HOEJE-TAASTRUP Kommune`` and ``Hoje Taastrup`` all
     give ``hojetaastrup``; ``Ærø`` and ``Aeroe`` give ``aro``.
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or isinstance(value, bool) or (isinstance(value, float) and math.isnan(value)):
         return None
-    text = str(value).strip().lower()
+    # Applied until nothing changes, so the key is a fixed point: normalise_name(key) == key.
+    text, prev = str(value), None
+    while text is not None and text != prev:
+        prev, text = text, _name_key(text)
+    return text
+
+
+def _name_key(value: str) -> str | None:
+    # casefold (ß -> ss) and strip accents first (Ǿ -> ø, Å -> A + ring -> a), then transliterate
+    text = unicodedata.normalize("NFKD", value.strip().casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     if not text:
         return None
     text = re.sub(r"\b(kommune|kommunes|municipality|regionskommune)\b", " ", text)
@@ -57,8 +67,6 @@ def normalise_name(value) -> str | None:
     # Danish letters and their ASCII transliterations map to one form.
     for src, dst in (("æ", "a"), ("ø", "o"), ("å", "a"), ("ae", "a"), ("oe", "o"), ("aa", "a")):
         text = text.replace(src, dst)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"[^a-z0-9]", "", text)
     if not text:
         return None
