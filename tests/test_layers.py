@@ -144,3 +144,13 @@ def test_available_layers_reports_skipped(shared_data):
 def test_missing_dagi_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="dagi/kommuner.geojson"):
         load_layer("kommuner", tmp_path)
+
+
+def test_klinik_in_grouped_central_postcode(shared_data, tmp_path):
+    # DAGI groups central Copenhagen as "1000-1499"; a clinic with postnr 1150 lands in that polygon
+    p = tmp_path / "k.csv"
+    p.write_text("navn,postnr,kapacitet_sp51\nIndre Fysio,1150,\"2,5\"\n", encoding="utf-8")
+    g = load_layer("klinikker", shared_data, path=p)
+    assert len(g) == 1 and g["precision"].iloc[0] == "postnummer"
+    post = gpd.read_file(shared_data.path / "dagi" / "postnumre.geojson").to_crs(25832)
+    assert post[post["POSTNR_TXT"] == "1000-1499"].union_all().contains(g.geometry.iloc[0])
