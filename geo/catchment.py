@@ -102,7 +102,7 @@ def _grid_window(grid: PopulationGrid, bounds) -> tuple[slice, slice, Affine] | 
     r1 = min(int(np.ceil((t.f - y0) / cs)), grid.shape[0])
     if c0 >= c1 or r0 >= r1:
         return None
-    return slice(r0, r1), slice(c0, c1), t * Affine.translation(c0, r0)
+    return slice(r0, r1), slice(c0, c1), t @ Affine.translation(c0, r0)
 
 
 def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distances=WALK, *, by: str | None = None,

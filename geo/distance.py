@@ -124,7 +124,10 @@ class StreetNetwork:
 
     @classmethod
     def from_edges(cls, edges: gpd.GeoDataFrame, *, source: str = "network", tolerance_m: float = 0.5,
-                   max_snap_m: float = DEFAULT_MAX_SNAP_M) -> "StreetNetwork":
+                   max_snap_m: float = DEFAULT_MAX_SNAP_M, densify_m: float | None = 50.0) -> "StreetNetwork":
+        """Graph from line features. Edges are densified to a vertex every ``densify_m`` metres so
+        that points snap to the street next to them, not only to its far-away end nodes (snap error
+        ≤ ``densify_m / 2``); ``None`` keeps the original vertices."""
         if edges.crs is not None:
             from geo.crs import to_analysis_crs
             edges = to_analysis_crs(edges, source=source)
@@ -135,6 +138,8 @@ class StreetNetwork:
             raise InputError(f"{source}: a street network must consist of line features (found {len(geoms)} usable).",
                              hint="supply the network's edges as LineStrings (e.g. an OSM extract's 'lines' layer).")
         parts = shapely.get_parts(geoms)
+        if densify_m:
+            parts = shapely.segmentize(parts, densify_m)
         coords, line_idx = shapely.get_coordinates(parts, return_index=True)
         if len(coords) < 2:
             raise InputError(f"{source}: the network has no edges.", hint="supply a non-empty network.")
@@ -156,8 +161,8 @@ class StreetNetwork:
         return cls(xy=xy, graph=g, source=source, max_snap_m=max_snap_m)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, *, layer: str | None = None, max_snap_m: float = DEFAULT_MAX_SNAP_M
-                  ) -> "StreetNetwork":
+    def from_file(cls, path: str | os.PathLike, *, layer: str | None = None, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+                  densify_m: float | None = 50.0) -> "StreetNetwork":
         """Read a network from a GeoPackage/GeoJSON/Shapefile of edges, or an OSM extract
         (``.osm``/``.pbf``: the ``lines`` layer, features with a ``highway`` tag)."""
         from geo.io import read_vector
@@ -176,7 +181,7 @@ class StreetNetwork:
             gdf = to_analysis_crs(gdf, source=str(path))
         else:
             gdf = read_vector(path, layer=layer)
-        return cls.from_edges(gdf, source=str(path), max_snap_m=max_snap_m)
+        return cls.from_edges(gdf, source=str(path), max_snap_m=max_snap_m, densify_m=densify_m)
 
     # --- snapping and shortest paths -------------------------------------------------------
 

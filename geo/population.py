@@ -294,7 +294,7 @@ class PopulationGrid:
           (totals preserved exactly).
         * Anything else (WorldPop in EPSG:4326, GHSL in Mollweide, odd cell sizes): counts are turned
           into densities (people/m², using each source cell's true area), resampled by area-weighted
-          averaging, multiplied by the new cell area and rescaled so the total equals the source
+          averaging (via a grid at least twice as fine, block-summed), multiplied by the new cell area and rescaled so the total equals the source
           total; ``precision`` becomes "approximate" and a note records the rescale.
 
         Nodata and NaN count as zero; negative values are an error.
@@ -366,11 +366,23 @@ class PopulationGrid:
         west, south, east, north = transform_bounds(src_crs, ANALYSIS_CRS, t.c, t.f + rows * t.e, t.c + cols * t.a, t.f)
         cs = float(cell_size)
         c0, r0, c1, r1 = math.floor(west / cs), math.floor(south / cs), math.ceil(east / cs), math.ceil(north / cs)
-        dst_t = Affine(cs, 0, c0 * cs, 0, -cs, r1 * cs)
-        dst = np.zeros((r1 - r0, c1 - c0))
+        # Resample onto a grid at least twice as fine as the source (nearest), then sum blocks of
+        # k × k fine cells: partial cells at the raster's edge and coarse-over-fine overlaps are
+        # then weighted by area to within the fine cell size.
+        if src_crs.is_geographic:
+            mid_lat = np.radians(t.f + rows * t.e / 2)
+            src_res_m = min(abs(t.a) * 111_320 * np.cos(mid_lat), abs(t.e) * 110_574)
+        else:
+            src_res_m = min(abs(t.a), abs(t.e))
+        k = int(max(1, min(np.ceil(2 * cs / src_res_m), 16)))
+        fine = cs / k
+        dst_t = Affine(fine, 0, c0 * cs, 0, -fine, r1 * cs)
+        dst = np.zeros(((r1 - r0) * k, (c1 - c0) * k))
         reproject(density, dst, src_transform=t, src_crs=src_crs, dst_transform=dst_t, dst_crs=ANALYSIS_CRS,
-                  resampling=Resampling.average, src_nodata=None, dst_nodata=None)
-        dst = np.nan_to_num(dst) * cs * cs
+                  resampling=Resampling.nearest if k > 1 else Resampling.average, src_nodata=None, dst_nodata=np.nan)
+        dst = np.nan_to_num(dst) * fine * fine
+        dst = dst.reshape(r1 - r0, k, c1 - c0, k).sum(axis=(1, 3))
+        dst_t = Affine(cs, 0, c0 * cs, 0, -cs, r1 * cs)
         got = float(dst.sum())
         grid = cls(dst, dst_t, source=source, precision="approximate")
         if got > 0 and total > 0:
