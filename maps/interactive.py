@@ -194,6 +194,13 @@ def _legend_html(pm: PreparedMap) -> str:
                          f"{esc(e.colour)}\"></span>{label}</div>")
         else:
             parts.append(f"<div class=\"kkr-li\"><span class=\"kkr-pt\" style=\"background:{esc(e.colour)}\"></span>{label}</div>")
+    figures = pm.figures()
+    if figures:
+        ftitle, heads, rows = figures
+        body = "".join("<tr><th>" + esc(r.name) + "</th>" + "".join(f"<td>{esc(fmt_number(v, 0))}</td>" for v in r.values)
+                       + "</tr>" for r in rows)
+        head = "<tr><th></th>" + "".join(f"<td><b>{esc(h)}</b></td>" for h in heads) + "</tr>"
+        parts.append(f"<div class=\"kkr-lh\">{esc(ftitle)}</div><table class=\"kkr-tip kkr-fig\">{head}{body}</table>")
     foot = [esc(t) for t in (pm.source_line, pm.date_line, *pm.notes) if t]
     if foot:
         parts.append("<div class=\"kkr-src\">" + "<br>".join(foot) + "</div>")
@@ -214,7 +221,7 @@ _CSS = """
 .kkr-pt{display:inline-block;width:10px;height:10px;border-radius:50%;margin:0 11px 0 5px;border:1px solid #fff;box-shadow:0 0 0 1px #888;flex:none}
 .kkr-src{margin-top:6px;color:#444;font-size:10.5px;border-top:1px solid #ddd;padding-top:4px}
 table.kkr-tip{border-collapse:collapse;font-size:12px}table.kkr-tip th{text-align:left;padding:1px 8px 1px 0;font-weight:normal;color:#555}
-table.kkr-tip td{text-align:right;padding:1px 0}.kkr-tip-head{font-weight:bold;margin-bottom:2px}.kkr-note{color:#a63603;font-size:11px;margin-top:4px}
+table.kkr-tip td{text-align:right;padding:1px 0 1px 8px}.kkr-tip-head{font-weight:bold;margin-bottom:2px}.kkr-note{color:#a63603;font-size:11px;margin-top:4px}
 .leaflet-container{background:#f4f7fa !important}
 </style>
 """

@@ -38,6 +38,12 @@ class PreparedLayer:
 
 
 @dataclass
+class FigureRow:
+    name: str
+    values: list[float]
+
+
+@dataclass
 class PreparedMap:
     spec: MapSpec
     layers: list[PreparedLayer]
@@ -60,6 +66,25 @@ class PreparedMap:
             return None
         return self.layer(self.spec.indicator.layer)
 
+    def figures(self) -> tuple[str, list[str], list[FigureRow]] | None:
+        """(title, column headers, rows) of cumulative population per catchment feature, or None."""
+        fig = self.spec.figures
+        if not fig:
+            return None
+        lay = self.layer(fig["layer"])
+        gdf = lay.gdf
+        if not {"feature", "population", "distance_m"} <= set(gdf.columns):
+            return None
+        dists = sorted(pd.unique(gdf["distance_m"].astype(float)))
+        heads = [f"{int(d)} m" for d in dists]
+        rows = []
+        name_col = "navn" if "navn" in gdf.columns else "feature"
+        for feat, grp in gdf.groupby(name_col, sort=False):
+            grp = grp.sort_values("distance_m")
+            rows.append(FigureRow(str(feat), list(np.cumsum(grp["population"].astype(float).to_numpy()))))
+        title = fig.get("title") or "Befolkning inden for " + " / ".join(heads)
+        return title, heads, rows
+
     def legend_title(self) -> str | None:
         ind = self.spec.indicator
         if ind is None:
@@ -76,6 +101,10 @@ def is_schematic(gdf: gpd.GeoDataFrame, override: bool | None = None) -> bool:
     if "precision" in gdf.columns:
         return bool(gdf["precision"].astype(str).str.lower().str.contains("schematic|skematisk").any())
     return False
+
+
+def _first_sentence(text: str) -> str:
+    return str(text).split("\n")[0].rstrip(".")
 
 
 def _apply_filter(gdf: gpd.GeoDataFrame, filt: dict, label: str) -> gpd.GeoDataFrame:
@@ -149,9 +178,17 @@ def split_bornholm(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoData
 
 def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> PreparedMap:
     """Resolve ``spec`` against ``sources`` (a :class:`maps.sources.Sources`)."""
+    from maps.sources import SourceUnavailable
     layers: list[PreparedLayer] = []
+    skipped_notes: list[str] = []
     for lspec in spec.layers:
-        gdf = sources.get(lspec.source)
+        try:
+            gdf = sources.get(lspec.source)
+        except SourceUnavailable as exc:
+            if not lspec.optional:
+                raise
+            skipped_notes.append(f"{lspec.label or lspec.source}: ikke vist ({_first_sentence(exc.message)})")
+            continue
         attrs = dict(gdf.attrs)
         gdf = _apply_filter(gdf, lspec.filter, f"{spec.name}: layer {lspec.id}")
         gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
@@ -163,7 +200,9 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         schematic = is_schematic(gdf, lspec.schematic)
         label = lspec.label or attrs.get("title") or lspec.source
         if schematic and "skematisk" not in label.lower():
-            label = f"{label} (skematisk linjeføring)" if lspec.style in ("line", "context") else f"{label} (skematisk)"
+            label = (f"{label} (skematisk linjeføring)" if lspec.style in ("line", "context")
+                     else f"{label}, beregnet fra skematisk linjeføring" if lspec.style == "catchment"
+                     else f"{label} (skematisk)")
         layers.append(PreparedLayer(lspec, gdf, schematic, label))
 
     classification = None
@@ -185,7 +224,7 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         if spec.extent == "region":
             base = [sources.get("kommuner")]
         elif spec.extent == "data":
-            base = [lay.gdf for lay in layers if lay.style not in ("context",)]
+            base = [lay.gdf for lay in layers if lay.style not in ("context",)] or [sources.get("kommuner")]
         else:
             base = [next(lay.gdf for lay in layers if lay.spec.id == spec.extent)]
         main_parts, bh_parts = zip(*(split_bornholm(g) for g in base))
@@ -205,6 +244,11 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         from maps.fmt import fmt_date_da
         date_parts.append(f"Udarbejdet {fmt_date_da(date_stamp)}")
     map_notes = list(spec.notes)
+    for lay in layers:
+        for note in lay.gdf.attrs.get("map_notes", []):
+            if note not in map_notes:
+                map_notes.append(note)
+    map_notes += skipped_notes
     return PreparedMap(spec=spec, layers=layers, classification=classification, source_line=source_line,
                        date_line=" · ".join(date_parts) or None, extent=extent, inset_extent=inset,
                        notes=map_notes)

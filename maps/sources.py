@@ -20,7 +20,9 @@ from __future__ import annotations
 from typing import Callable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from geo.errors import DataError, KkrGeoError
 
@@ -152,15 +154,33 @@ class Sources:
         return self._cache["_grid"]
 
     def _areas(self):
-        return {"kommune": self.get("kommuner"), "planområde": self.get("planomraader_samlet")}
+        plan = self.get("planomraader_samlet")
+        plan = plan.assign(navn=plan["planomraade"]) if "navn" not in plan.columns else plan
+        return {"kommune": self.get("kommuner"), "planområde": plan}
 
-    def _catchment(self, name: str, layer: str, by: str, title: str):
+    def _catchment(self, name: str, layer: str, by: str, title: str, label_column: str | None = None):
         from geo.catchment import corridor_catchment
         features = self.get(layer)
         result = corridor_catchment(features, self._grid(), distances=CATCHMENT_DISTANCES, by=by, mode="rings",
                                     areas=self._areas())
         polys = result.polygons.copy()
         table = result.table.copy()
+        # Readable names (the analysis groups by a code such as "150s").
+        names = {}
+        if label_column and label_column in features.columns:
+            names = dict(zip(features[by].astype(str), features[label_column].astype(str)))
+        polys["navn"] = [names.get(str(f), str(f)) for f in polys["feature"]]
+        table.insert(1, "navn", [names.get(str(f), str(f)) for f in table["feature"]])
+        # Catchments wholly outside the population surface (the region) were not counted: say so
+        # instead of showing 0 inhabitants.
+        region = shapely.union_all(self.get("kommuner").geometry.values)
+        outside = {f for f, g in zip(polys["feature"], polys.geometry) if not g.intersects(region)}
+        partly = {f for f, g in zip(polys["feature"], polys.geometry) if f not in outside and not region.contains(g)}
+        polys.loc[polys["feature"].isin(outside), "population"] = np.nan
+        table.loc[table["feature"].isin(outside), "population"] = np.nan
+        table["bemaerkning"] = ["uden for Region Hovedstaden: befolkning ikke opgjort" if f in outside else
+                                ("delvis uden for Region Hovedstaden: kun regionens del opgjort" if f in partly else "")
+                                for f in table["feature"]]
         table.insert(0, "analyse", name)
         self.tables[name] = table
         self.table_meta[name] = dict(getattr(result, "meta", {}) or {})
@@ -175,14 +195,20 @@ class Sources:
             precision=("schematic" if "schematic" in prec or "skematisk" in prec else prec),
             status="ok",
             notes=list(features.attrs.get("notes", [])) + [f"{k}: {v}" for k, v in self.table_meta[name].items()],
+            map_notes=[
+                "Oplande: luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for planlægningsområderne "
+                "(tilnærmet) og kun opgjort i Region Hovedstaden.".format(
+                    str(self.table_meta[name].get("detour_factor", "")).replace(".", ","))],
         )
         return polys
 
     def _src_brt_opland(self):
-        return self._catchment("brt_opland", "brt", "projekt", "Opland til BRT-korridorer")
+        return self._catchment("brt_opland", "brt", "projekt", "Opland til BRT-korridorer", "navn")
 
     def _src_parker_og_rejs_opland(self):
-        return self._catchment("parker_og_rejs_opland", "parker_og_rejs", "navn", "Opland til parkér-og-rejs-anlæg")
+        pr = self.get("parker_og_rejs")
+        by = "station" if "station" in pr.columns else "navn"
+        return self._catchment("parker_og_rejs_opland", "parker_og_rejs", by, "Opland til parkér-og-rejs-anlæg", by)
 
     def _src_klinik_daekningshuller(self):
         from geo.coverage import coverage_gaps

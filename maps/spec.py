@@ -30,9 +30,9 @@ NAME_RE = re.compile(r"^[a-z0-9_]+$")
 
 _TOP_KEYS = {"name", "title", "subtitle", "page", "formats", "dpi", "extent", "inset", "indicator",
              "classification", "palette", "allow_unsafe_palette", "labels", "layers", "sources", "notes",
-             "data_date", "tiles", "description"}
+             "data_date", "tiles", "description", "figures"}
 _LAYER_KEYS = {"id", "source", "style", "label", "colour", "tooltip", "popup", "filter", "legend",
-               "width", "size", "show", "schematic", "source_note"}
+               "width", "size", "show", "schematic", "source_note", "optional"}
 
 
 @dataclass
@@ -52,6 +52,7 @@ class LayerSpec:
     show: bool = True
     schematic: bool | None = None                      # override; default from the layer's precision
     source_note: str | None = None
+    optional: bool = False                              # skip (with a footnote) when the source is unavailable
 
 
 @dataclass
@@ -92,6 +93,7 @@ class MapSpec:
     data_date: str | None = None
     tiles: bool = True
     description: str | None = None
+    figures: dict | None = None     # {layer: id, title: str}: catchment population box
 
     @property
     def page_mm(self) -> tuple[float, float]:
@@ -256,6 +258,7 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
             show=ck.typed(raw, "show", bool, True, where=where),
             schematic=ck.typed(raw, "schematic", bool, None, where=where),
             source_note=ck.typed(raw, "source_note", str, where=where),
+            optional=ck.typed(raw, "optional", bool, False, where=where),
         )
         if lay.colour is not None and not re.match(r"^#[0-9a-fA-F]{6}$", lay.colour):
             ck.fail(f"{where}colour", f"{lay.colour!r} is not a colour.", hint="use a hex colour such as #1f78b4.")
@@ -302,13 +305,21 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
 
     labels = ck.typed(data, "labels", dict)
     if labels is not None:
-        ck.unknown(labels, {"layer", "column", "size"}, "labels.")
+        ck.unknown(labels, {"layer", "column", "size", "value", "decimals"}, "labels.")
         lid = ck.typed(labels, "layer", str, required=True, where="labels.")
         if lid not in seen:
             ck.fail("labels.layer", f"{lid!r} is not one of the spec's layer ids ({', '.join(sorted(seen))}).")
         ck.typed(labels, "column", str, required=True, where="labels.")
         ck.typed(labels, "size", (int, float), where="labels.")
     spec.labels = labels
+    figures = ck.typed(data, "figures", dict)
+    if figures is not None:
+        ck.unknown(figures, {"layer", "title"}, "figures.")
+        fid = ck.typed(figures, "layer", str, required=True, where="figures.")
+        if fid not in seen or spec.layer(fid).style != "catchment":
+            ck.fail("figures.layer", f"{fid!r} must be the id of a layer with style catchment.")
+        ck.typed(figures, "title", str, where="figures.")
+    spec.figures = figures
     if isinstance(spec.extent, str) and spec.extent not in ("region", "data") and spec.extent not in seen:
         ck.fail("extent", f"{spec.extent!r} is neither 'region', 'data' nor a layer id of this spec.")
     spec.sources = _str_list(ck, data, "sources")

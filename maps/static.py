@@ -49,6 +49,7 @@ class StaticResult:
     label_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
     legend_labels: list[str] = field(default_factory=list)
     scale_denominator: int = 0
+    figure_lines: list[str] = field(default_factory=list)
 
 
 def _rc():
@@ -95,6 +96,8 @@ def _draw_layer(ax, lay, pm: PreparedMap, z: int):
         scale = flow_width_scale(gdf["antal"]) if "antal" in gdf.columns else (lambda v: 1.5)
         polys = gdf[gdf.geom_type.str.contains("Polygon")]
         lines = gdf[~gdf.geom_type.str.contains("Polygon")]
+        if len(polys) and "antal" in polys.columns:
+            polys = polys.sort_values("antal", kind="stable")
         for geom, v in zip(lines.geometry, lines.get("antal", [1] * len(lines))):
             xs, ys = geom.xy
             ax.plot(xs, ys, color=colour, linewidth=scale(v), alpha=0.8, solid_capstyle="butt", zorder=z)
@@ -260,6 +263,7 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
     entries = legend_entries(pm)
     result.legend_labels = [e.label for e in entries]
     legend = None
+    legend_corner = None
     if entries:
         handles = []
         for e in entries:
@@ -288,12 +292,35 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         lw, lh = bb.width, bb.height
         exclude = (inset_corner,) if inset_corner else ()
         corner = _best_corner(union, (x0, x1), (y0, y1), lw, lh, pad, exclude=exclude)
+        legend_corner = corner
         box = _corner_box(corner, (x0, x1), (y0, y1), lw, lh, pad)
-        legend.set_loc((box.bounds[0], box.bounds[1]))
-        legend.set_bbox_to_anchor((0, 0, 1, 1), transform=ax.transData) if False else None
         ax_bb = ax.transAxes.inverted().transform(ax.transData.transform((box.bounds[0], box.bounds[1])))
         legend.set_loc(tuple(float(v) for v in ax_bb))
         obstacles_data.append(box)
+
+    # Catchment figures box.
+    figures = pm.figures()
+    if figures:
+        ftitle, heads, rows = figures
+        lines = [ftitle] + [f"{r.name}: " + " · ".join(f"{h} {fmt_number(v, 0) if v == v else 'ikke opgjort'}"
+                                                        for h, v in zip(heads, r.values))
+                            for r in rows]
+        txt = ax.text(0, 0, "\n".join(lines), transform=ax.transAxes, fontsize=6.5 * fs, va="bottom", ha="left",
+                      zorder=26, linespacing=1.45,
+                      bbox=dict(boxstyle="square,pad=0.6", facecolor="white", alpha=0.92, edgecolor="#bdbdbd", linewidth=0.6))
+        renderer = fig.canvas.get_renderer()
+        bb = txt.get_window_extent(renderer).transformed(ax.transData.inverted())
+        used = [inset_corner] if inset_corner else []
+        if legend is not None:
+            used.append(legend_corner)
+        corner = _best_corner(union, (x0, x1), (y0, y1), bb.width, bb.height, pad, exclude=tuple(used))
+        box = _corner_box(corner, (x0, x1), (y0, y1), bb.width, bb.height, pad)
+        # the bbox pad lies outside the text extent: shift inwards by it
+        inner = 0.6 * 6.5 * fs * (fig.dpi / 72.0)
+        px, py = ax.transData.transform((box.bounds[0], box.bounds[1]))
+        txt.set_position(tuple(ax.transAxes.inverted().transform((px + inner, py + inner))))
+        obstacles_data.append(box)
+        result.figure_lines = lines[1:]
 
     # Labels.
     if spec.labels:
@@ -320,26 +347,42 @@ def _place_labels(fig, ax, inset_ax, pm, obstacles_data, fs, result):
     main, bh = split_bornholm(gdf)
     # Largest features first: they have the most room, small ones get displaced.
     main = main.assign(_a=main.geometry.area).sort_values(["_a", col], ascending=[False, True])
+    value_col = spec.labels.get("value")
+    decimals = int(spec.labels.get("decimals", 0))
+
+    def text_of(row_name, row_value):
+        if value_col is None:
+            return str(row_name)
+        return f"{row_name}\n{fmt_number(row_value, decimals)}"
+    values = main[value_col] if value_col else [None] * len(main)
     dpi_scale = fig.dpi / 72.0
-    for geom, name in zip(main.geometry, main[col]):
+    for geom, name, value in zip(main.geometry, main[col], values):
         if name is None or str(name) == "nan":
             continue
-        name = str(name)
+        name = text_of(name, value)
         part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area) if geom.geom_type.startswith("Multi") else geom
         pt = shapely.point_on_surface(part) if part.geom_type.endswith("Polygon") else part.interpolate(0.5, normalized=True) if "Line" in part.geom_type else part
         x, y = pt.x, pt.y
+        if not (ax.get_xlim()[0] <= x <= ax.get_xlim()[1] and ax.get_ylim()[0] <= y <= ax.get_ylim()[1]):
+            continue  # outside the map frame: nothing to label
+        is_point = geom.geom_type.endswith("Point")
         done = False
         for size in (base, base * 0.88):
             h = size * 1.2
-            offsets = [(0, 0), (0, h), (0, -h), (h * 2.5, 0), (-h * 2.5, 0), (h * 2, h), (-h * 2, h), (h * 2, -h),
-                       (-h * 2, -h), (0, 2 * h), (0, -2 * h)]
-            for dx, dy in offsets:
-                t = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", ha="center", va="center",
+            if is_point:
+                offsets = [(h * 0.8, 0, "left"), (-h * 0.8, 0, "right"), (0, h, "center"), (0, -h, "center"),
+                           (h * 0.7, h * 0.7, "left"), (-h * 0.7, -h * 0.7, "right")]
+            else:
+                offsets = [(dx, dy, "center") for dx, dy in
+                           [(0, 0), (0, h), (0, -h), (h * 2.5, 0), (-h * 2.5, 0), (h * 2, h), (-h * 2, h), (h * 2, -h),
+                            (-h * 2, -h), (0, 2 * h), (0, -2 * h)]]
+            for dx, dy, ha in offsets:
+                t = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va="center",
                                 fontsize=size, color="#1a1a1a", path_effects=HALO, zorder=22, annotation_clip=False)
                 bb = t.get_window_extent(renderer).padded(1.5 * dpi_scale)
                 inside = (bb.x0 >= ax_bbox.x0 and bb.x1 <= ax_bbox.x1 and bb.y0 >= ax_bbox.y0 and bb.y1 <= ax_bbox.y1)
                 # A displaced label must still sit over its own feature.
-                if inside and (dx, dy) != (0, 0):
+                if inside and (dx, dy) != (0, 0) and not is_point:
                     cx, cy = ax.transData.inverted().transform(((bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2))
                     inside = geom.buffer(600).contains(shapely.Point(cx, cy))
                 if inside and not any(bb.overlaps(p) for p in placed):
@@ -354,10 +397,11 @@ def _place_labels(fig, ax, inset_ax, pm, obstacles_data, fs, result):
         if not done:
             result.labels_dropped.append(name)
     if inset_ax is not None:
-        for geom, name in zip(bh.geometry, bh[col]):
+        bvalues = bh[value_col] if value_col else [None] * len(bh)
+        for geom, name, value in zip(bh.geometry, bh[col], bvalues):
             pt = shapely.point_on_surface(geom) if geom.geom_type.endswith("Polygon") else geom.centroid
-            if name is not None and str(name) != "Bornholm":
-                inset_ax.text(pt.x, pt.y, str(name), ha="center", va="center", fontsize=base * 0.9,
+            if name is not None and (str(name) != "Bornholm" or value_col):
+                inset_ax.text(pt.x, pt.y, text_of(name, value), ha="center", va="center", fontsize=base * 0.9,
                               path_effects=HALO, zorder=22)
                 result.labels_placed.append(str(name))
 
