@@ -304,6 +304,10 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None)
                 report.notes.append(f"column {str(col)!r}: {len(markers)} cell(s) hold a missing-value marker, read as missing ({shown})")
         else:
             out[col] = pd.Series([None if _blank(v) else v for v in values], index=df.index, dtype=object)
+            if present and ok >= 0.5 * len(present):
+                shown = ", ".join(f"line {ln}: {str(v)[:40]!r}" for ln, v in bad[:5]) + (" ..." if len(bad) > 5 else "")
+                report.notes.append(f"column {str(col)!r}: {ok} of {len(present)} cells are numbers but {len(bad)} are not "
+                                    f"({shown}); the column is kept as text. Fix those cells to use it as numbers")
     return out
 
 

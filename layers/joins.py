@@ -63,6 +63,10 @@ def join_indicators(layer: gpd.GeoDataFrame, table: pd.DataFrame, on: str | None
     if on not in table.columns:
         raise InputError(f"{source}: no column {on!r} to join on.", hint=f"columns are: {', '.join(map(str, table.columns))}.")
     kind = key_kind(table[on].tolist())
+    if kind == "name" and "kode" in str(on).lower() and key_kind(table[on].tolist(), threshold=0.5) == "code":
+        # a 'kommunekode' column with a few unreadable cells is still a code column: join on codes
+        # and report those cells, rather than matching every row by name and matching nothing
+        kind = "code"
     if layer_on is None:
         layer_on = "kommunekode" if kind == "code" else "navn"
     if layer_on not in layer.columns:

@@ -73,13 +73,13 @@ def _name_key(value: str) -> str | None:
     return _ALIASES.get(text, text)
 
 
-def key_kind(values) -> str:
+def key_kind(values, threshold: float = 0.8) -> str:
     """Guess whether a column holds kommunekoder ('code') or names ('name')."""
     vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v)) and str(v).strip()]
     if not vals:
         return "name"
     codes = sum(normalise_kommunekode(v) is not None for v in vals)
-    return "code" if codes >= 0.8 * len(vals) else "name"
+    return "code" if codes >= threshold * len(vals) else "name"
 
 
 def postcode_range(value) -> tuple[int, int] | None:
