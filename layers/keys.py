@@ -29,7 +29,7 @@ def normalise_kommunekode(value) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
-        if math.isnan(value) or value != int(value):
+        if not math.isfinite(value) or value != int(value):
             return None
         value = int(value)
     if isinstance(value, int):
@@ -84,7 +84,7 @@ def key_kind(values, threshold: float = 0.8) -> str:
 
 def postcode_range(value) -> tuple[int, int] | None:
     """``'2800'`` -> (2800, 2800); ``'1000-1499'`` (DAGI's grouped central-Copenhagen codes) -> (1000, 1499)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         return None
     text = str(value).strip()
     if isinstance(value, float) and value == int(value):
