@@ -7,6 +7,7 @@ per class, and assigns every value to a class (missing values to ``-1``, "Ingen 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import mapclassify
@@ -111,7 +112,9 @@ def classify(values, scheme: str = "quantiles", k: int = 5, breaks=None, palette
         elif scheme == "quantiles":
             bins = mapclassify.Quantiles(data, k=kk).bins
         elif scheme == "natural_breaks":
-            bins = mapclassify.FisherJenks(data, k=kk).bins
+            with warnings.catch_warnings():  # "Numba not installed": the pure-Python path is fine here
+                warnings.simplefilter("ignore", UserWarning)
+                bins = mapclassify.FisherJenks(data, k=kk).bins
         else:
             bins = mapclassify.EqualInterval(data, k=kk).bins
     bins = np.asarray(bins, dtype=float)

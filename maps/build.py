@@ -1,0 +1,210 @@
+"""The annex build: every spec -> HTML + PNG + PDF (+ SVG), the GeoPackage, and the summary table.
+
+Same inputs give byte-identical outputs: no timestamps are written unless ``date_stamp`` is given,
+folium's random ids are renumbered, matplotlib writes no dates, and the GeoPackage's
+``last_change`` fields are pinned (``OGR_CURRENT_DATE``). Maps whose data is not in the data
+directory (no clinic file, no flow table) are skipped with the reason printed and listed in the summary.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from geo.errors import KkrGeoError
+from geo.io import write_text_atomic
+from maps.fmt import fmt_number
+from maps.interactive import SIZE_BUDGET_BYTES, render_html
+from maps.prepare import prepare
+from maps.sources import SourceUnavailable, Sources
+from maps.spec import load_specs
+from maps.static import render_static
+
+GPKG_NAME = "kkr_geo_lag.gpkg"
+SUMMARY_NAME = "oplande_og_daekning"
+FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
+# Layers and derived datasets written to the GeoPackage (when the data directory has them).
+GPKG_SOURCES = ("kommuner", "planomraader", "planomraader_samlet", "planlaegningsomraader", "brt", "brt_stops",
+                "parker_og_rejs", "supercykelstier", "klinikker", "brt_opland", "parker_og_rejs_opland",
+                "klinik_daekningshuller", "patientstroemme")
+
+
+@dataclass
+class MapOutcome:
+    name: str
+    title: str
+    files: dict[str, Path] = field(default_factory=dict)
+    skipped: str | None = None
+    html_bytes: int | None = None
+    labels_dropped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class BuildReport:
+    out_dir: Path
+    maps: list[MapOutcome] = field(default_factory=list)
+    geopackage: Path | None = None
+    gpkg_layers: list[str] = field(default_factory=list)
+    gpkg_skipped: dict[str, str] = field(default_factory=dict)
+    summary_files: list[Path] = field(default_factory=list)
+
+    @property
+    def built(self) -> list[MapOutcome]:
+        return [m for m in self.maps if not m.skipped]
+
+    @property
+    def skipped(self) -> list[MapOutcome]:
+        return [m for m in self.maps if m.skipped]
+
+
+def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
+          tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
+          date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
+          log: Callable[[str], None] = print) -> BuildReport:
+    """Build the annex set into ``out_dir``. ``only`` restricts the maps (and then skips the GeoPackage
+    unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi."""
+    out = Path(out_dir)
+    specs = load_specs(spec_dir, only)  # validate every spec before any work
+    sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
+    report = BuildReport(out)
+    log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
+    for i, spec in enumerate(specs, 1):
+        outcome = MapOutcome(spec.name, spec.title)
+        report.maps.append(outcome)
+        t0 = time.perf_counter()
+        prefix = f"[{i}/{len(specs)}] {spec.name}"
+        try:
+            pm = prepare(spec, sources, date_stamp=date_stamp)
+        except SourceUnavailable as exc:
+            outcome.skipped = exc.message.split("\n")[0]
+            log(f"{prefix}: skipped – {outcome.skipped}")
+            continue
+        fmts = [f for f in (formats or spec.formats)]
+        if "html" in fmts:
+            path = out / f"{spec.name}.html"
+            outcome.html_bytes = render_html(pm, path, tiles=tiles)
+            outcome.files["html"] = path
+            if outcome.html_bytes > SIZE_BUDGET_BYTES:
+                log(f"  warning: {path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
+        static = {f: out / f"{spec.name}.{f}" for f in fmts if f in ("png", "pdf", "svg")}
+        if static:
+            res = render_static(pm, static, dpi=dpi)
+            outcome.files.update(res.files)
+            outcome.labels_dropped = res.labels_dropped
+            if res.labels_dropped:
+                log(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+        outcome.seconds = time.perf_counter() - t0
+        sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
+        log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s]")
+
+    full = not only if with_geopackage is None else with_geopackage
+    if full:
+        _write_geopackage(report, sources, out, log)
+        _write_summary(report, sources, out, log)
+    else:
+        log("GeoPackage and summary table are written by a full build (without --only).")
+    log(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped.")
+    return report
+
+
+def _size(path: Path) -> str:
+    n = path.stat().st_size
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> None:
+    import pyogrio
+    from layers.export import export_geopackage
+    layers = {}
+    for name in GPKG_SOURCES:
+        try:
+            gdf = sources.get(name)
+        except (SourceUnavailable, KkrGeoError) as exc:
+            report.gpkg_skipped[name] = exc.message.split("\n")[0]
+            continue
+        layers[name] = gdf
+    path = out / GPKG_NAME
+    out.mkdir(parents=True, exist_ok=True)
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
+    try:
+        export_geopackage(path, layers)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    report.geopackage = path
+    report.gpkg_layers = list(layers)
+    log(f"GeoPackage: {path.name} ({_size(path)}) with {len(layers)} layer(s): {', '.join(layers)}"
+        + (f"; not available: {', '.join(report.gpkg_skipped)}" if report.gpkg_skipped else ""))
+
+
+def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
+    """Catchment and coverage tables collected during the build (after the maps were made)."""
+    for name in ("brt_opland", "parker_og_rejs_opland", "klinik_daekningshuller"):
+        try:
+            sources.get(name)
+        except (SourceUnavailable, KkrGeoError):
+            pass
+    return dict(sources.tables)
+
+
+def _danish_csv(df: pd.DataFrame) -> str:
+    """Danish CSV for Excel: ';' separated, decimal comma, UTF-8 with BOM."""
+    return "\ufeff" + df.to_csv(sep=";", decimal=",", index=False, float_format="%.2f", lineterminator="\n")
+
+
+def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |",
+             "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) else "---" for c in cols) + "|"]
+    for _, row in df.iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            if pd.api.types.is_numeric_dtype(df[c]):
+                cells.append(fmt_number(v, decimals.get(c, 0)))
+            else:
+                cells.append("" if pd.isna(v) else str(v).replace("|", "\\|"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> None:
+    tables = summary_tables(sources)
+    main = [t for k, t in tables.items() if not k.endswith("_pr_omraade") and k != "klinik_daekningshuller"]
+    by_area = [t for k, t in tables.items() if k.endswith("_pr_omraade")]
+    md = ["# Oplande og dækning", "",
+          "Befolkning og areal i oplandene til KKR Hovedstadens mobilitetsprojekter og dækningen af klinikker.",
+          "Tal med dansk talformat; befolkningstal er tilnærmede (se metode nedenfor).", ""]
+    written = []
+    if main:
+        df = pd.concat(main, ignore_index=True)
+        keep = [c for c in ("analyse", "navn", "band", "distance_m", "population", "area_km2", "bemaerkning") if c in df.columns]
+        df = df[keep]
+        written.append(write_text_atomic(out / f"{SUMMARY_NAME}.csv", _danish_csv(df)))
+        md += ["## Oplande pr. projekt", "", _md_table(df, {"population": 0, "area_km2": 2, "distance_m": 0}), ""]
+    if by_area:
+        df = pd.concat(by_area, ignore_index=True)
+        written.append(write_text_atomic(out / f"{SUMMARY_NAME}_pr_omraade.csv", _danish_csv(df)))
+        md += ["## Oplande fordelt på kommuner og planområder", "", _md_table(df, {"population": 0}), ""]
+    if "klinik_daekningshuller" in tables:
+        df = tables["klinik_daekningshuller"]
+        written.append(write_text_atomic(out / f"{SUMMARY_NAME}_klinikker.csv", _danish_csv(df)))
+        md += ["## Dækning: befolkning langt fra nærmeste klinik", "", _md_table(df, {"share_beyond": 3}), ""]
+    md += ["## Metode", ""]
+    for name, meta in sorted(sources.table_meta.items()):
+        md.append(f"- **{name}**: " + "; ".join(f"{k}: {v}" for k, v in sorted(meta.items()) if v not in (None, "")))
+    md += ["", "## Kort", ""]
+    for m in report.maps:
+        if m.skipped:
+            md.append(f"- {m.title} (`{m.name}`): ikke lavet – {m.skipped}")
+        else:
+            md.append(f"- {m.title} (`{m.name}`): " + ", ".join(p.name for p in m.files.values()))
+    if report.geopackage:
+        md += ["", f"GeoPackage: `{report.geopackage.name}` med lagene {', '.join(report.gpkg_layers)}."]
+    written.append(write_text_atomic(out / f"{SUMMARY_NAME}.md", "\n".join(md) + "\n"))
+    report.summary_files = written
+    log(f"summary: {', '.join(p.name for p in written)}")
