@@ -70,7 +70,8 @@ def to_analysis_crs(gdf: gpd.GeoDataFrame, *, source: str = "input", assume_crs=
                 hint="re-save the file declaring EPSG:25832 (in QGIS: Layer > Set CRS, not reproject).",
             )
         raise InputError(
-            f"{source}: coordinates {_fmt(bounds)} lie outside Denmark for the declared {crs.to_string()}.",
+            f"{source}: coordinates {_fmt(bounds)} lie outside Denmark for the declared {crs.to_string()}."
+            + _outside_features(gdf, DK_BOUNDS_4326),
             hint="check the file's CRS and that the features are in Denmark.",
         )
     if crs.equals(ANALYSIS_CRS) and not looks_like_utm32(bounds):
@@ -80,7 +81,8 @@ def to_analysis_crs(gdf: gpd.GeoDataFrame, *, source: str = "input", assume_crs=
                 hint="re-save the file declaring EPSG:4326 (in QGIS: Layer > Set CRS), then load it again.",
             )
         raise InputError(
-            f"{source}: coordinates {_fmt(bounds)} lie outside Denmark in EPSG:25832.",
+            f"{source}: coordinates {_fmt(bounds)} lie outside Denmark in EPSG:25832."
+            + _outside_features(gdf, DK_BOUNDS_25832),
             hint="check the file's CRS and that the features are in Denmark.",
         )
     out = gdf.to_crs(ANALYSIS_CRS)
@@ -88,12 +90,33 @@ def to_analysis_crs(gdf: gpd.GeoDataFrame, *, source: str = "input", assume_crs=
         out_bounds = tuple(out.geometry[~out.geometry.is_empty & out.geometry.notna()].total_bounds)
         if not looks_like_utm32(out_bounds):
             raise InputError(
-                f"{source}: after reprojection from {crs.to_string()} the extent {_fmt(out_bounds)} lies outside Denmark.",
+                f"{source}: after reprojection from {crs.to_string()} the extent {_fmt(out_bounds)} lies outside Denmark."
+                + _outside_features(out, DK_BOUNDS_25832),
                 hint="check the file's declared CRS.",
             )
     if note:
         out.attrs["crs_note"] = note
     return out
+
+
+def _outside_features(gdf: gpd.GeoDataFrame, envelope) -> str:
+    """' Features outside: ...' naming (by row number and first text column) the features not inside ``envelope``."""
+    try:
+        b = gdf.geometry.bounds
+        ok = gdf.geometry.notna() & ~gdf.geometry.is_empty
+        out = ok & ~((b.minx >= envelope[0]) & (b.miny >= envelope[1]) & (b.maxx <= envelope[2]) & (b.maxy <= envelope[3]))
+        if not out.any() or out.sum() == ok.sum() and ok.sum() > 10:
+            return ""
+        from pandas.api.types import is_string_dtype
+        text_cols = [c for c in gdf.columns if c != gdf.geometry.name and is_string_dtype(gdf[c])]
+        labels = []
+        for pos in [i for i, v in enumerate(out.tolist()) if v][:10]:
+            name = f" ({text_cols[0]}={gdf.iloc[pos][text_cols[0]]!s})" if text_cols else ""
+            labels.append(f"feature {pos + 1}{name}")
+        more = f" and {int(out.sum()) - 10} more" if out.sum() > 10 else ""
+        return f" Features outside: {', '.join(labels)}{more}."
+    except Exception:  # the message must never fail because of a helper
+        return ""
 
 
 def _fmt(bounds) -> str:
