@@ -19,7 +19,7 @@ from geo.errors import DataError
 
 _SCRIPT_RE = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']([^\"']+)[\"'][^>]*>\s*</script>", re.I)
 _LINK_RE = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']([^\"']+)[\"'][^>]*/?>", re.I)
-_ID_RE = re.compile(r"\b([a-z][a-z0-9_]*?)_([0-9a-f]{32})\b")
+_ID_RE = re.compile(r"\b([a-z][a-z0-9_]*?)_([0-9a-f]{32})(?![0-9a-f])")
 # Any reference that would make a browser fetch code or styles from the network.
 EXTERNAL_ASSET_RE = re.compile(
     r"<script\b[^>]*\bsrc\s*=|<link\b[^>]*rel\s*=\s*[\"']?stylesheet[^>]*href\s*=\s*[\"']?(?:https?:)?//|@import\s+url\(\s*[\"']?(?:https?:)?//",
