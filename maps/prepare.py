@@ -187,7 +187,7 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         except SourceUnavailable as exc:
             if not lspec.optional:
                 raise
-            skipped_notes.append(f"{lspec.label or lspec.source}: ikke vist ({_first_sentence(exc.message)})")
+            skipped_notes.append(f"{lspec.label or lspec.source}: ikke vist – ingen geometri i datagrundlaget")
             continue
         attrs = dict(gdf.attrs)
         gdf = _apply_filter(gdf, lspec.filter, f"{spec.name}: layer {lspec.id}")

@@ -176,11 +176,16 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
 
     # Title block.
     top = H - margin
-    fig.text(fx(margin), fy(top), spec.title, fontsize=16 * fs, fontweight="bold", va="top", ha="left")
-    title_h = 16 * fs * 0.3528 * 1.35
+    # Wrap title and subtitle to the page width (approximate glyph widths of DejaVu Sans).
+    title_lines = textwrap.wrap(spec.title, max(20, int((W - 2 * margin) / (16 * fs * 0.3528 * 0.66))))
+    fig.text(fx(margin), fy(top), "\n".join(title_lines), fontsize=16 * fs, fontweight="bold", va="top", ha="left",
+             linespacing=1.15)
+    title_h = 16 * fs * 0.3528 * (1.35 + 1.15 * (len(title_lines) - 1))
     if spec.subtitle:
-        fig.text(fx(margin), fy(top - title_h), spec.subtitle, fontsize=10.5 * fs, va="top", ha="left", color="#333333")
-        title_h += 10.5 * fs * 0.3528 * 1.5
+        sub_lines = textwrap.wrap(spec.subtitle, max(30, int((W - 2 * margin) / (10.5 * fs * 0.3528 * 0.58))))
+        fig.text(fx(margin), fy(top - title_h), "\n".join(sub_lines), fontsize=10.5 * fs, va="top", ha="left",
+                 color="#333333", linespacing=1.2)
+        title_h += 10.5 * fs * 0.3528 * (1.5 + 1.2 * (len(sub_lines) - 1))
     title_h += 3
 
     # Footer: source/date/notes left, scale bar and north arrow right.
