@@ -26,7 +26,7 @@ ORIENTATIONS = ("portrait", "landscape")
 FORMATS = ("html", "png", "pdf", "svg")
 DEFAULT_FORMATS = ("html", "png", "pdf")
 STYLES = ("choropleth", "fill", "outline", "line", "point", "catchment", "gap", "flow", "context")
-NAME_RE = re.compile(r"^[a-z0-9_]+$")
+NAME_RE = re.compile(r"[a-z0-9_]+\Z")  # \Z, not $: "evil\n" must not pass
 
 _TOP_KEYS = {"name", "title", "subtitle", "page", "formats", "dpi", "extent", "inset", "indicator",
              "classification", "palette", "allow_unsafe_palette", "labels", "layers", "sources", "notes",

@@ -56,6 +56,8 @@ def _rc():
     return {
         "font.family": FONT, "svg.hashsalt": "kkr-geo", "svg.fonttype": "path", "pdf.fonttype": 42,
         "path.simplify": True, "axes.unicode_minus": True,
+        # names and titles are user text: "$" is a dollar sign, not mathtext ("$\\broken{$" crashed the render)
+        "text.parse_math": False,
     }
 
 
