@@ -37,7 +37,8 @@ import pandas as pd
 import shapely
 
 from geo.coverage import TOTAL_LABEL, facility_geometries, normalise_areas
-from geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, pairs_within
+from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, grid_pairs_within,
+                          pairs_within)
 from geo.errors import InputError
 from geo.population import PopulationGrid
 from geo.raster import OUTSIDE_LABEL, area_labels
@@ -134,12 +135,20 @@ def two_step_fca(facilities: gpd.GeoDataFrame, capacity_column: str, grid: Popul
 
     c = grid.cell_centres()
     pop = c.population
-    fi, ci, dist = pairs_within(fac_xy, c.xy, d0, detour_factor=detour_factor, network=network)
+    if network is None:
+        # Euclidean: candidate cells from a grid stencil, indexed by flat grid position
+        fi, flat, dist = grid_pairs_within(fac_xy, grid, d0, detour_factor=detour_factor)
+        pop_pair = grid.values.ravel()[flat]
+    else:
+        fi, ci, dist = pairs_within(fac_xy, c.xy, d0, network=network)
+        flat = c.index[ci]
+        pop_pair = pop[ci]
     w = decay_weights(dist, d0, decay, zone_weights)
-    demand = np.bincount(fi, weights=pop[ci] * w, minlength=len(fac))
+    demand = np.bincount(fi, weights=pop_pair * w, minlength=len(fac))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(demand > 0, cap / demand, np.nan)
-    access = np.bincount(ci, weights=np.nan_to_num(ratio)[fi] * w, minlength=len(pop))
+    access_flat = np.bincount(flat, weights=np.nan_to_num(ratio)[fi] * w, minlength=grid.values.size)
+    access = access_flat[c.index]
     cells = grid.array_from_cells(access * 10_000)
 
     rows = [_area_row("total", TOTAL_LABEL, pop.sum(), (pop * access).sum())]

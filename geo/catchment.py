@@ -46,7 +46,7 @@ from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_fac
                           geometry_anchor_points)
 from geo.errors import InputError
 from geo.population import PopulationGrid
-from geo.raster import OUTSIDE_LABEL, area_labels, mask_to_polygons
+from geo.raster import OUTSIDE_LABEL, area_labels, ensure_analysis_crs, mask_to_polygons
 
 ALL_FEATURES = "alle"
 
@@ -145,7 +145,7 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
     if not isinstance(features, gpd.GeoDataFrame):
         raise InputError("corridor features must be a GeoDataFrame.", hint="read them with geo.io.read_vector.")
     src_name = str(features.attrs.get("source", "features"))
-    features = to_analysis_crs(features, source=src_name) if len(features) else features.set_crs(ANALYSIS_CRS, allow_override=True)
+    features = ensure_analysis_crs(features, src_name) if len(features) else features.set_crs(ANALYSIS_CRS, allow_override=True)
     geoms_all = features.geometry.values
     usable = ~(shapely.is_missing(geoms_all) | shapely.is_empty(geoms_all))
     if by is not None:

@@ -29,18 +29,31 @@ from geo.crs import ANALYSIS_CRS, to_analysis_crs
 from geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, nearest_distance
 from geo.errors import InputError
 from geo.population import PopulationGrid
-from geo.raster import OUTSIDE_LABEL, area_labels, mask_to_polygons
+from geo.raster import OUTSIDE_LABEL, area_labels, ensure_analysis_crs, mask_to_polygons
 
 TOTAL_LABEL = "I alt"
 
 
 @dataclass
 class CoverageResult:
+    """``distance``, ``table`` and ``meta`` are computed by the query; ``gaps`` (polygons) is built
+    on first access and cached, since dissolving many scattered cells into polygons can cost more
+    than the distance computation itself and is needed only for maps and GeoPackage output."""
+
     distance: np.ndarray
     table: pd.DataFrame
-    gaps: gpd.GeoDataFrame
     meta: dict = field(default_factory=dict)
     cell_distance: np.ndarray | None = None  # per populated cell, aligned with grid.cell_centres()
+    _gap_builder: object = field(default=None, repr=False)
+    _gaps: gpd.GeoDataFrame | None = field(default=None, repr=False)
+
+    @property
+    def gaps(self) -> gpd.GeoDataFrame:
+        """Dissolved polygons (4-connected patches) of the populated cells beyond the threshold:
+        gap_id, population, area_km2, max_distance_m (NaN where unreachable), reachable."""
+        if self._gaps is None:
+            self._gaps = self._gap_builder()
+        return self._gaps
 
     def __repr__(self) -> str:
         return f"CoverageResult({self.meta.get('distance_method')}, threshold {self.meta.get('threshold_m')} m)\n{self.table.to_string(index=False)}"
@@ -63,7 +76,7 @@ def facility_geometries(facilities: gpd.GeoDataFrame, what: str = "facilities") 
     name = str(facilities.attrs.get("source", what))
     if len(facilities) == 0:
         return facilities.set_crs(ANALYSIS_CRS, allow_override=True)
-    out = to_analysis_crs(facilities, source=name)
+    out = ensure_analysis_crs(facilities, name)
     keep = ~(out.geometry.isna() | out.geometry.is_empty)
     return out[keep.to_numpy()]
 
@@ -125,15 +138,19 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
     table = pd.DataFrame(rows, columns=["area_type", "area_name", "population", "population_beyond", "share_beyond",
                                         "mean_distance_m"])
 
-    mask = np.zeros(grid.shape, dtype=bool)
-    mask.ravel()[c.index[beyond_cells]] = True
-    gaps = mask_to_polygons(mask, grid.transform, values=grid.values,
-                            extra={"max_distance_m": np.nan_to_num(distance, nan=0.0, posinf=np.inf)}, crs=ANALYSIS_CRS)
-    if len(gaps):
-        gaps["max_distance_m"] = gaps["max_distance_m"].replace(np.inf, np.nan)
-        gaps["reachable"] = gaps["max_distance_m"].notna()
-        gaps = gaps.sort_values("population", ascending=False).reset_index(drop=True)
-        gaps.insert(0, "gap_id", np.arange(1, len(gaps) + 1))
+    def build_gaps() -> gpd.GeoDataFrame:
+        mask = np.zeros(grid.shape, dtype=bool)
+        mask.ravel()[c.index[beyond_cells]] = True
+        gaps = mask_to_polygons(mask, grid.transform, values=grid.values,
+                                extra={"max_distance_m": np.nan_to_num(distance, nan=0.0, posinf=np.inf)}, crs=ANALYSIS_CRS)
+        if len(gaps):
+            gaps["max_distance_m"] = gaps["max_distance_m"].replace(np.inf, np.nan)
+            gaps["reachable"] = gaps["max_distance_m"].notna()
+            gaps = gaps.sort_values("population", ascending=False).reset_index(drop=True)
+            gaps.insert(0, "gap_id", np.arange(1, len(gaps) + 1))
+        gaps.attrs.update(meta)
+        return gaps
+
     meta = {
         **describe_method(network, detour_factor),
         **grid.meta,
@@ -146,7 +163,7 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
     if len(fac) == 0:
         meta["note"] = "no facilities: every populated cell is beyond the threshold"
     table.attrs.update(meta)
-    return CoverageResult(distance=distance, table=table, gaps=gaps, meta=meta, cell_distance=d)
+    return CoverageResult(distance=distance, table=table, meta=meta, cell_distance=d, _gap_builder=build_gaps)
 
 
 def _row(area_type, name, pop, beyond, d) -> dict:

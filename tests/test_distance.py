@@ -103,3 +103,21 @@ def test_network_from_gpkg(tmp_path):
     assert d[0] == pytest.approx(500)
     with pytest.raises(InputError, match="not found"):
         StreetNetwork.from_file(tmp_path / "missing.gpkg")
+
+
+def test_grid_stencil_pairs_equal_tree_pairs():
+    """The stencil shortcut used by 2SFCA finds exactly the pairs a KD-tree finds (random grid)."""
+    from affine import Affine
+
+    from geo.distance import grid_pairs_within
+    from geo.population import PopulationGrid
+    rng = np.random.default_rng(7)
+    vals = np.where(rng.random((60, 80)) < 0.5, rng.uniform(1, 10, (60, 80)), 0.0)
+    grid = PopulationGrid(vals, Affine(100, 0, X0, 0, -100, Y0 + 6000))
+    fac = np.column_stack([rng.uniform(X0 - 1000, X0 + 9000, 40), rng.uniform(Y0 - 1000, Y0 + 7000, 40)])
+    c = grid.cell_centres()
+    f1, c1, d1 = pairs_within(fac, c.xy, 750, detour_factor=1.3)
+    f2, flat, d2 = grid_pairs_within(fac, grid, 750, detour_factor=1.3)
+    a = sorted(zip(f1.tolist(), c.index[c1].tolist(), np.round(d1, 6).tolist()))
+    b = sorted(zip(f2.tolist(), flat.tolist(), np.round(d2, 6).tolist()))
+    assert len(a) > 100 and a == b

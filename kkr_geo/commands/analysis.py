@@ -1,0 +1,326 @@
+"""``kkr-geo catchment|coverage|access``: the analysis engine (:mod:`geo`) on the command line.
+
+Every command reads its features from a region layer (``--layer``) or a file (``--facilities``),
+a population grid from a GeoTIFF (``--population``) or the region's default surface
+(planlægningsområde populations from the practice plan's Tabel 3 spread by areal weighting over
+``--cell-size`` cells, labelled approximate), and writes to ``--out``:
+
+* CSV in UTF-8 (``*.csv``) and a Danish-Excel variant (``*_excel.csv``: semicolon, decimal comma,
+  UTF-8 with BOM), each row carrying the distance method and population source/precision;
+* a GeoPackage of polygons ready to map, and a ``*_meta.json`` with the full result metadata.
+
+All files are written atomically (a failed run leaves no half-written output).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.errors import DataError, InputError
+
+FEATURE_LAYERS = ["brt", "brt_stops", "parker_og_rejs", "klinikker", "supercykelstier"]
+AREA_LAYERS = {"kommuner": "kommune", "planomraader": "planområde"}
+
+
+def register(sub) -> None:
+    c = sub.add_parser("catchment", help="inhabitants within walking/cycling distance of corridors, stops, stations",
+                       description="Population and area within one or more distances of lines and/or points "
+                                   "(e.g. a BRT corridor and its stops), in rings or cumulative bands, per kommune "
+                                   "and planområde.")
+    _common(c, what="features")
+    c.add_argument("--distances", default="400,800", help="distances in metres, comma-separated (default 400,800; bike: 2000,3000)")
+    c.add_argument("--mode", choices=["rings", "cumulative"], default="rings", help="rings (0–400, 400–800) or cumulative (0–400, 0–800)")
+    c.add_argument("--by", default="auto", help="column identifying separate catchments (default: 'projekt' if present; 'none' = all together)")
+    c.add_argument("--with-stops", action="store_true", help="with --layer brt: add each corridor's stops (brt_stops)")
+    c.set_defaults(func=cmd_catchment)
+
+    v = sub.add_parser("coverage", help="where people live farther than a threshold from any facility",
+                       description="Distance from every populated cell to the nearest facility; population beyond "
+                                   "the threshold per area; gap polygons.")
+    _common(v, what="facilities")
+    v.add_argument("--threshold", type=float, required=True, help="distance in metres beyond which a cell is a gap")
+    v.set_defaults(func=cmd_coverage)
+
+    a = sub.add_parser("access", help="2SFCA accessibility: capacity per 10,000 inhabitants, borgere pr. kapacitet",
+                       description="Two-step floating catchment area accessibility of facility capacity, per cell and "
+                                   "per area; --planning-area uses each planlægningsområde as the catchment (Tabel 3).")
+    _common(a, what="facilities")
+    a.add_argument("--capacity-column", default="kapacitet_sp51", help="facility capacity column (default kapacitet_sp51)")
+    a.add_argument("--catchment", type=float, default=None, help="catchment distance in metres (required unless --planning-area)")
+    a.add_argument("--decay", choices=["step", "gaussian", "zones"], default="step",
+                   help="step (2SFCA), gaussian (Dai 2010) or zones (E2SFCA, Luo & Qi 2009)")
+    a.add_argument("--planning-area", action="store_true",
+                   help="use each planlægningsområde as the catchment; capacity from Tabel 3 unless facilities are given")
+    a.set_defaults(func=cmd_access)
+
+
+def _common(p, *, what: str) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--layer", choices=FEATURE_LAYERS, help=f"region layer with the {what}")
+    src.add_argument("--facilities", "--features", dest="facilities", metavar="FILE",
+                     help=f"vector file (GeoPackage, GeoJSON, Shapefile) with the {what}")
+    p.add_argument("--klinikker", metavar="FILE", help="clinic file for --layer klinikker")
+    pop = p.add_mutually_exclusive_group()
+    pop.add_argument("--population", metavar="FILE.tif", help="population raster (default: the region's planning-area surface)")
+    p.add_argument("--cell-size", type=float, default=100.0, help="cell size in metres (default 100)")
+    p.add_argument("--areas", default="kommuner,planomraader",
+                   help="area layers for the breakdown: kommuner, planomraader or a vector file (name column 'navn'); 'none' to skip")
+    p.add_argument("--area-name-column", default="navn", help="name column of area files (default navn)")
+    p.add_argument("--network", metavar="FILE", help="street network (GeoPackage of edges or .osm.pbf) for route distances")
+    p.add_argument("--detour-factor", type=float, default=None,
+                   help="detour factor for Euclidean distance without --network (default 1.3)")
+    p.add_argument("--out", default="analyse", metavar="DIR", help="output directory (default ./analyse)")
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+def _data_dir(args):
+    from layers.datadir import resolve_data_dir
+    return resolve_data_dir(args.data_dir)
+
+
+def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
+    from geo.io import read_vector
+    if args.facilities:
+        gdf = read_vector(args.facilities)
+        gdf.attrs["source"] = str(args.facilities)
+        return gdf
+    if args.layer:
+        from layers import load_layer
+        dd = _data_dir(args)
+        opts = {"path": args.klinikker} if args.layer == "klinikker" and args.klinikker else {}
+        gdf = load_layer(args.layer, dd, **opts)
+        if args.layer == "brt" and getattr(args, "with_stops", False):
+            stops = load_layer("brt_stops", dd)
+            attrs = dict(gdf.attrs)
+            gdf = gpd.GeoDataFrame(pd.concat([gdf, stops[[c for c in stops.columns if c in ("projekt", "navn", "geometry")]]],
+                                             ignore_index=True), geometry="geometry", crs=gdf.crs)
+            gdf.attrs.update(attrs)
+        gdf.attrs.setdefault("source", args.layer)
+        if gdf.attrs.get("status") == "no_geometry" or len(gdf) == 0:
+            raise DataError(f"layer {args.layer} has no geometry in this data directory.",
+                            hint="supply the features as a file with --facilities FILE.")
+        return gdf
+    if required:
+        raise InputError("no features given.", hint="use --layer NAME or --facilities FILE.")
+    return None
+
+
+def load_population(args):
+    """The population grid: --population FILE, else the region's default planning-area surface."""
+    from geo.population import PopulationGrid
+    if args.population:
+        return PopulationGrid.from_raster(args.population, cell_size=args.cell_size if args.cell_size != 100.0 else None)
+    return default_population_grid(_data_dir(args), cell_size=args.cell_size)
+
+
+def default_population_grid(data_dir=None, cell_size: float = 100.0):
+    """Planlægningsområde populations (Tabel 3) spread by areal weighting over ``cell_size`` cells."""
+    from geo.population import PopulationGrid
+    from layers.population import planlaegningsomraade_population
+    areas = planlaegningsomraade_population(data_dir)
+    src = str(areas.attrs.get("population_source", "praksisplan Tabel 3"))
+    grid = PopulationGrid.from_polygons(areas, "population", cell_size=cell_size,
+                                        source=f"{src}; spread by areal weighting over each planlægningsområde",
+                                        precision="approximate")
+    return grid
+
+
+def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
+    spec = (args.areas or "").strip()
+    if not spec or spec.lower() == "none":
+        return {}
+    out = {}
+    for item in [s.strip() for s in spec.split(",") if s.strip()]:
+        if item in AREA_LAYERS:
+            from layers import load_layer
+            try:
+                out[AREA_LAYERS[item]] = load_layer(item, _data_dir(args))[["navn", "geometry"]]
+            except DataError as exc:
+                raise DataError(f"area layer {item}: {exc.message}", hint=exc.hint or "use --areas none to skip it.") from None
+        else:
+            from geo.io import read_vector
+            gdf = read_vector(item)
+            if args.area_name_column not in gdf.columns:
+                raise InputError(f"{item}: no column {args.area_name_column!r} for the area names.",
+                                 hint="pass --area-name-column with the column holding the names.")
+            out[Path(item).stem] = gdf[[args.area_name_column, "geometry"]].rename(columns={args.area_name_column: "navn"})
+    return out
+
+
+def distance_options(args) -> dict:
+    from geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork
+    if args.network:
+        if args.detour_factor is not None:
+            raise InputError("--detour-factor applies only without --network.", hint="drop one of the two options.")
+        return {"network": StreetNetwork.from_file(args.network)}
+    return {"detour_factor": args.detour_factor if args.detour_factor is not None else DEFAULT_DETOUR_FACTOR}
+
+
+def parse_distances(text: str) -> list[float]:
+    try:
+        vals = [float(x) for x in str(text).replace(";", ",").split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"--distances {text!r}: not a comma-separated list of metres.", hint="e.g. --distances 400,800") from None
+    if not vals:
+        raise InputError("--distances is empty.", hint="e.g. --distances 400,800")
+    return vals
+
+
+# --- outputs ---------------------------------------------------------------------------------------
+
+META_COLUMNS = ("distance_method", "population_source", "population_precision")
+
+
+def _with_meta(df: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    out = df.copy()
+    for k in META_COLUMNS:
+        out[k] = meta.get(k)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> list[Path]:
+    from geo.io import atomic_path
+    excel = path.with_name(path.stem + "_excel.csv")
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8")
+    with atomic_path(excel) as tmp:
+        df.to_csv(tmp, index=False, sep=";", decimal=",", encoding="utf-8-sig")
+    return [path, excel]
+
+
+def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
+    from geo.io import atomic_path
+    with atomic_path(path) as tmp:
+        for name, gdf in layers.items():
+            g = gdf.copy()
+            for col in g.columns:
+                if col != g.geometry.name and g[col].dtype == object:
+                    g[col] = g[col].map(lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+            g.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    return path
+
+
+def write_meta(meta: dict, path: Path) -> Path:
+    from geo.io import write_text_atomic
+    return write_text_atomic(path, json.dumps(meta, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _report(paths: list[Path], meta: dict) -> None:
+    print(f"distance: {meta.get('distance_method')}; population: {meta.get('population_source')} "
+          f"({meta.get('population_precision')})")
+    for p in paths:
+        print(f"wrote {p}")
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+def cmd_catchment(args) -> int:
+    from geo.catchment import corridor_catchment
+    features = load_features(args)
+    by = args.by
+    if by == "auto":
+        by = "projekt" if "projekt" in features.columns else None
+    elif by.lower() == "none":
+        by = None
+    grid = load_population(args)
+    res = corridor_catchment(features, grid, parse_distances(args.distances), by=by, mode=args.mode,
+                             areas=load_areas(args), **distance_options(args))
+    out = Path(args.out)
+    paths = write_csv(_with_meta(res.table, res.meta), out / "catchment.csv")
+    paths += write_csv(_with_meta(res.by_area, res.meta), out / "catchment_omraader.csv")
+    paths.append(write_gpkg({"catchment": _with_meta(res.polygons, res.meta)}, out / "catchment.gpkg"))
+    paths.append(write_meta(res.meta, out / "catchment_meta.json"))
+    print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    _report(paths, res.meta)
+    return 0
+
+
+def cmd_coverage(args) -> int:
+    from geo.coverage import coverage_gaps
+    facilities = load_features(args)
+    grid = load_population(args)
+    areas = load_areas(args)
+    res = coverage_gaps(facilities, grid, args.threshold, areas=areas, **distance_options(args))
+    out = Path(args.out)
+    paths = write_csv(_with_meta(res.table, res.meta), out / "coverage.csv")
+    paths.append(write_gpkg({"gaps": _with_meta(res.gaps, res.meta)}, out / "coverage.gpkg"))
+    paths.append(_write_grid_tif(grid, res.distance, out / "coverage_distance.tif", "distance to nearest facility (m)"))
+    paths.append(write_meta(res.meta, out / "coverage_meta.json"))
+    print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    _report(paths, res.meta)
+    return 0
+
+
+def cmd_access(args) -> int:
+    from geo.access import area_catchment_fca, two_step_fca
+    out = Path(args.out)
+    if args.planning_area:
+        from layers.population import planlaegningsomraade_population
+        areas = planlaegningsomraade_population(_data_dir(args))
+        facilities = load_features(args, required=False)
+        if facilities is None:
+            res = area_catchment_fca(areas, args.capacity_column, population_column="population")
+        else:
+            res = area_catchment_fca(areas, args.capacity_column, population_column="population", facilities=facilities)
+        by_area = res.by_area
+        if args.capacity_column in areas.columns and facilities is None:
+            ref = f"borgere_pr_kapacitet_{args.capacity_column.split('_')[-1]}"
+            if ref in areas.columns:
+                by_area = by_area.merge(areas[["navn", ref]].rename(columns={"navn": "area_name", ref: "tabel3_" + ref}),
+                                        on="area_name", how="left")
+        geo_layer = gpd.GeoDataFrame(by_area.merge(areas[["navn", "geometry"]].rename(columns={"navn": "area_name"}),
+                                                   on="area_name"), geometry="geometry", crs=areas.crs)
+        paths = write_csv(_with_meta(by_area, res.meta), out / "access.csv")
+        paths.append(write_gpkg({"omraader": _with_meta(geo_layer, res.meta)}, out / "access.gpkg"))
+        paths.append(write_meta(res.meta, out / "access_meta.json"))
+        print(by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+        _report(paths, res.meta)
+        return 0
+    if args.catchment is None:
+        raise InputError("--catchment is required (or use --planning-area).", hint="e.g. --catchment 2000")
+    facilities = load_features(args)
+    grid = load_population(args)
+    areas = load_areas(args)
+    res = two_step_fca(facilities, args.capacity_column, grid, args.catchment, decay=args.decay, areas=areas,
+                       **distance_options(args))
+    paths = write_csv(_with_meta(res.by_area, res.meta), out / "access.csv")
+    paths += write_csv(_with_meta(res.facilities, res.meta), out / "access_facilities.csv")
+    layers = {}
+    for area_type, agdf in areas.items():
+        rows = res.by_area[res.by_area["area_type"] == area_type]
+        layers[area_type] = gpd.GeoDataFrame(
+            agdf[["navn", "geometry"]].astype({"navn": str}).merge(rows, left_on="navn", right_on="area_name", how="left"),
+            geometry="geometry", crs=agdf.crs)
+    fac = facilities.copy()
+    if len(fac) == len(res.facilities):
+        for col in ("capacity", "demand_population", "ratio_per_10000", "borgere_pr_kapacitet"):
+            fac[col] = res.facilities[col].to_numpy()
+    layers["facilities"] = fac
+    paths.append(write_gpkg({k: _with_meta(v, res.meta) for k, v in layers.items()}, out / "access.gpkg"))
+    paths.append(_write_grid_tif(grid, res.cells, out / "access_per_10000.tif", "capacity per 10,000 inhabitants"))
+    paths.append(write_meta(res.meta, out / "access_meta.json"))
+    print(res.by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    _report(paths, res.meta)
+    return 0
+
+
+def _write_grid_tif(grid, values: np.ndarray, path: Path, description: str) -> Path:
+    import rasterio
+
+    from geo.io import atomic_path
+    arr = np.where(np.isinf(values), -1.0, values).astype("float32")  # -1 = unreachable
+    profile = dict(driver="GTiff", width=grid.shape[1], height=grid.shape[0], count=1, dtype="float32",
+                   crs=grid.crs, transform=grid.transform, nodata=np.nan, compress="deflate")
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(arr, 1)
+            dst.set_band_description(1, description)
+            dst.update_tags(population_source=grid.source, population_precision=grid.precision,
+                            note="NaN = unpopulated cell; -1 = unreachable")
+    return path
