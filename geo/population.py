@@ -47,6 +47,10 @@ from pyproj import CRS
 from geo.crs import ANALYSIS_CRS, to_analysis_crs
 from geo.errors import InputError
 
+# A raster band is read whole as float64 (8 bytes a cell, plus a working copy): refuse rasters
+# larger than this many cells with a clear message instead of running out of memory.
+MAX_RASTER_CELLS = 100_000_000
+
 
 class CellCentres(NamedTuple):
     """Populated cells: centre coordinates, population and flat index into the grid array."""
@@ -311,6 +315,13 @@ class PopulationGrid:
                 raise InputError(f"{path}: the raster has no CRS.", hint="assign its CRS (e.g. gdal_edit.py -a_srs EPSG:25832).")
             if band < 1 or band > ds.count:
                 raise InputError(f"{path}: no band {band} (the raster has {ds.count}).", hint="choose an existing band.")
+            cells = int(ds.width) * int(ds.height)
+            if cells > MAX_RASTER_CELLS:
+                raise InputError(
+                    f"{path}: {ds.width:,} × {ds.height:,} = {cells:,} cells is more than the {MAX_RASTER_CELLS:,} cells "
+                    f"kkr-geo reads into memory (about {cells * 16 / 1e9:,.1f} GB needed).",
+                    hint="resample it to a coarser grid first, e.g. `gdalwarp -tr 100 100 -r sum in.tif out.tif`, "
+                         "or clip it to the region.")
             arr = ds.read(band, masked=True).astype(np.float64).filled(0.0)
             tags = ds.tags()
             src_crs, src_t = CRS.from_user_input(ds.crs), ds.transform

@@ -22,7 +22,12 @@ from layers.numbers import NumberFormatError, guess_decimal, is_missing, parse_n
 
 # Columns that hold identifiers keep their text (leading zeros in kommunekoder, postnumre).
 _KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)
-MAX_TABLE_BYTES = 512 * 1024 * 1024
+# Reading costs ~20 bytes of memory per byte of CSV (Python strings per cell): 64 MB (about two
+# million rows of a typical indicator table) stays near 1.5 GB; larger files are refused.
+MAX_TABLE_BYTES = 64 * 1024 * 1024
+# An .xlsx is compressed: its sheets may unpack to far more than the file size (a zip bomb, or a
+# sheet formatted down to row 1,048,576). Refused above this many unpacked bytes.
+MAX_XLSX_UNPACKED_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -248,6 +253,16 @@ def _unique_header(header: list[str], report: TableReport) -> list[str]:
 
 def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, TableReport]:
     report = TableReport(str(path), encoding="xlsx")
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError):
+        unpacked = 0  # not a zip: openpyxl below gives the precise error
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise InputError(f"{path}: the workbook unpacks to {unpacked / 1e6:,.0f} MB, more than the "
+                         f"{MAX_XLSX_UNPACKED_BYTES / 1e6:,.0f} MB an indicator table may have.",
+                         hint="save only the table's sheet, or export it as CSV, or aggregate it (e.g. per kommune).")
     try:
         raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, dtype=object, engine="openpyxl")
     except ValueError as exc:
