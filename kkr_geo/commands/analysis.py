@@ -268,6 +268,8 @@ def cmd_access(args) -> int:
             res = area_catchment_fca(areas, args.capacity_column, population_column="population")
         else:
             res = area_catchment_fca(areas, args.capacity_column, population_column="population", facilities=facilities)
+        res.meta["population_source"] = str(areas.attrs.get("population_source", "planning-area population"))
+        res.meta["population_precision"] = str(areas.attrs.get("population_precision", "approximate"))
         by_area = res.by_area
         if args.capacity_column in areas.columns and facilities is None:
             ref = f"borgere_pr_kapacitet_{args.capacity_column.split('_')[-1]}"
