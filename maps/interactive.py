@@ -138,7 +138,7 @@ def _feature_collection(pm: PreparedMap, lay) -> dict:
     bcol = band_column(gdf) if lay.style == "catchment" else None
     bands = catchment_bands(gdf) if bcol else []
     scale = flow_width_scale(gdf["antal"]) if lay.style == "flow" and "antal" in gdf.columns else None
-    head_col = next((c for c in ("navn", "projekt", "planomraade", "feature") if c in gdf.columns), None)
+    head_col = next((c for c in ("beskrivelse", "navn", "projekt", "planomraade", "feature") if c in gdf.columns), None)
     features = []
     order = list(range(len(gdf)))
     if bcol:  # far bands first, near bands on top
