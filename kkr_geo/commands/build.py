@@ -44,7 +44,7 @@ def run(args) -> int:
     if args.date is not None:
         import re
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.date):
-            raise InputError(f"--date {args.date}: expected YYYY-MM-DD.")
+            raise InputError(f"--date {args.date}: expected YYYY-MM-DD.", hint="e.g. --date 2024-03-01.")
     dd = resolve_data_dir(args.data_dir)
     report = build(dd, args.out, only=only, spec_dir=args.specs, tiles=False if args.no_tiles else None,
                    dpi=args.dpi, formats=formats, date_stamp=args.date,
