@@ -437,8 +437,8 @@ def _scale_bar(fig, W, H, margin, footer_h, right_w, m_per_mm, fs, result):
     for v, xx in ((0, bar_x0), (length_m / 2, bar_x0 + bar_mm / 2), (length_m, bar_x1)):
         sax.text(xx, y + 2.2 * fs, lab(v) + (" km" if (unit_km and v == length_m) else (" m" if v == length_m else "")),
                  ha="center", va="bottom", fontsize=6 * fs)
-    sax.text((bar_x0 + bar_x1) / 2, y - 1.2 * fs, f"Målestok 1:{fmt_number(result.scale_denominator, 0)} (ved udskrift i fuld størrelse)",
-             ha="center", va="top", fontsize=5.5 * fs, color="#333333")
+    sax.text(bar_x1, y - 1.2 * fs, f"Målestok 1:{fmt_number(result.scale_denominator, 0)} ved udskrift på {spec_page(W, H)}",
+             ha="right", va="top", fontsize=5.5 * fs, color="#333333")
     # North arrow (grid north of UTM 32N; true north differs by about 2 degrees here).
     ax0 = x_right - arrow_w / 2
     ay = y - 2 * fs
@@ -447,6 +447,10 @@ def _scale_bar(fig, W, H, margin, footer_h, right_w, m_per_mm, fs, result):
     sax.add_patch(MplPolygon([(ax0, ay + 9 * fs), (ax0 + 2.6 * fs, ay), (ax0, ay + 2.2 * fs)], closed=True,
                              facecolor="white", edgecolor="#1a1a1a", linewidth=0.5))
     sax.text(ax0, ay + 9.6 * fs, "N", ha="center", va="bottom", fontsize=8 * fs, fontweight="bold")
+
+
+def spec_page(W: float, H: float) -> str:
+    return "A3" if max(W, H) > 400 else "A4"
 
 
 def render_static(pm: PreparedMap, targets: dict[str, Path], *, dpi: int | None = None) -> StaticResult:
