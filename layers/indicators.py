@@ -43,7 +43,8 @@ class Problem:
             where.append(f"line {self.line}")
         if self.column is not None:
             where.append(f"column {self.column!r}")
-        val = f" value {self.value!r}" if self.value is not None else ""
+        shown = self.value if self.value is None or len(self.value) <= 80 else self.value[:77] + "..."
+        val = f" value {shown!r}" if self.value is not None else ""
         return f"{', '.join(where)}:{val} {self.message}".strip()
 
 

@@ -385,3 +385,22 @@ def test_every_table_row_accounted_for(tmp_path):
     missing = [i for i, ln in enumerate(lines[1:], start=2)
                if ln.strip(" ;") and i not in df.index and f"line {i}" not in text]
     check("rows_accounted", AREA, "reported", "reported" if not missing else "silent_loss", f"unaccounted lines {missing}")
+
+
+def test_huge_cell_is_reported_briefly(tmp_path):
+    p = tmp_path / "kaempe.csv"
+    p.write_text(_csv(ROWS + [("0153", "Brøndby", 1.0), ("0155", "Dragør", 2.0)]) + "0157;Gentofte;" + "9x" * 50_000 + "\n",
+                 encoding="utf-8")
+    df = read_table(p)
+    lines = _report(df).lines()
+    ok = _mentions(df, 7, "...") and max(len(ln) for ln in lines) < 300 and math.isnan(df.loc[7, "værdi"])
+    check("huge_cell_reported_briefly", AREA, "reported", "reported" if ok else "silent_loss", str([ln[:200] for ln in lines]))
+
+
+def test_cell_over_the_csv_field_limit_is_a_clear_error(tmp_path):
+    p = tmp_path / "for_stor_celle.csv"
+    p.write_text("kommunekode;kommune;værdi\n0101;København;" + "9" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(KkrGeoError) as ei:
+        read_table(p)
+    check("csv_field_limit", AREA, "clear_error",
+          "clear_error" if error_is_clear(ei.value, "for_stor_celle.csv", "field") else "unclear", str(ei.value))
