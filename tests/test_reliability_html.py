@@ -250,7 +250,7 @@ def test_checker_catches_an_unescaped_page():
 
 # ------------------------------------------------------------------------------- output names
 
-@pytest.mark.parametrize("name", ["../../evil", "..", "/tmp/evil", "evil\n", "Evil", "a/b", "con.html", ""])
+@pytest.mark.parametrize("name", ["../../evil", "..", "/abs/evil", "evil\n", "Evil", "a/b", "con.html", ""])
 def test_spec_names_cannot_escape_the_output_dir(name, tmp_path):
     from maps.spec import load_specs
 
