@@ -152,3 +152,13 @@ def test_borgere_pr_kapacitet_from_the_default_grid(shared_data):
     want = areas.set_index("navn")["borgere_pr_kapacitet_sp51"].astype(float)
     assert ((got / want.loc[got.index] - 1).abs() < 0.05).all()
     assert r.meta["population_precision"] == "approximate"
+
+
+def test_network_2sfca_matches_the_toy_along_a_street(grid):
+    """The same toy on a street running along the demand cells: route = straight distance."""
+    from geo.distance import StreetNetwork
+    street = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 - 500, CY), (X0 + 2000, CY)])], crs=25832)
+    net = StreetNetwork.from_edges(street, densify_m=10)
+    r = two_step_fca(TOY, "kapacitet", grid, 600, network=net)
+    assert r.cells[0, 0] == pytest.approx(150) and r.cells[0, 10] == pytest.approx(250)
+    assert r.meta["distance_method"] == "network shortest path"

@@ -139,3 +139,21 @@ def test_bornholm_network_never_crosses_the_sea():
     assert r2.cell_distance[ronne] == pytest.approx(500, abs=1)
     assert r2.cell_distance[1 - ronne] == pytest.approx(r.cell_distance[1 - ronne])
     assert r2.table.iloc[0]["population_beyond"] == 0
+
+
+def test_gap_polygons_with_a_hole_and_single_cells():
+    # 7 × 7 cells of 100 m; a facility on the centre cell with a 142 m threshold covers the 3 × 3
+    # block around it (neighbours at 100 m, diagonals at 141.4 m): the gap is a ring of 40 cells.
+    grid = PopulationGrid(np.ones((7, 7)), Affine(100, 0, X0, 0, -100, Y0 + 700))
+    r = coverage_gaps(_pts((X0 + 350, Y0 + 350)), grid, 142, detour_factor=1.0)
+    assert r.table.iloc[0]["population_beyond"] == 49 - 9
+    assert len(r.gaps) == 1
+    g = r.gaps.iloc[0].geometry
+    assert len(g.interiors) == 1 and g.area == pytest.approx(40 * 10_000)
+    # isolated populated cells become one-cell gap polygons each
+    v = np.zeros((5, 5))
+    v[0, 0] = v[4, 4] = v[0, 4] = 3
+    sparse = PopulationGrid(v, Affine(100, 0, X0, 0, -100, Y0 + 500))
+    r2 = coverage_gaps(_pts((X0 + 250, Y0 + 250)), sparse, 100, detour_factor=1.0)  # all corners ≈ 283 m away
+    assert len(r2.gaps) == 3 and list(r2.gaps["population"]) == [3, 3, 3]
+    assert np.allclose(r2.gaps.area, 10_000)
