@@ -43,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     from geo.errors import KkrGeoError
 
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    late_debug = "--debug" in argv[1:] and argv[0] != "--debug"  # allow `kkr-geo layers export x --debug` too
+    if late_debug:
+        argv = [a for a in argv if a != "--debug"]
     args = parser.parse_args(argv)
+    args.debug = args.debug or late_debug
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
