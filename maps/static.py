@@ -126,10 +126,13 @@ def _nice_length(target_m: float) -> float:
 
 
 def _data_union(pm: PreparedMap):
+    """What the legend and boxes must not cover: the thematic layers if any, else all but context."""
+    thematic = ("choropleth", "line", "point", "catchment", "gap", "flow")
+    keep = [lay for lay in pm.layers if lay.style in thematic and len(lay.gdf)]
+    if not keep:
+        keep = [lay for lay in pm.layers if lay.style != "context" and len(lay.gdf)]
     geoms = []
-    for lay in pm.layers:
-        if lay.style in ("context",) or len(lay.gdf) == 0:
-            continue
+    for lay in keep:
         main, _ = split_bornholm(lay.gdf)
         geoms.append(shapely.union_all(shapely.buffer(main.geometry.values, 300)) if lay.style in ("point", "line", "flow")
                      else shapely.union_all(main.geometry.values))
@@ -309,8 +312,8 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
     figures = pm.figures()
     if figures:
         ftitle, heads, rows = figures
-        lines = [ftitle] + [f"{r.name}: " + " · ".join(f"{h} {fmt_number(v, 0) if v == v else 'ikke opgjort'}"
-                                                        for h, v in zip(heads, r.values))
+        lines = [ftitle] + [f"{r.name}: " + (" / ".join(fmt_number(v, 0) for v in r.values)
+                                             if all(v == v for v in r.values) else "ikke opgjort")
                             for r in rows]
         txt = ax.text(0, 0, "\n".join(lines), transform=ax.transAxes, fontsize=6.5 * fs, va="bottom", ha="left",
                       zorder=26, linespacing=1.45,
