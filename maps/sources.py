@@ -221,7 +221,10 @@ class Sources:
         gaps = result.gaps.copy()
         gaps.attrs.update(title=f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik",
                           source="; ".join(x for x in (clinics.attrs.get("source"), self._grid().source) if x),
-                          precision=self._grid().precision, status="ok", notes=[])
+                          precision=self._grid().precision, status="ok", notes=[],
+                          map_notes=["Afstand i luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for "
+                                     "planlægningsområderne (tilnærmet).".format(
+                                         str(self.table_meta["klinik_daekningshuller"].get("detour_factor", "")).replace(".", ","))])
         return gaps
 
     def _src_patientstroemme(self):

@@ -130,3 +130,20 @@ def test_cli_build(data_dir, tmp_path, capsys):
     rc = main(["--data-dir", str(data_dir), "build", "--only", "findes_ikke", "--out", str(tmp_path)])
     assert rc == 4
     assert "--only findes_ikke: no such map" in capsys.readouterr().err
+
+
+def test_gap_map_with_a_test_clinic_file(data_dir, tmp_path):
+    """The coverage-gap map, on a clinic file made here (the development data has no clinic addresses)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    for child in data_dir.iterdir():
+        (root / child.name).symlink_to(child.resolve() if child.is_symlink() else child)
+    (root / "klinikker").mkdir()
+    (root / "klinikker" / "klinikker.csv").write_text(
+        "navn;lat;lon;kapacitet_sp51\nKlinik <A>;55.6761;12.5683;2,5\nKlinik B;55.9300;12.3000;1\n", encoding="utf-8")
+    out = tmp_path / "out"
+    report = build(root, out, only=["klinik_daekningshuller"], dpi=DPI, formats=["html", "png"], log=lambda m: None)
+    assert [m.name for m in report.built] == ["klinik_daekningshuller"]
+    html = (out / "klinik_daekningshuller.html").read_text(encoding="utf-8")
+    assert "Klinik &lt;A&gt;" in html and "Klinik <A>" not in html
+    assert "Mere end 2 km til nærmeste klinik" in html

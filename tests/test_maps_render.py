@@ -200,3 +200,12 @@ def test_flow_table_errors(tmp_path):
     ok.write_text("fra;til;antal\nAarhus;København;3\n", encoding="utf-8")
     with pytest.raises(InputError, match="not in the region: Aarhus"):
         flow_lines(read_flow_table(ok), _kommuner())
+
+
+def test_static_text_is_not_mathtext(sources, tmp_path):
+    kom = _kommuner()
+    kom.loc[2, "navn"] = "Pris $\\frac{1}{0}$ & 50 % {x}"
+    sources.register("kommuner", kom)
+    pm = _pm(sources, title="Titel med $dollar$ og \\n backslash")
+    res = render_static(pm, {"png": tmp_path / "m.png", "svg": tmp_path / "m.svg"}, dpi=40)
+    assert "Pris $\\frac{1}{0}$ & 50 % {x}" in res.labels_placed + res.labels_dropped
