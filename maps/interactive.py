@@ -197,7 +197,9 @@ def _legend_html(pm: PreparedMap) -> str:
     figures = pm.figures()
     if figures:
         ftitle, heads, rows = figures
-        body = "".join("<tr><th>" + esc(r.name) + "</th>" + "".join(f"<td>{esc(fmt_number(v, 0))}</td>" for v in r.values)
+        body = "".join("<tr><th>" + esc(r.name) + "</th>"
+                       + ("".join(f"<td>{esc(fmt_number(v, 0))}</td>" for v in r.values)
+                          if all(v == v for v in r.values) else f"<td colspan=\"{len(heads)}\">ikke opgjort</td>")
                        + "</tr>" for r in rows)
         head = "<tr><th></th>" + "".join(f"<td><b>{esc(h)}</b></td>" for h in heads) + "</tr>"
         parts.append(f"<div class=\"kkr-lh\">{esc(ftitle)}</div><table class=\"kkr-tip kkr-fig\">{head}{body}</table>")
@@ -237,7 +239,8 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None) -> folium.Map:
     tiles = spec.tiles if tiles is None else tiles
     main = _bounds_latlon(pm.extent)
     centre = [(main[0][0] + main[1][0]) / 2, (main[0][1] + main[1][1]) / 2]
-    m = folium.Map(location=centre, zoom_start=9, tiles=None, control_scale=False, prefer_canvas=False)
+    m = folium.Map(location=centre, zoom_start=9, tiles=None, control_scale=False, prefer_canvas=False,
+                   zoom_snap=0.25, zoom_delta=0.5)
     m.default_js = [("leaflet", LEAFLET_JS_URL)]
     m.default_css = [("leaflet_css", LEAFLET_CSS_URL)]
     if tiles:
