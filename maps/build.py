@@ -160,9 +160,15 @@ def _danish_csv(df: pd.DataFrame) -> str:
     return "\ufeff" + df.to_csv(sep=";", decimal=",", index=False, float_format="%.2f", lineterminator="\n")
 
 
+MD_HEADERS = {"analyse": "Analyse", "navn": "Navn", "feature": "Objekt", "band": "Afstandsbånd", "distance_m": "Til (m)",
+              "distance_from_m": "Fra (m)", "population": "Befolkning", "area_km2": "Areal (km²)",
+              "bemaerkning": "Bemærkning", "area_type": "Områdetype", "area_name": "Område",
+              "population_beyond": "Befolkning uden for", "share_beyond": "Andel uden for"}
+
+
 def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
     cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |",
+    lines = ["| " + " | ".join(MD_HEADERS.get(c, c) for c in cols) + " |",
              "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) else "---" for c in cols) + "|"]
     for _, row in df.iterrows():
         cells = []
