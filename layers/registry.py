@@ -31,6 +31,7 @@ _MODULES = {
     "supercykelstier": "layers.supercykelstier",
     "parker_og_rejs": "layers.parker_og_rejs",
     "klinikker": "layers.klinikker",
+    "stationer": "layers.stationer",
 }
 LAYER_NAMES = tuple(_MODULES)
 

@@ -13,6 +13,7 @@ _STYLES = {
     "brt_stops": ("marker", "213,94,0,255", "255,255,255,255", 2.2, None, None),
     "supercykelstier": ("line", None, "0,158,115,255", 0.9, None, "route_name"),
     "parker_og_rejs": ("marker", "0,114,178,255", "255,255,255,255", 3.2, None, "navn"),
+    "stationer": ("marker", "90,90,90,255", "255,255,255,255", 1.6, None, None),
     "klinikker": ("marker", "204,121,167,255", "255,255,255,255", 2.0, None, None),
 }
 _DEFAULT = {"polygon": ("fill", "240,228,66,90", "120,120,120,255", 0.3, None, None),

@@ -25,12 +25,15 @@ from maps.spec import load_specs
 from maps.static import render_static
 
 GPKG_NAME = "kkr_geo_lag.gpkg"
+# coverage analyses: source name -> (summary file suffix, Markdown heading)
+COVERAGE_TABLES = {"klinik_daekningshuller": ("klinikker", "Dækning: befolkning langt fra nærmeste klinik"),
+                   "station_daekningshuller": ("stationer", "Stationsnærhed: befolkning langt fra nærmeste station")}
 SUMMARY_NAME = "oplande_og_daekning"
 FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
 # Layers and derived datasets written to the GeoPackage (when the data directory has them).
 GPKG_SOURCES = ("kommuner", "planomraader", "planomraader_samlet", "planlaegningsomraader", "brt", "brt_stops",
                 "parker_og_rejs", "supercykelstier", "klinikker", "brt_opland", "parker_og_rejs_opland",
-                "klinik_daekningshuller", "patientstroemme")
+                "klinik_daekningshuller", "stationer", "station_daekningshuller", "patientstroemme")
 
 
 @dataclass
@@ -147,7 +150,7 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
 
 def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
     """Catchment and coverage tables collected during the build (after the maps were made)."""
-    for name in ("brt_opland", "parker_og_rejs_opland", "klinik_daekningshuller"):
+    for name in ("brt_opland", "parker_og_rejs_opland", *COVERAGE_TABLES):
         try:
             sources.get(name)
         except (SourceUnavailable, KkrGeoError):
@@ -184,7 +187,7 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
 
 def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> None:
     tables = summary_tables(sources)
-    main = [t for k, t in tables.items() if not k.endswith("_pr_omraade") and k != "klinik_daekningshuller"]
+    main = [t for k, t in tables.items() if not k.endswith("_pr_omraade") and k not in COVERAGE_TABLES]
     by_area = [t for k, t in tables.items() if k.endswith("_pr_omraade")]
     md = ["# Oplande og dækning", "",
           "Befolkning og areal i oplandene til KKR Hovedstadens mobilitetsprojekter og dækningen af klinikker.",
@@ -200,10 +203,11 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> Non
         df = pd.concat(by_area, ignore_index=True)
         written.append(write_text_atomic(out / f"{SUMMARY_NAME}_pr_omraade.csv", _danish_csv(df)))
         md += ["## Oplande fordelt på kommuner og planområder", "", _md_table(df, {"population": 0}), ""]
-    if "klinik_daekningshuller" in tables:
-        df = tables["klinik_daekningshuller"]
-        written.append(write_text_atomic(out / f"{SUMMARY_NAME}_klinikker.csv", _danish_csv(df)))
-        md += ["## Dækning: befolkning langt fra nærmeste klinik", "", _md_table(df, {"share_beyond": 3}), ""]
+    for key, (suffix, heading) in COVERAGE_TABLES.items():
+        if key in tables:
+            df = tables[key]
+            written.append(write_text_atomic(out / f"{SUMMARY_NAME}_{suffix}.csv", _danish_csv(df)))
+            md += [f"## {heading}", "", _md_table(df, {"share_beyond": 3}), ""]
     md += ["## Metode", ""]
     for name, meta in sorted(sources.table_meta.items()):
         md.append(f"- **{name}**: " + "; ".join(f"{k}: {v}" for k, v in sorted(meta.items()) if v not in (None, "")))

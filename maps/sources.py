@@ -12,6 +12,7 @@ Derived sources:
 ``brt_opland``               400/800 m catchment rings around the BRT corridors with population
 ``parker_og_rejs_opland``    400/800 m catchment rings around the park-and-ride stations
 ``klinik_daekningshuller``   areas farther than :data:`CLINIC_GAP_THRESHOLD_M` from any clinic
+``station_daekningshuller``  areas farther than :data:`STATION_GAP_THRESHOLD_M` from any rail station (stationsnærhed)
 ``patientstroemme``          patient flows bopælskommune -> klinikkommune (needs ``flows/patientstroemme.csv``)
 """
 
@@ -28,6 +29,8 @@ from geo.errors import DataError, KkrGeoError
 
 CATCHMENT_DISTANCES = (400, 800)
 CLINIC_GAP_THRESHOLD_M = 2000
+# The Finger Plan's station proximity: within 600 m walking distance of a station ("stationsnære områder").
+STATION_GAP_THRESHOLD_M = 600
 GRID_CELL_M = 100
 FLOW_FILES = ("flows/patientstroemme.csv", "flows/patientstroemme.xlsx", "patientstroemme.csv")
 
@@ -210,22 +213,30 @@ class Sources:
         by = "station" if "station" in pr.columns else "navn"
         return self._catchment("parker_og_rejs_opland", "parker_og_rejs", by, "Opland til parkér-og-rejs-anlæg", by)
 
-    def _src_klinik_daekningshuller(self):
+    def _coverage(self, name: str, layer: str, threshold_m: int, title: str):
         from geo.coverage import coverage_gaps
-        clinics = self.get("klinikker")
-        result = coverage_gaps(clinics, self._grid(), CLINIC_GAP_THRESHOLD_M, areas=self._areas())
+        facilities = self.get(layer)
+        result = coverage_gaps(facilities, self._grid(), threshold_m, areas=self._areas())
         table = result.table.copy()
-        table.insert(0, "analyse", "klinik_daekningshuller")
-        self.tables["klinik_daekningshuller"] = table
-        self.table_meta["klinik_daekningshuller"] = dict(getattr(result, "meta", {}) or {})
+        table.insert(0, "analyse", name)
+        self.tables[name] = table
+        self.table_meta[name] = dict(getattr(result, "meta", {}) or {})
         gaps = result.gaps.copy()
-        gaps.attrs.update(title=f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik",
-                          source="; ".join(x for x in (clinics.attrs.get("source"), self._grid().source) if x),
+        gaps.attrs.update(title=title,
+                          source="; ".join(x for x in (facilities.attrs.get("source"), self._grid().source) if x),
                           precision=self._grid().precision, status="ok", notes=[],
                           map_notes=["Afstand i luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for "
                                      "planlægningsområderne (tilnærmet).".format(
-                                         str(self.table_meta["klinik_daekningshuller"].get("detour_factor", "")).replace(".", ","))])
+                                         str(self.table_meta[name].get("detour_factor", "")).replace(".", ","))])
         return gaps
+
+    def _src_klinik_daekningshuller(self):
+        return self._coverage("klinik_daekningshuller", "klinikker", CLINIC_GAP_THRESHOLD_M,
+                              f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik")
+
+    def _src_station_daekningshuller(self):
+        return self._coverage("station_daekningshuller", "stationer", STATION_GAP_THRESHOLD_M,
+                              f"Mere end {STATION_GAP_THRESHOLD_M} m til nærmeste station")
 
     def _src_patientstroemme(self):
         from maps.flows import flow_lines, read_flow_table

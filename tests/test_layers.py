@@ -154,3 +154,26 @@ def test_klinik_in_grouped_central_postcode(shared_data, tmp_path):
     assert len(g) == 1 and g["precision"].iloc[0] == "postnummer"
     post = gpd.read_file(shared_data.path / "dagi" / "postnumre.geojson").to_crs(25832)
     assert post[post["POSTNR_TXT"] == "1000-1499"].union_all().contains(g.geometry.iloc[0])
+
+
+def test_stationer(shared_data):
+    g = load_layer("stationer", shared_data)
+    check_common(g, "stationer")
+    assert set(g["stationstype"]) == {"S-tog", "Metro", "Regional- og kysttog", "Lokaltog"}
+    assert (g["stationstype"] == "S-tog").sum() == 87 and (g["stationstype"] == "Metro").sum() == 44
+
+
+def test_station_coverage_source(shared_data):
+    from maps.sources import STATION_GAP_THRESHOLD_M, Sources
+
+    src = Sources(shared_data)
+    gaps = src.get("station_daekningshuller")
+    table = src.tables["station_daekningshuller"]
+    total = table[table["area_name"] == "I alt"].iloc[0]
+    assert total["population"] == pytest.approx(1_925_218, rel=1e-6)   # the Tabel 3 population, all counted
+    assert 0 < total["population_beyond"] < total["population"]
+    assert gaps["population"].sum() == pytest.approx(total["population_beyond"], rel=1e-6)
+    # no gap polygon comes within the threshold (straight line / detour factor) of a station
+    st = load_layer("stationer", shared_data)
+    reach = STATION_GAP_THRESHOLD_M / src.table_meta["station_daekningshuller"]["detour_factor"]
+    assert gaps.distance(st.union_all()).min() > reach - 100  # cells are 100 m: their edges may come one cell closer
