@@ -24,7 +24,7 @@ from layers.datadir import DataDir
 from layers.registry import LayerInfo
 
 _ATTRS = {"projekt": "project id (frederikssundsvej, 150s, 200s, ring4, koebstaeder)", "nr": "project number in the analysis",
-          "navn": "project name", "strækning": "corridor as the project card describes it",
+          "navn": "project name", "kortnavn": "short name for map labels", "strækning": "corridor as the project card describes it",
           "passagerpotentiale_dogn": "passenger potential per day", "flere_passagerer_dogn": "added passengers per day",
           "flere_passagerer_pct": "added passengers, %", "rejsetidsreduktion_pct": "travel-time reduction up to, %",
           "anlaeg_mio_kr": "construction cost, million DKK", "co2_anlaeg_t_min": "CO2e in construction, tonnes (low)",
@@ -94,7 +94,7 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     attrs["manglende_stop"] = proj["missing_waypoints"].str.replace("|", ", ", regex=False)
     gdf = lines.merge(attrs, on="projekt", how="left")
     gdf["laengde_km"] = (gdf.geometry.length / 1000).round(2)
-    cols = ["projekt", "nr", "navn", "strækning", "passagerpotentiale_dogn", "flere_passagerer_dogn", "flere_passagerer_pct",
+    cols = ["projekt", "nr", "navn", "kortnavn", "strækning", "passagerpotentiale_dogn", "flere_passagerer_dogn", "flere_passagerer_pct",
             "rejsetidsreduktion_pct", "anlaeg_mio_kr", "co2_anlaeg_t_min", "co2_anlaeg_t_max", "laengde_km", "kilde",
             "bemaerkning", "manglende_stop", "precision", "geometry"]
     gdf = gdf[cols]

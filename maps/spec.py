@@ -86,7 +86,7 @@ class MapSpec:
     indicator: IndicatorSpec | None = None
     classification: ClassificationSpec = field(default_factory=ClassificationSpec)
     palette: str = DEFAULT_PALETTE
-    labels: dict | None = None      # {layer: id, column: navn}
+    labels: list[dict] = field(default_factory=list)  # [{layer: id, column: navn}, ...] in priority order
     layers: list[LayerSpec] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -303,15 +303,20 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
         ck.fail("classification.breaks", f"breaks are only used with scheme: manual (scheme is {scheme}).")
     spec.classification = ClassificationSpec(scheme=scheme, k=k, breaks=[float(b) for b in breaks] if breaks else None)
 
-    labels = ck.typed(data, "labels", dict)
-    if labels is not None:
-        ck.unknown(labels, {"layer", "column", "size", "value", "decimals"}, "labels.")
-        lid = ck.typed(labels, "layer", str, required=True, where="labels.")
+    raw_labels = ck.typed(data, "labels", (dict, list))
+    labels = []
+    for i, lab in enumerate([raw_labels] if isinstance(raw_labels, dict) else (raw_labels or [])):
+        where = "labels." if isinstance(raw_labels, dict) else f"labels[{i}]."
+        if not isinstance(lab, dict):
+            ck.fail(where.rstrip("."), "must be a mapping with layer and column.")
+        ck.unknown(lab, {"layer", "column", "size", "value", "decimals"}, where)
+        lid = ck.typed(lab, "layer", str, required=True, where=where)
         if lid not in seen:
-            ck.fail("labels.layer", f"{lid!r} is not one of the spec's layer ids ({', '.join(sorted(seen))}).")
-        ck.typed(labels, "column", str, required=True, where="labels.")
-        ck.typed(labels, "size", (int, float), where="labels.")
-    spec.labels = labels
+            ck.fail(f"{where}layer", f"{lid!r} is not one of the spec's layer ids ({', '.join(sorted(seen))}).")
+        ck.typed(lab, "column", str, required=True, where=where)
+        ck.typed(lab, "size", (int, float), where=where)
+        labels.append(lab)
+    spec.labels = labels  # a list: the first entry gets the first choice of positions
     figures = ck.typed(data, "figures", dict)
     if figures is not None:
         ck.unknown(figures, {"layer", "title"}, "figures.")

@@ -334,22 +334,22 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         result.figure_lines = lines[1:]
 
     # Labels.
-    if spec.labels:
-        _place_labels(fig, ax, inset_ax, pm, obstacles_data, fs, result)
+    placed: list[Bbox] = []
+    for label_spec in spec.labels:
+        _place_labels(fig, ax, inset_ax, pm, label_spec, obstacles_data, placed, fs, result)
 
     # Scale bar and north arrow (right of the footer).
     _scale_bar(fig, W, H, margin, footer_h, right_w, m_per_mm, fs, result)
     return fig
 
 
-def _place_labels(fig, ax, inset_ax, pm, obstacles_data, fs, result):
-    spec = pm.spec
-    lay = pm.layer(spec.labels["layer"])
-    col = spec.labels["column"]
-    base = float(spec.labels.get("size", 6.5)) * fs
+def _place_labels(fig, ax, inset_ax, pm, label_spec, obstacles_data, placed, fs, result):
+    """Place one label layer's labels, avoiding obstacles and the labels in ``placed`` (shared across layers)."""
+    lay = pm.layer(label_spec["layer"])
+    col = label_spec["column"]
+    base = float(label_spec.get("size", 6.5)) * fs
     renderer = fig.canvas.get_renderer()
     to_disp = ax.transData
-    placed: list[Bbox] = []
     for box in obstacles_data:
         b = box.bounds
         placed.append(Bbox.from_extents(*to_disp.transform((b[0], b[1])), *to_disp.transform((b[2], b[3]))))
@@ -358,8 +358,8 @@ def _place_labels(fig, ax, inset_ax, pm, obstacles_data, fs, result):
     main, bh = split_bornholm(gdf)
     # Largest features first: they have the most room, small ones get displaced.
     main = main.assign(_a=main.geometry.area).sort_values(["_a", col], ascending=[False, True])
-    value_col = spec.labels.get("value")
-    decimals = int(spec.labels.get("decimals", 0))
+    value_col = label_spec.get("value")
+    decimals = int(label_spec.get("decimals", 0))
 
     def text_of(row_name, row_value):
         if value_col is None:

@@ -100,3 +100,18 @@ def test_spec_layer_errors(tmp_path):
     p.write_text("layers: []\n", encoding="utf-8")
     with pytest.raises(InputError, match="kort.yaml: title: is required"):
         load_spec(p)
+
+
+def test_labels_accept_a_prioritised_list():
+    from maps.spec import parse_spec
+
+    base = {"title": "T", "layers": [{"id": "kom", "source": "kommuner", "style": "fill", "label": "Kommune"},
+                                     {"id": "brt", "source": "brt", "style": "line", "label": "BRT"}]}
+    one = parse_spec(dict(base, labels={"layer": "kom", "column": "navn"}))
+    assert one.labels == [{"layer": "kom", "column": "navn"}]
+    two = parse_spec(dict(base, labels=[{"layer": "brt", "column": "kortnavn"}, {"layer": "kom", "column": "navn"}]))
+    assert [lab["layer"] for lab in two.labels] == ["brt", "kom"]
+    import pytest
+    from geo.errors import InputError
+    with pytest.raises(InputError, match=r"labels\[1\]\.layer"):
+        parse_spec(dict(base, labels=[{"layer": "brt", "column": "kortnavn"}, {"layer": "nope", "column": "navn"}]))
