@@ -107,11 +107,11 @@ def test_labels_accept_a_prioritised_list():
 
     base = {"title": "T", "layers": [{"id": "kom", "source": "kommuner", "style": "fill", "label": "Kommune"},
                                      {"id": "brt", "source": "brt", "style": "line", "label": "BRT"}]}
-    one = parse_spec(dict(base, labels={"layer": "kom", "column": "navn"}))
+    one = parse_spec(dict(base, labels={"layer": "kom", "column": "navn"}), name="t")
     assert one.labels == [{"layer": "kom", "column": "navn"}]
-    two = parse_spec(dict(base, labels=[{"layer": "brt", "column": "kortnavn"}, {"layer": "kom", "column": "navn"}]))
+    two = parse_spec(dict(base, labels=[{"layer": "brt", "column": "kortnavn"}, {"layer": "kom", "column": "navn"}]), name="t")
     assert [lab["layer"] for lab in two.labels] == ["brt", "kom"]
     import pytest
     from geo.errors import InputError
     with pytest.raises(InputError, match=r"labels\[1\]\.layer"):
-        parse_spec(dict(base, labels=[{"layer": "brt", "column": "kortnavn"}, {"layer": "nope", "column": "navn"}]))
+        parse_spec(dict(base, labels=[{"layer": "brt", "column": "kortnavn"}, {"layer": "nope", "column": "navn"}]), name="t")
