@@ -38,7 +38,7 @@ import shapely
 
 from geo.coverage import TOTAL_LABEL, facility_geometries, normalise_areas
 from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, grid_pairs_within,
-                          pairs_within)
+                          pairs_within, positive_metres)
 from geo.errors import InputError
 from geo.population import PopulationGrid
 from geo.raster import OUTSIDE_LABEL, area_labels
@@ -123,12 +123,7 @@ def two_step_fca(facilities: gpd.GeoDataFrame, capacity_column: str, grid: Popul
         >>> r.by_area[["population", "capacity_per_10000"]].round(3).to_dict("records")
         [{'population': 4000.0, 'capacity_per_10000': 5.0}]
     """
-    try:
-        d0 = float(catchment_m)
-    except (TypeError, ValueError):
-        d0 = -1.0
-    if not np.isfinite(d0) or d0 <= 0:
-        raise InputError(f"catchment {catchment_m!r} must be a positive number of metres.", hint="e.g. --catchment 2000.")
+    d0 = positive_metres(catchment_m, "catchment", "--catchment 2000")
     detour_factor = check_detour_factor(detour_factor)
     source = str(facilities.attrs.get("source", "facilities")) if isinstance(facilities, gpd.GeoDataFrame) else "facilities"
     fac = facility_geometries(facilities)

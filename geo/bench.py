@@ -134,7 +134,8 @@ def naive_2sfca(cells: gpd.GeoDataFrame, facilities, catchment):
     return float((cells["population"] * access.reindex(cells.index).fillna(0)).sum()), float(demand.sum())
 
 
-def naive_corridor(cells: gpd.GeoDataFrame, corridor, areas, distances):
+def _ring_bands(corridor, distances) -> gpd.GeoDataFrame:
+    """Ring buffers of the merged corridor (buffer, then overlay difference with the inner ring)."""
     merged = corridor.union_all()
     prev = None
     rings = []
@@ -143,6 +144,11 @@ def naive_corridor(cells: gpd.GeoDataFrame, corridor, areas, distances):
         rings.append(b if prev is None else gpd.overlay(b, prev[["geometry"]], how="difference"))
         prev = b
     bands = pd.concat(rings, ignore_index=True)
+    return bands
+
+
+def naive_corridor(cells: gpd.GeoDataFrame, corridor, areas, distances):
+    bands = _ring_bands(corridor, distances)
     pieces = gpd.overlay(bands, areas[["navn", "geometry"]], how="intersection")
     j = gpd.sjoin(cells, pieces, predicate="within")
     return j.groupby("band")["population"].sum().to_list()
@@ -187,14 +193,7 @@ def poly_2sfca(cells: gpd.GeoDataFrame, facilities, catchment, cell_area):
 def poly_corridor(cells: gpd.GeoDataFrame, corridor, areas, distances, cell_area):
     """Ring buffers of the corridor, split by area, overlaid with the cell polygons; area-weighted
     population per band."""
-    merged = corridor.union_all()
-    prev = None
-    rings = []
-    for d in distances:
-        b = gpd.GeoDataFrame({"band": [d]}, geometry=[shapely.buffer(merged, d / DETOUR)], crs=ANALYSIS_CRS)
-        rings.append(b if prev is None else gpd.overlay(b, prev[["geometry"]], how="difference"))
-        prev = b
-    bands = pd.concat(rings, ignore_index=True)
+    bands = _ring_bands(corridor, distances)
     zones = gpd.overlay(bands, areas[["navn", "geometry"]], how="intersection")
     pieces = gpd.overlay(cells, zones, how="intersection")
     return _area_weighted(pieces, cell_area).groupby(pieces["band"]).sum().reindex(list(distances), fill_value=0.0).to_list()

@@ -42,7 +42,7 @@ import rasterio.features
 import shapely
 from affine import Affine
 
-from geo.crs import ANALYSIS_CRS, to_analysis_crs
+from geo.crs import ANALYSIS_CRS
 from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method,
                           geometry_anchor_points)
 from geo.errors import InputError

@@ -25,8 +25,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.crs import ANALYSIS_CRS, to_analysis_crs
-from geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, nearest_distance
+from geo.crs import ANALYSIS_CRS
+from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, nearest_distance,
+                          positive_metres)
 from geo.errors import InputError
 from geo.population import PopulationGrid
 from geo.raster import OUTSIDE_LABEL, area_labels, ensure_analysis_crs, mask_to_polygons
@@ -104,12 +105,7 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
     mean_distance_m; first row the total "I alt"), ``gaps`` (dissolved polygons of the cells beyond
     the threshold with population, area_km2, max_distance_m) and ``meta``.
     """
-    try:
-        threshold = float(threshold_m)
-    except (TypeError, ValueError):
-        threshold = -1.0
-    if not np.isfinite(threshold) or threshold <= 0:
-        raise InputError(f"threshold {threshold_m!r} must be a positive number of metres.", hint="e.g. --threshold 1000.")
+    threshold = positive_metres(threshold_m, "threshold", "--threshold 1000")
     detour_factor = check_detour_factor(detour_factor)
     fac = facility_geometries(facilities)
     c = grid.cell_centres()

@@ -356,3 +356,14 @@ def grid_pairs_within(fac_xy: np.ndarray, grid, max_distance: float, *, detour_f
     if not out_f:
         return empty
     return np.concatenate(out_f), np.concatenate(out_c), np.concatenate(out_d)
+
+
+def positive_metres(value, what: str, example: str) -> float:
+    """``value`` as a positive finite number of metres, or an InputError naming ``what``."""
+    try:
+        metres = float(value)
+    except (TypeError, ValueError):
+        metres = -1.0
+    if not np.isfinite(metres) or metres <= 0:
+        raise InputError(f"{what} {value!r} must be a positive number of metres.", hint=f"e.g. {example}.")
+    return metres

@@ -98,7 +98,7 @@ def mask_to_polygons(mask: np.ndarray, transform: Affine, values: np.ndarray | N
     # larger 4-connected patches: one outer ring each (plus holes), traced by rasterio
     multi = mask & ~cell_mask
     if multi.any():
-        shells, shell_ids, owners = [], [], []
+        shells, owners = [], []
         for geom, v in rasterio.features.shapes(lab.astype(np.int32), mask=multi, transform=transform, connectivity=4):
             rings = geom["coordinates"]
             i = int(v) - 1

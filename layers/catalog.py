@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from layers.datadir import DataDir
 
@@ -109,7 +110,7 @@ def status(dd: DataDir) -> list[dict]:
     return rows
 
 
-def require(dd: DataDir, key: str, *, layer: str) -> "Path":  # noqa: F821
+def require(dd: DataDir, key: str, *, layer: str) -> Path:
     from geo.errors import DataError
 
     d = DATASETS[key]

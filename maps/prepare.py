@@ -184,7 +184,7 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
     for lspec in spec.layers:
         try:
             gdf = sources.get(lspec.source)
-        except SourceUnavailable as exc:
+        except SourceUnavailable:
             if not lspec.optional:
                 raise
             skipped_notes.append(f"{lspec.label or lspec.source}: ikke vist – ingen geometri i datagrundlaget")

@@ -1,6 +1,5 @@
 """Distance methods: Euclidean × detour factor and shortest paths on a street network."""
 
-import math
 
 import geopandas as gpd
 import numpy as np
