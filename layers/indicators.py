@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from geo.errors import InputError
-from layers.numbers import NumberFormatError, guess_decimal, is_missing, parse_number
+from layers.numbers import guess_decimal, is_missing, parse_numbers
 
 # Columns that hold identifiers keep their text (leading zeros in kommunekoder, postnumre).
 _KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)
@@ -300,14 +300,16 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None)
             out[col] = pd.Series([None if _blank(v) else str(v).strip() for v in values], index=df.index, dtype=object)
             continue
         present = [v for v in values if not is_missing(v)]
-        dec = decimal or guess_decimal(present)
-        parsed, bad = [], []
-        for line, v in zip(df.index, values):
-            try:
-                parsed.append(parse_number(v, decimal=dec))
-            except NumberFormatError:
-                parsed.append(None)
-                bad.append((line, v))
+        if len(present) > 5_000:
+            # a long column whose first cells are mostly not numbers is text: skip the full parse
+            _, bad_head = parse_numbers(present[:2_000], decimal=decimal or guess_decimal(present[:2_000]))
+            if len(bad_head) > 1_000:
+                out[col] = pd.Series([None if _blank(v) else v for v in values], index=df.index, dtype=object)
+                continue
+        dec = decimal or guess_decimal([v for v in present if isinstance(v, str) and ('.' in v or ',' in v)][:20_000])
+        parsed, bad_pos = parse_numbers(values, decimal=dec)
+        lines = df.index
+        bad = [(lines[i], values[i]) for i in bad_pos]
         ok = len(present) - len(bad)
         if present and ok >= 0.8 * len(present) and ok > 0:
             out[col] = pd.Series([float("nan") if p is None else p for p in parsed], index=df.index, dtype="float64")

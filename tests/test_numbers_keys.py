@@ -58,3 +58,30 @@ def test_key_kind():
     assert key_kind(["101", "147", 151]) == "code"
     assert key_kind(["København", "Frederiksberg"]) == "name"
     assert math.isnan(float("nan")) and key_kind([float("nan"), "0101"]) == "code"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from layers.numbers import parse_numbers  # noqa: E402
+
+_cells = st.one_of(
+    st.none(), st.floats(allow_nan=True, allow_infinity=False), st.integers(-10**9, 10**9),
+    st.from_regex(r"[+-]?[0-9]{1,6}(,[0-9]{1,4})?", fullmatch=True),
+    st.from_regex(r"[+-]?[0-9]{1,6}(\.[0-9]{1,4})?", fullmatch=True),
+    st.from_regex(r"[0-9]{1,3}(\.[0-9]{3}){1,2}(,[0-9]{1,2})? ?%?", fullmatch=True),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_cells, max_size=30), st.sampled_from([",", "."]))
+def test_column_parser_equals_cell_parser(values, decimal):
+    got, bad = parse_numbers(values, decimal=decimal)
+    for i, v in enumerate(values):
+        try:
+            expected = parse_number(v, decimal=decimal)
+        except NumberFormatError:
+            assert i in bad
+            continue
+        assert i not in bad
+        assert (got[i] is None and expected is None) or got[i] == expected
