@@ -14,6 +14,7 @@ import pandas as pd
 
 from geo.errors import InputError
 from maps.classify import Classification, classify
+from maps.fmt import fmt_number
 from maps.spec import LayerSpec, MapSpec
 
 # Parts of the region east of this easting (EPSG:25832) are Bornholm (and Christiansø).
@@ -76,7 +77,7 @@ class PreparedMap:
         if not {"feature", "population", "distance_m"} <= set(gdf.columns):
             return None
         dists = sorted(pd.unique(gdf["distance_m"].astype(float)))
-        heads = [f"{int(d)} m" for d in dists]
+        heads = [f"{fmt_number(d, 0)} m" for d in dists]
         rows = []
         name_col = "navn" if "navn" in gdf.columns else "feature"
         for feat, grp in gdf.groupby(name_col, sort=False):

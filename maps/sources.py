@@ -10,7 +10,7 @@ Derived sources:
 ``planlaegningsomraader``    planning areas with population and borgere pr. kapacitet (speciale 51, 62)
 ``banelinjer``               rail lines from ``osm/banelinjer_osm.geojson`` (context)
 ``brt_opland``               400/800 m catchment rings around the BRT corridors with population
-``parker_og_rejs_opland``    400/800 m catchment rings around the park-and-ride stations
+``parker_og_rejs_opland``    2/5 km catchment rings around the park-and-ride stations (cycling and short drives)
 ``klinik_daekningshuller``   areas farther than :data:`CLINIC_GAP_THRESHOLD_M` from any clinic
 ``station_daekningshuller``  areas farther than :data:`STATION_GAP_THRESHOLD_M` from any rail station (stationsnærhed)
 ``patientstroemme``          patient flows bopælskommune -> klinikkommune (needs ``flows/patientstroemme.csv``)
@@ -27,7 +27,8 @@ import shapely
 
 from geo.errors import DataError, KkrGeoError
 
-CATCHMENT_DISTANCES = (400, 800)
+CATCHMENT_DISTANCES = (400, 800)          # walking distance to a BRT stop
+PR_CATCHMENT_DISTANCES = (2000, 5000)     # park-and-ride: reached by bike or a short drive
 CLINIC_GAP_THRESHOLD_M = 2000
 # The Finger Plan's station proximity: within 600 m walking distance of a station ("stationsnære områder").
 STATION_GAP_THRESHOLD_M = 600
@@ -161,10 +162,11 @@ class Sources:
         plan = plan.assign(navn=plan["planomraade"]) if "navn" not in plan.columns else plan
         return {"kommune": self.get("kommuner"), "planområde": plan}
 
-    def _catchment(self, name: str, layer: str, by: str, title: str, label_column: str | None = None):
+    def _catchment(self, name: str, layer: str, by: str, title: str, label_column: str | None = None,
+                   distances=CATCHMENT_DISTANCES):
         from geo.catchment import corridor_catchment
         features = self.get(layer)
-        result = corridor_catchment(features, self._grid(), distances=CATCHMENT_DISTANCES, by=by, mode="rings",
+        result = corridor_catchment(features, self._grid(), distances=distances, by=by, mode="rings",
                                     areas=self._areas())
         polys = result.polygons.copy()
         table = result.table.copy()
@@ -211,7 +213,8 @@ class Sources:
     def _src_parker_og_rejs_opland(self):
         pr = self.get("parker_og_rejs")
         by = "station" if "station" in pr.columns else "navn"
-        return self._catchment("parker_og_rejs_opland", "parker_og_rejs", by, "Opland til parkér-og-rejs-anlæg", by)
+        return self._catchment("parker_og_rejs_opland", "parker_og_rejs", by, "Opland til parkér-og-rejs-anlæg", by,
+                               distances=PR_CATCHMENT_DISTANCES)
 
     def _coverage(self, name: str, layer: str, threshold_m: int, title: str):
         from geo.coverage import coverage_gaps

@@ -147,3 +147,17 @@ def test_gap_map_with_a_test_clinic_file(data_dir, tmp_path):
     html = (out / "klinik_daekningshuller.html").read_text(encoding="utf-8")
     assert "Klinik &lt;A&gt;" in html and "Klinik <A>" not in html
     assert "Mere end 2 km til nærmeste klinik" in html
+
+
+def test_park_and_ride_catchment_uses_bike_and_drive_bands(shared_data):
+    from maps.sources import PR_CATCHMENT_DISTANCES, Sources
+
+    src = Sources(shared_data)
+    polys = src.get("parker_og_rejs_opland")
+    assert sorted(set(polys["distance_m"].astype(float))) == [float(d) for d in PR_CATCHMENT_DISTANCES]
+    table = src.tables["parker_og_rejs_opland"]
+    # Favrholm lies in Hillerød: its inner band holds Hillerød's uniform density times the disc's area
+    fav = table[(table["navn"] == "Favrholm") & (table["distance_m"] == PR_CATCHMENT_DISTANCES[0])].iloc[0]
+    areas = src.get("planlaegningsomraader").set_index("navn")
+    density = areas.at["Hillerød", "population"] / (areas.loc["Hillerød"].geometry.area / 1e6)
+    assert fav["population"] == pytest.approx(density * fav["area_km2"], rel=0.05)
