@@ -87,11 +87,8 @@ def synthetic_region(n_cells: int = 250_000, seed: int = 1) -> tuple[PopulationG
 
 def real_region(data_dir) -> tuple[PopulationGrid, dict, gpd.GeoDataFrame]:
     from layers import load_layer
-    from layers.population import planlaegningsomraade_population
-    areas = planlaegningsomraade_population(data_dir)
-    grid = PopulationGrid.from_polygons(areas, "population", cell_size=100,
-                                        source=str(areas.attrs.get("population_source", "Tabel 3")),
-                                        precision="approximate")
+    from layers.population import region_population_grid
+    grid = region_population_grid(data_dir, cell_size=100)
     kommuner = load_layer("kommuner", data_dir)
     brt = load_layer("brt", data_dir)
     stops = load_layer("brt_stops", data_dir)
@@ -99,7 +96,7 @@ def real_region(data_dir) -> tuple[PopulationGrid, dict, gpd.GeoDataFrame]:
     corridor = pd.concat([brt[brt["projekt"] == proj][["projekt", "geometry"]],
                           stops[stops["projekt"] == proj][["projekt", "geometry"]]], ignore_index=True)
     corridor = gpd.GeoDataFrame(corridor, geometry="geometry", crs=ANALYSIS_CRS)
-    return grid, {"kommune": kommuner, "planområde": areas[["navn", "geometry"]]}, corridor
+    return grid, {"kommune": kommuner, "planområde": load_layer("planomraader", data_dir)[["navn", "geometry"]]}, corridor
 
 
 def random_facilities(grid: PopulationGrid, n: int, seed: int = 2) -> gpd.GeoDataFrame:

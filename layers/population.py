@@ -48,3 +48,16 @@ def planlaegningsomraade_population(data_dir=None, *, speciale: int = 51) -> gpd
     joined.attrs.update({"population_source": SOURCE, "population_precision": "approximate (rounded published ratios)",
                          "join_report": report.lines()})
     return joined
+
+
+def region_population_grid(data_dir=None, *, cell_size: float = 100.0, speciale: int = 51):
+    """The region's default population surface: planlægningsområde populations (Tabel 3) spread by
+    areal weighting over ``cell_size`` cells, labelled approximate (people are spread evenly within
+    each planning area)."""
+    from geo.population import PopulationGrid
+
+    areas = planlaegningsomraade_population(data_dir, speciale=speciale)
+    return PopulationGrid.from_polygons(
+        areas, "population", cell_size=cell_size,
+        source="Region Hovedstaden, praksisplan for fysioterapi, Tabel 3 (befolkning pr. planlægningsområde, fordelt efter areal)",
+        precision="approximate")

@@ -152,9 +152,8 @@ class Sources:
 
     def _grid(self):
         if "_grid" not in self._cache:
-            from geo.population import PopulationGrid
-            areas = self.get("planlaegningsomraader")
-            self._cache["_grid"] = PopulationGrid.from_polygons(areas, "population", cell_size=GRID_CELL_M)
+            from layers.population import region_population_grid
+            self._cache["_grid"] = region_population_grid(self.data_dir, cell_size=GRID_CELL_M)
         return self._cache["_grid"]
 
     def _areas(self):

@@ -116,19 +116,8 @@ def load_population(args):
     from geo.population import PopulationGrid
     if args.population:
         return PopulationGrid.from_raster(args.population, cell_size=args.cell_size if args.cell_size != 100.0 else None)
-    return default_population_grid(_data_dir(args), cell_size=args.cell_size)
-
-
-def default_population_grid(data_dir=None, cell_size: float = 100.0):
-    """Planlægningsområde populations (Tabel 3) spread by areal weighting over ``cell_size`` cells."""
-    from geo.population import PopulationGrid
-    from layers.population import planlaegningsomraade_population
-    areas = planlaegningsomraade_population(data_dir)
-    src = str(areas.attrs.get("population_source", "praksisplan Tabel 3"))
-    grid = PopulationGrid.from_polygons(areas, "population", cell_size=cell_size,
-                                        source=f"{src}; spread by areal weighting over each planlægningsområde",
-                                        precision="approximate")
-    return grid
+    from layers.population import region_population_grid
+    return region_population_grid(_data_dir(args), cell_size=args.cell_size)
 
 
 def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
