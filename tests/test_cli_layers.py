@@ -33,3 +33,13 @@ def test_missing_data_is_a_message_not_a_traceback(tmp_path):
     assert "dagi/kommuner.geojson" in r.stderr and "What to do" in r.stderr
     r = run("--data-dir", str(tmp_path / "nope"), "layers", "list")
     assert r.returncode != 0 and "no such directory" in r.stderr
+
+
+def test_data_import_cli(shared_data, tmp_path):
+    r = run("data", "import", "kommuner", str(shared_data.path / "dagi" / "kommuner.geojson"), "--to", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    back = gpd.read_file(tmp_path / "dagi" / "kommuner.geojson")
+    assert {"KOMKODE", "KOMNAVN"} <= set(back.columns) and back["KOMKODE"].str.fullmatch(r"\d{4}").all()
+    assert (tmp_path / "SOURCES.json").exists()
+    r = run("data", "import", "kommuner", str(tmp_path / "missing.geojson"), "--to", str(tmp_path))
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "cannot be read" in r.stderr

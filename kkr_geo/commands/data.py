@@ -17,6 +17,11 @@ def register(sub) -> None:
     f.add_argument("--only", action="append", metavar="NAME", help="fetch only this dataset (repeatable)")
     f.add_argument("--to", metavar="DIR", help="target directory (default: the per-user cache)")
     f.set_defaults(func=cmd_fetch)
+    i = dsub.add_parser("import", help="put a manually downloaded boundary file (GeoJSON) into the data directory")
+    i.add_argument("name", choices=["kommuner", "postnumre", "regioner"], help="which boundary dataset the file holds")
+    i.add_argument("file", help="the downloaded GeoJSON (DAWA fields kode/navn, or DAGI fields KOMKODE/KOMNAVN ...)")
+    i.add_argument("--to", metavar="DIR", help="target directory (default: the per-user cache)")
+    i.set_defaults(func=cmd_import)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 
@@ -52,4 +57,13 @@ def cmd_fetch(args) -> int:
     results = fetch_mod.fetch(target, args.only)
     for r in results:
         print(f"  {r}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from layers import fetch as fetch_mod
+
+    target = Path(args.to) if args.to else (resolve_data_dir(args.data_dir).path if args.data_dir else user_cache_dir())
+    result = fetch_mod.import_file(args.name, args.file, target)
+    print(f"  {result}")
     return 0
