@@ -41,7 +41,7 @@ from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_fac
                           pairs_within, positive_metres)
 from geo.errors import InputError
 from geo.population import PopulationGrid
-from geo.raster import OUTSIDE_LABEL, area_labels
+from geo.raster import OUTSIDE_LABEL, area_labels, cell_area_index
 
 #: Luo & Qi (2009) E2SFCA weights for three equal distance zones.
 E2SFCA_WEIGHTS = (1.0, 0.68, 0.22)
@@ -153,10 +153,8 @@ def two_step_fca(facilities: gpd.GeoDataFrame, capacity_column: str, grid: Popul
 
     rows = [_area_row("total", TOTAL_LABEL, pop.sum(), (pop * access).sum())]
     for area_type, agdf in normalise_areas(areas).items():
-        lab, names = area_labels(grid, agdf, area_name_column, area_type=area_type)
-        la = lab.ravel()[c.index]
+        la, names = cell_area_index(grid, c.index, agdf, area_name_column, area_type=area_type)
         n = len(names)
-        la = np.where(la < 0, n, la)
         tot = np.bincount(la, weights=pop, minlength=n + 1)
         acc = np.bincount(la, weights=pop * access, minlength=n + 1)
         for j, name in enumerate(names + [OUTSIDE_LABEL]):

@@ -30,7 +30,7 @@ from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_fac
                           positive_metres)
 from geo.errors import InputError
 from geo.population import PopulationGrid
-from geo.raster import OUTSIDE_LABEL, area_labels, ensure_analysis_crs, mask_to_polygons
+from geo.raster import OUTSIDE_LABEL, cell_area_index, ensure_analysis_crs, mask_to_polygons
 
 TOTAL_LABEL = "I alt"
 
@@ -116,10 +116,8 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
 
     rows = [_row("total", TOTAL_LABEL, pop, beyond_cells, d)]
     for area_type, agdf in normalise_areas(areas).items():
-        lab, names = area_labels(grid, agdf, area_name_column, area_type=area_type)
-        la = lab.ravel()[c.index]
+        la, names = cell_area_index(grid, c.index, agdf, area_name_column, area_type=area_type)
         n = len(names)
-        la = np.where(la < 0, n, la)
         tot = np.bincount(la, weights=pop, minlength=n + 1)
         bey = np.bincount(la, weights=pop * beyond_cells, minlength=n + 1)
         fin = np.isfinite(d)

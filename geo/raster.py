@@ -66,6 +66,15 @@ def area_labels(grid, areas: gpd.GeoDataFrame, name_column: str, *, area_type: s
     return labels, names
 
 
+
+def cell_area_index(grid, cell_index: np.ndarray, areas: gpd.GeoDataFrame, name_column: str, *,
+                    area_type: str = "areas") -> tuple[np.ndarray, list[str]]:
+    """For the cells at flat ``cell_index``: their area index into ``names``, with cells outside
+    every area given index ``len(names)`` (ready for ``np.bincount(..., minlength=len(names) + 1)``)."""
+    lab, names = area_labels(grid, areas, name_column, area_type=area_type)
+    la = lab.ravel()[cell_index]
+    return np.where(la < 0, len(names), la), names
+
 def grouped_sum(labels: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``weights`` per label 0..n-1 (label -1 goes to slot n)."""
     lab = np.where(labels < 0, n, labels)
