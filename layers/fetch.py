@@ -54,6 +54,7 @@ from typing import Any, Callable, Iterable
 from geo.errors import DataError
 from geo.io import write_bytes_atomic
 from kkr_geo import __version__
+from layers.catalog import DATASETS as CATALOG  # the file layout of the data directory is defined once, there
 
 DEFAULT_BASE_URLS = {
     "dawa": "https://api.dataforsyningen.dk",
@@ -101,25 +102,25 @@ _DST_LICENCE = "CC BY 4.0 (Statistics Denmark: free use with source reference)"
 
 DATASETS: dict[str, Dataset] = {
     "kommuner": Dataset(
-        name="kommuner", service="dawa", url_path="/kommuner?format=geojson", target="dagi/kommuner.geojson",
+        name="kommuner", service="dawa", url_path="/kommuner?format=geojson", target=CATALOG["dagi_kommuner"].path,
         publisher=_DAWA_PUBLISHER, licence=_DAWA_LICENCE,
         description="municipality boundaries of Denmark (KOMKODE, KOMNAVN, REGIONKODE), EPSG:4326",
         page="https://dawadocs.dataforsyningen.dk/dok/api/kommune", expected_count=(98, 99),
         fields={"kode": "KOMKODE", "navn": "KOMNAVN", "regionskode": "REGIONKODE"}),
     "postnumre": Dataset(
-        name="postnumre", service="dawa", url_path="/postnumre?format=geojson", target="dagi/postnumre.geojson",
+        name="postnumre", service="dawa", url_path="/postnumre?format=geojson", target=CATALOG["dagi_postnumre"].path,
         publisher=_DAWA_PUBLISHER, licence=_DAWA_LICENCE,
         description="postcode boundaries of Denmark (POSTNR_TXT, POSTBYNAVN), EPSG:4326",
         page="https://dawadocs.dataforsyningen.dk/dok/api/postnummer", expected_count=(500, 1500),
         fields={"nr": "POSTNR_TXT", "navn": "POSTBYNAVN"}),
     "regioner": Dataset(
-        name="regioner", service="dawa", url_path="/regioner?format=geojson", target="dagi/regioner.geojson",
+        name="regioner", service="dawa", url_path="/regioner?format=geojson", target=CATALOG["dagi_regioner"].path,
         publisher=_DAWA_PUBLISHER, licence=_DAWA_LICENCE,
         description="region boundaries of Denmark (REGIONKODE, REGIONNAVN), EPSG:4326",
         page="https://dawadocs.dataforsyningen.dk/dok/api/region", expected_count=(5, 5),
         fields={"kode": "REGIONKODE", "navn": "REGIONNAVN"}),
     "befolkning": Dataset(
-        name="befolkning", service="statbank", url_path="/data", target="befolkning/befolkning_kommuner.csv",
+        name="befolkning", service="statbank", url_path="/data", target=CATALOG["befolkning"].path,
         publisher=_DST_PUBLISHER, licence=_DST_LICENCE,
         description="population per municipality on the first day of the latest quarter (table FOLK1A)",
         page="https://www.statistikbanken.dk/FOLK1A", expected_count=(98, 99)),
