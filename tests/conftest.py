@@ -42,3 +42,21 @@ def data_copy(shared_data, tmp_path):
         return root
 
     return make
+
+
+def writable_subdir(root: Path, name: str) -> Path:
+    """``root/name`` as a real, writable folder, whatever the data directory already holds there.
+
+    Tests add files to a data-directory copy; they must not assume which folders the shared data lacks
+    (it grows between turns). A linked folder is replaced by a real one holding links to its files.
+    """
+    d = root / name
+    if d.is_symlink():
+        target = d.resolve()
+        d.unlink()
+        d.mkdir(parents=True)
+        for child in target.iterdir():
+            (d / child.name).symlink_to(child)
+    else:
+        d.mkdir(parents=True, exist_ok=True)
+    return d

@@ -5,6 +5,8 @@ import re
 import pandas as pd
 import pyogrio
 import pytest
+
+from conftest import writable_subdir
 from PIL import Image
 
 from layers.datadir import resolve_data_dir
@@ -25,7 +27,7 @@ def data_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     for child in dd.path.iterdir():
         (root / child.name).symlink_to(child)
-    (root / "flows").mkdir()
+    writable_subdir(root, "flows")
     (root / "flows" / "patientstroemme.csv").write_text(
         "bopaelskommune;klinikkommune;antal\nFrederiksberg;København;1.250\nGentofte;København;430\n"
         "Ballerup;Herlev;210\nKøbenhavn;Frederiksberg;380\nBornholm;Bornholm;900\n", encoding="utf-8")
@@ -138,7 +140,7 @@ def test_gap_map_with_a_test_clinic_file(data_dir, tmp_path):
     root.mkdir()
     for child in data_dir.iterdir():
         (root / child.name).symlink_to(child.resolve() if child.is_symlink() else child)
-    (root / "klinikker").mkdir()
+    writable_subdir(root, "klinikker")
     (root / "klinikker" / "klinikker.csv").write_text(
         "navn;lat;lon;kapacitet_sp51\nKlinik <A>;55.6761;12.5683;2,5\nKlinik B;55.9300;12.3000;1\n", encoding="utf-8")
     out = tmp_path / "out"

@@ -3,6 +3,8 @@
 import geopandas as gpd
 import pytest
 
+from conftest import writable_subdir
+
 from geo.errors import DataError, InputError
 from layers import LAYER_NAMES, available_layers, layer_info, load_layer
 
@@ -91,7 +93,7 @@ def test_brt_real_geometry_replaces_schematic(data_copy):
 
     root = data_copy()
     real = gpd.GeoDataFrame({"projekt": ["ring4"]}, geometry=[shapely.LineString([(700000, 6170000), (705000, 6185000)])], crs=25832)
-    (root / "brt").mkdir()
+    writable_subdir(root, "brt")  # the shared data may already hold brt/ (150s_gtfs_shape.geojson)
     real.to_file(root / "brt" / "brt_linjer.gpkg")
     g = load_layer("brt", root).set_index("projekt")
     assert g.at["ring4", "precision"] == "real" and g.at["150s", "precision"] == "schematic"
