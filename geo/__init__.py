@@ -3,7 +3,7 @@
 Nothing in ``geo`` knows about the domain layers (``layers``) or publishing (``maps``).
 """
 
-from geo.crs import ANALYSIS_CRS
-from geo.errors import KkrGeoError, DataError, InputError
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.errors import KkrGeoError, DataError, InputError
 
 __all__ = ["ANALYSIS_CRS", "KkrGeoError", "DataError", "InputError"]

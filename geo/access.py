@@ -36,12 +36,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.coverage import TOTAL_LABEL, facility_geometries, normalise_areas
-from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, grid_pairs_within,
+from kkr_geo.geo.coverage import TOTAL_LABEL, facility_geometries, normalise_areas
+from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, grid_pairs_within,
                           pairs_within, positive_metres)
-from geo.errors import InputError
-from geo.population import PopulationGrid
-from geo.raster import OUTSIDE_LABEL, area_labels, cell_area_index
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.population import PopulationGrid
+from kkr_geo.geo.raster import OUTSIDE_LABEL, area_labels, cell_area_index
 
 #: Luo & Qi (2009) E2SFCA weights for three equal distance zones.
 E2SFCA_WEIGHTS = (1.0, 0.68, 0.22)

@@ -23,7 +23,7 @@ Example::
 
     >>> import geopandas as gpd, numpy as np, shapely
     >>> from affine import Affine
-    >>> from geo.population import PopulationGrid
+    >>> from kkr_geo.geo.population import PopulationGrid
     >>> grid = PopulationGrid(np.full((200, 200), 1.0), Affine(10, 0, 700_000, 0, -10, 6_172_000))  # 1 person / 10 m cell
     >>> stop = gpd.GeoDataFrame({"navn": ["A"]}, geometry=[shapely.Point(701_000, 6_171_000)], crs=25832)
     >>> r = corridor_catchment(stop, grid, distances=(400,), detour_factor=1.0)
@@ -42,12 +42,12 @@ import rasterio.features
 import shapely
 from affine import Affine
 
-from geo.crs import ANALYSIS_CRS
-from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method,
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method,
                           geometry_anchor_points)
-from geo.errors import InputError
-from geo.population import PopulationGrid
-from geo.raster import OUTSIDE_LABEL, area_labels, ensure_analysis_crs, mask_to_polygons
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.population import PopulationGrid
+from kkr_geo.geo.raster import OUTSIDE_LABEL, area_labels, ensure_analysis_crs, mask_to_polygons
 
 ALL_FEATURES = "alle"
 

@@ -9,7 +9,7 @@ Example::
 
     >>> import geopandas as gpd, numpy as np, shapely
     >>> from affine import Affine
-    >>> from geo.population import PopulationGrid
+    >>> from kkr_geo.geo.population import PopulationGrid
     >>> grid = PopulationGrid(np.ones((10, 10)), Affine(100, 0, 700_000, 0, -100, 6_171_000))
     >>> clinic = gpd.GeoDataFrame(geometry=[shapely.Point(700_050, 6_170_950)], crs=25832)  # centre of the top-left cell; 26 cells lie within 500 m
     >>> r = coverage_gaps(clinic, grid, 500, detour_factor=1.0)
@@ -25,12 +25,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.crs import ANALYSIS_CRS
-from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, nearest_distance,
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, nearest_distance,
                           positive_metres)
-from geo.errors import InputError
-from geo.population import PopulationGrid
-from geo.raster import OUTSIDE_LABEL, cell_area_index, ensure_analysis_crs, mask_to_polygons
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.population import PopulationGrid
+from kkr_geo.geo.raster import OUTSIDE_LABEL, cell_area_index, ensure_analysis_crs, mask_to_polygons
 
 TOTAL_LABEL = "I alt"
 

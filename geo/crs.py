@@ -10,7 +10,7 @@ from __future__ import annotations
 import geopandas as gpd
 from pyproj import CRS
 
-from geo.errors import InputError
+from kkr_geo.geo.errors import InputError
 
 ANALYSIS_CRS = CRS.from_epsg(25832)
 

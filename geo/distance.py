@@ -39,7 +39,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from geo.errors import InputError
+from kkr_geo.geo.errors import InputError
 
 #: Default detour factor for walking and cycling (see module docstring for the basis).
 DEFAULT_DETOUR_FACTOR = 1.3
@@ -129,7 +129,7 @@ class StreetNetwork:
         that points snap to the street next to them, not only to its far-away end nodes (snap error
         ≤ ``densify_m / 2``); ``None`` keeps the original vertices."""
         if edges.crs is not None:
-            from geo.crs import to_analysis_crs
+            from kkr_geo.geo.crs import to_analysis_crs
             edges = to_analysis_crs(edges, source=source)
         geoms = edges.geometry.values
         geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
@@ -165,7 +165,7 @@ class StreetNetwork:
                   densify_m: float | None = 50.0) -> "StreetNetwork":
         """Read a network from a GeoPackage/GeoJSON/Shapefile of edges, or an OSM extract
         (``.osm``/``.pbf``: the ``lines`` layer, features with a ``highway`` tag)."""
-        from geo.io import read_vector
+        from kkr_geo.geo.io import read_vector
         path = Path(path)
         if not path.exists():
             raise InputError(f"{path}: network file not found.", hint="check the --network path.")
@@ -177,7 +177,7 @@ class StreetNetwork:
                                  hint="export the network as a GeoPackage of LineStrings instead.") from None
             if "highway" in gdf.columns:
                 gdf = gdf[gdf["highway"].notna()]
-            from geo.crs import to_analysis_crs
+            from kkr_geo.geo.crs import to_analysis_crs
             gdf = to_analysis_crs(gdf, source=str(path))
         else:
             gdf = read_vector(path, layer=layer)

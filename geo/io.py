@@ -11,8 +11,8 @@ from typing import Iterator
 import geopandas as gpd
 import pyogrio
 
-from geo.crs import to_analysis_crs
-from geo.errors import InputError
+from kkr_geo.geo.crs import to_analysis_crs
+from kkr_geo.geo.errors import InputError
 
 
 @contextlib.contextmanager

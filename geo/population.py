@@ -44,8 +44,8 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from geo.crs import ANALYSIS_CRS, to_analysis_crs
-from geo.errors import InputError
+from kkr_geo.geo.crs import ANALYSIS_CRS, to_analysis_crs
+from kkr_geo.geo.errors import InputError
 
 # A raster band is read whole as float64 (8 bytes a cell, plus a working copy): refuse rasters
 # larger than this many cells with a clear message instead of running out of memory.
@@ -148,7 +148,7 @@ class PopulationGrid:
 
     def to_geotiff(self, path) -> Path:
         """Write the grid as a float64 GeoTIFF (deflate), with source and precision as tags (atomic)."""
-        from geo.io import atomic_path
+        from kkr_geo.geo.io import atomic_path
         path = Path(path)
         profile = dict(driver="GTiff", width=self.shape[1], height=self.shape[0], count=1, dtype="float64",
                        crs=self.crs, transform=self.transform, compress="deflate", predictor=3)

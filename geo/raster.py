@@ -11,7 +11,7 @@ import rasterio.features
 import shapely
 from affine import Affine
 
-from geo.errors import InputError
+from kkr_geo.geo.errors import InputError
 
 OUTSIDE_LABEL = "(uden for områder)"
 
@@ -19,7 +19,7 @@ OUTSIDE_LABEL = "(uden for områder)"
 def ensure_analysis_crs(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     """``gdf`` in EPSG:25832; a layer already declared EPSG:25832 is returned as is after a bounds
     check (the full :func:`geo.crs.to_analysis_crs` copies the frame, which matters in warm queries)."""
-    from geo.crs import ANALYSIS_CRS, looks_like_utm32, to_analysis_crs
+    from kkr_geo.geo.crs import ANALYSIS_CRS, looks_like_utm32, to_analysis_crs
     if gdf.crs is not None and len(gdf) and gdf.crs == ANALYSIS_CRS:
         b = gdf.total_bounds
         if np.isfinite(b).all() and looks_like_utm32(tuple(b)):

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from geo.errors import KkrGeoError
+    from kkr_geo.geo.errors import KkrGeoError
 
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)

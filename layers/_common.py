@@ -6,10 +6,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.crs import ANALYSIS_CRS
-from geo.errors import InputError
-from geo.geometry import clean_geometries
-from layers.keys import normalise_name
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.geometry import clean_geometries
+from kkr_geo.layers.keys import normalise_name
 
 
 def finish(gdf: gpd.GeoDataFrame, *, name: str, family: str, source: str, licence: str, precision: str,

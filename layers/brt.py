@@ -16,12 +16,12 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.errors import InputError
-from geo.io import read_vector
-from layers import catalog
-from layers._common import Gazetteer, finish
-from layers.datadir import DataDir
-from layers.registry import LayerInfo
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.io import read_vector
+from kkr_geo.layers import catalog
+from kkr_geo.layers._common import Gazetteer, finish
+from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.registry import LayerInfo
 
 _ATTRS = {"projekt": "project id (frederikssundsvej, 150s, 200s, ring4, koebstaeder)", "nr": "project number in the analysis",
           "navn": "project name", "kortnavn": "short name for map labels", "strækning": "corridor as the project card describes it",
@@ -41,7 +41,7 @@ SOURCE = "KKR Hovedstaden, mobilitetsanalyse (projektkort 2-6); stop: København
 
 
 def projects() -> pd.DataFrame:
-    with resources.files("layers").joinpath("seeddata/brt_projekter.csv").open(encoding="utf-8") as fh:
+    with resources.files("kkr_geo.layers").joinpath("seeddata/brt_projekter.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
     df = pd.DataFrame(rows)
     for c in ("nr", "passagerpotentiale_dogn", "flere_passagerer_dogn", "flere_passagerer_pct", "rejsetidsreduktion_pct",

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from layers.datadir import DataDir
+from kkr_geo.layers.datadir import DataDir
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def status(dd: DataDir) -> list[dict]:
 
 
 def require(dd: DataDir, key: str, *, layer: str) -> Path:
-    from geo.errors import DataError
+    from kkr_geo.geo.errors import DataError
 
     d = DATASETS[key]
     p = dd.path / d.path

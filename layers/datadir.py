@@ -13,7 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
-from geo.errors import DataError
+from kkr_geo.geo.errors import DataError
 
 ENV_VAR = "KKR_GEO_DATA"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

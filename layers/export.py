@@ -14,10 +14,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo.crs import ANALYSIS_CRS
-from geo.errors import InputError
-from geo.io import atomic_path
-from layers.styles import qml
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.io import atomic_path
+from kkr_geo.layers.styles import qml
 
 _FAMILY = {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line", "MultiLineString": "line",
            "Point": "point", "MultiPoint": "point"}
@@ -54,7 +54,7 @@ def _geometry_type(gdf: gpd.GeoDataFrame, name: str, declared: str | None) -> st
 
 def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> dict:
     """Write ``layers`` (name -> GeoDataFrame) to ``path``. Returns the read-back summary."""
-    from layers.registry import LAYER_NAMES, layer_info
+    from kkr_geo.layers.registry import LAYER_NAMES, layer_info
 
     path = Path(path)
     if path.suffix.lower() != ".gpkg":

@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from geo.errors import DataError
-from geo.io import write_bytes_atomic
+from kkr_geo.geo.errors import DataError
+from kkr_geo.geo.io import write_bytes_atomic
 from kkr_geo import __version__
-from layers.catalog import DATASETS as CATALOG  # the file layout of the data directory is defined once, there
+from kkr_geo.layers.catalog import DATASETS as CATALOG  # the file layout of the data directory is defined once, there
 
 DEFAULT_BASE_URLS = {
     "dawa": "https://api.dataforsyningen.dk",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.errors import InputError
-from layers.numbers import guess_decimal, is_missing, parse_numbers
+from kkr_geo.geo.errors import InputError
+from kkr_geo.layers.numbers import guess_decimal, is_missing, parse_numbers
 
 # Columns that hold identifiers keep their text (leading zeros in kommunekoder, postnumre).
 _KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)

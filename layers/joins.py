@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import InputError
-from layers.keys import key_kind, normalise_kommunekode, normalise_name
+from kkr_geo.geo.errors import InputError
+from kkr_geo.layers.keys import key_kind, normalise_kommunekode, normalise_name
 
 
 @dataclass

@@ -17,15 +17,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.crs import ANALYSIS_CRS, DK_BOUNDS_25832
-from geo.errors import DataError, InputError
-from geo.io import read_vector
-from layers import catalog
-from layers._common import finish
-from layers.datadir import DataDir
-from layers.indicators import read_table
-from layers.keys import postcode_range
-from layers.registry import LayerInfo
+from kkr_geo.geo.crs import ANALYSIS_CRS, DK_BOUNDS_25832
+from kkr_geo.geo.errors import DataError, InputError
+from kkr_geo.geo.io import read_vector
+from kkr_geo.layers import catalog
+from kkr_geo.layers._common import finish
+from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.indicators import read_table
+from kkr_geo.layers.keys import postcode_range
+from kkr_geo.layers.registry import LayerInfo
 
 INFO = {"klinikker": LayerInfo(
     "klinikker", "Fysioterapiklinikker", "point",

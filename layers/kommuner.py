@@ -5,13 +5,13 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import InputError
-from geo.io import read_vector
-from layers import catalog
-from layers._common import finish
-from layers.datadir import DataDir
-from layers.keys import normalise_kommunekode, normalise_name
-from layers.registry import LayerInfo
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.io import read_vector
+from kkr_geo.layers import catalog
+from kkr_geo.layers._common import finish
+from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.keys import normalise_kommunekode, normalise_name
+from kkr_geo.layers.registry import LayerInfo
 
 INFO = {"kommuner": LayerInfo(
     "kommuner", "Kommuner", "polygon",
@@ -80,8 +80,8 @@ def _add_population(gdf: gpd.GeoDataFrame, dd: DataDir, notes: list[str]) -> gpd
     if not path.exists():
         notes.append("no population table in the data directory (befolkning/befolkning_kommuner.csv)")
         return gdf
-    from layers.indicators import read_table
-    from layers.joins import join_indicators
+    from kkr_geo.layers.indicators import read_table
+    from kkr_geo.layers.joins import join_indicators
 
     table = read_table(path)
     keep = [c for c in ("population", "date") if c in table.columns]

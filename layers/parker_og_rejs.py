@@ -13,10 +13,10 @@ from importlib import resources
 import geopandas as gpd
 import pandas as pd
 
-from layers import catalog
-from layers._common import Gazetteer, finish
-from layers.datadir import DataDir
-from layers.registry import LayerInfo
+from kkr_geo.layers import catalog
+from kkr_geo.layers._common import Gazetteer, finish
+from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.registry import LayerInfo
 
 INFO = {"parker_og_rejs": LayerInfo(
     "parker_og_rejs", "Parkér og rejs-anlæg", "point",
@@ -30,7 +30,7 @@ SOURCE = "KKR Hovedstaden, mobilitetsanalyse (projektkort 20-23); stationer: Kø
 
 
 def projects() -> pd.DataFrame:
-    with resources.files("layers").joinpath("seeddata/parker_og_rejs.csv").open(encoding="utf-8") as fh:
+    with resources.files("kkr_geo.layers").joinpath("seeddata/parker_og_rejs.csv").open(encoding="utf-8") as fh:
         df = pd.DataFrame(list(csv.DictReader(line for line in fh if not line.startswith("#"))))
     for c in ("nr", "flere_pladser", "anlaeg_mio_kr"):
         df[c] = pd.to_numeric(df[c]).astype("Int64")

@@ -15,13 +15,13 @@ from importlib import resources
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import InputError
-from geo.io import read_vector
-from layers import catalog
-from layers._common import finish
-from layers.datadir import DataDir
-from layers.keys import normalise_name, postcode_range
-from layers.registry import LayerInfo, load_layer
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.io import read_vector
+from kkr_geo.layers import catalog
+from kkr_geo.layers._common import finish
+from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.keys import normalise_name, postcode_range
+from kkr_geo.layers.registry import LayerInfo, load_layer
 
 _SCHEMA = {"navn": "planlægningsområde (municipality or Copenhagen bydel)", "planomraade": "Byen, Midt, Nord, Syd or Bornholm",
            "kommunekode": "4-digit municipality code", "type": "kommune or bydel", "areal_km2": "area in km²",
@@ -43,7 +43,7 @@ _BYDEL_TO_PLAN = {"amagerost": "Amager", "amagervest": "Amager", "vesterbrokonge
 
 def definition() -> pd.DataFrame:
     """The planning-area definition shipped with the package (from the practice plan's Tabel 3)."""
-    with resources.files("layers").joinpath("seeddata/planlaegningsomraader.csv").open(encoding="utf-8") as fh:
+    with resources.files("kkr_geo.layers").joinpath("seeddata/planlaegningsomraader.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
     return pd.DataFrame(rows)
 
@@ -120,7 +120,7 @@ def _plan_name(navn: str) -> str:
 
 
 def _bydele_from_postcodes(table_path, post_path, kbh, notes):
-    from layers.indicators import read_table
+    from kkr_geo.layers.indicators import read_table
 
     table = read_table(table_path)
     mapping: dict[int, str] = {}

@@ -11,12 +11,12 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from geo.errors import InputError
-from layers import catalog
-from layers.datadir import DataDir, resolve_data_dir
-from layers.indicators import read_table
-from layers.joins import join_indicators
-from layers.registry import load_layer
+from kkr_geo.geo.errors import InputError
+from kkr_geo.layers import catalog
+from kkr_geo.layers.datadir import DataDir, resolve_data_dir
+from kkr_geo.layers.indicators import read_table
+from kkr_geo.layers.joins import join_indicators
+from kkr_geo.layers.registry import load_layer
 
 SOURCE = "Region Hovedstaden, praksisplan for fysioterapi, Tabel 3 (befolkning = kapacitet × borgere pr. kapacitet)"
 
@@ -54,7 +54,7 @@ def region_population_grid(data_dir=None, *, cell_size: float = 100.0, speciale:
     """The region's default population surface: planlægningsområde populations (Tabel 3) spread by
     areal weighting over ``cell_size`` cells, labelled approximate (people are spread evenly within
     each planning area)."""
-    from geo.population import PopulationGrid
+    from kkr_geo.geo.population import PopulationGrid
 
     areas = planlaegningsomraade_population(data_dir, speciale=speciale)
     return PopulationGrid.from_polygons(

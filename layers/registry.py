@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from geo.errors import DataError, KkrGeoError
-from layers.datadir import DataDir, resolve_data_dir
+from kkr_geo.geo.errors import DataError, KkrGeoError
+from kkr_geo.layers.datadir import DataDir, resolve_data_dir
 
 
 @dataclass(frozen=True)
@@ -18,20 +18,20 @@ class LayerInfo:
     geometry: str                   # polygon | line | point
     description: str                # English, for docs and the GeoPackage description
     schema: dict[str, str] = field(default_factory=dict)  # column -> meaning
-    needs: tuple[str, ...] = ()     # dataset keys from layers.catalog
+    needs: tuple[str, ...] = ()     # dataset keys from kkr_geo.layers.catalog
 
 
 # name -> module in layers/ that defines INFO and load(data_dir, **options)
 _MODULES = {
-    "kommuner": "layers.kommuner",
-    "planomraader": "layers.planomraader",
-    "planomraader_samlet": "layers.planomraader",
-    "brt": "layers.brt",
-    "brt_stops": "layers.brt",
-    "supercykelstier": "layers.supercykelstier",
-    "parker_og_rejs": "layers.parker_og_rejs",
-    "klinikker": "layers.klinikker",
-    "stationer": "layers.stationer",
+    "kommuner": "kkr_geo.layers.kommuner",
+    "planomraader": "kkr_geo.layers.planomraader",
+    "planomraader_samlet": "kkr_geo.layers.planomraader",
+    "brt": "kkr_geo.layers.brt",
+    "brt_stops": "kkr_geo.layers.brt",
+    "supercykelstier": "kkr_geo.layers.supercykelstier",
+    "parker_og_rejs": "kkr_geo.layers.parker_og_rejs",
+    "klinikker": "kkr_geo.layers.klinikker",
+    "stationer": "kkr_geo.layers.stationer",
 }
 LAYER_NAMES = tuple(_MODULES)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import geopandas as gpd
 
-from geo.crs import ANALYSIS_CRS
-from layers import catalog
-from layers._common import Gazetteer, finish
-from layers.datadir import DataDir
-from layers.registry import LayerInfo
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.layers import catalog
+from kkr_geo.layers._common import Gazetteer, finish
+from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.registry import LayerInfo
 
 KINDS = {"s_station": "S-tog", "metro_station": "Metro", "regional_station": "Regional- og kysttog",
          "local_rail_station": "Lokaltog"}

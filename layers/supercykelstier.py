@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import geopandas as gpd
 
-from geo.crs import ANALYSIS_CRS
-from geo.io import read_vector
-from layers import catalog
-from layers._common import finish
-from layers.datadir import DataDir
-from layers.registry import LayerInfo
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.io import read_vector
+from kkr_geo.layers import catalog
+from kkr_geo.layers._common import finish
+from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.registry import LayerInfo
 
 INFO = {"supercykelstier": LayerInfo(
     "supercykelstier", "Supercykelstier", "line",
@@ -39,7 +39,7 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     table = None
     tpath = dd.path / catalog.DATASETS["supercykelstier_ruter"].path
     if tpath.exists():
-        from layers.indicators import read_table
+        from kkr_geo.layers.indicators import read_table
         table = read_table(tpath)
     if geom_path is not None:
         gdf = read_vector(geom_path)

@@ -15,14 +15,14 @@ from typing import Callable
 
 import pandas as pd
 
-from geo.errors import KkrGeoError
-from geo.io import write_text_atomic
-from maps.fmt import fmt_number
-from maps.interactive import SIZE_BUDGET_BYTES, render_html
-from maps.prepare import prepare
-from maps.sources import SourceUnavailable, Sources
-from maps.spec import load_specs
-from maps.static import render_static
+from kkr_geo.geo.errors import KkrGeoError
+from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.maps.fmt import fmt_number
+from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
+from kkr_geo.maps.prepare import prepare
+from kkr_geo.maps.sources import SourceUnavailable, Sources
+from kkr_geo.maps.spec import load_specs
+from kkr_geo.maps.static import render_static
 
 GPKG_NAME = "kkr_geo_lag.gpkg"
 # coverage analyses: source name -> (summary file suffix, Markdown heading)
@@ -122,7 +122,7 @@ def _size(path: Path) -> str:
 
 def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> None:
     import pyogrio
-    from layers.export import export_geopackage
+    from kkr_geo.layers.export import export_geopackage
     layers = {}
     for name in GPKG_SOURCES:
         try:

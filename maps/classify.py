@@ -15,8 +15,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.colors import to_hex
 
-from geo.errors import InputError
-from maps.fmt import fmt_number
+from kkr_geo.geo.errors import InputError
+from kkr_geo.maps.fmt import fmt_number
 
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval", "manual")
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import ANALYSIS_CRS
-from geo.errors import InputError
-from maps.fmt import fmt_number
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.errors import InputError
+from kkr_geo.maps.fmt import fmt_number
 
 FROM_COLUMNS = ("bopaelskommune", "bopælskommune", "fra", "fra_kommune", "from")
 TO_COLUMNS = ("klinikkommune", "til", "til_kommune", "to")
@@ -35,7 +35,7 @@ def _pick(columns, options, what: str, path) -> str:
 
 def read_flow_table(path: str | Path) -> pd.DataFrame:
     """Read a flow table into columns ``fra``, ``til``, ``antal`` (rows with no count are dropped)."""
-    from layers.indicators import read_table
+    from kkr_geo.layers.indicators import read_table
     df = read_table(path)
     f = _pick(df.columns, FROM_COLUMNS, "home municipality (bopælskommune)", path)
     t = _pick(df.columns, TO_COLUMNS, "clinic municipality (klinikkommune)", path)
@@ -72,7 +72,7 @@ def _arrowhead(pts: np.ndarray, length: float, width: float) -> shapely.Polygon:
 def flow_lines(table: pd.DataFrame, kommuner: gpd.GeoDataFrame, *, source: str = "flow table",
                min_count: float = 0) -> gpd.GeoDataFrame:
     """Flow lines (and arrowhead polygons, ``part == 'pil'``) between municipality anchor points."""
-    from layers.keys import normalise_kommunekode, normalise_name
+    from kkr_geo.layers.keys import normalise_kommunekode, normalise_name
     anchors = {}
     for code, name, geom in zip(kommuner["kommunekode"], kommuner["navn"], kommuner.geometry):
         part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)

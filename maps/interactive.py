@@ -19,11 +19,11 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from geo.io import write_text_atomic
-from maps.fmt import esc, fmt_number, fmt_value
-from maps.inline import inline_assets, stable_ids
-from maps.prepare import PreparedMap
-from maps.style import COLOURS, band_column, band_label, catchment_bands, catchment_colour, flow_width_scale, legend_entries
+from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.maps.fmt import esc, fmt_number, fmt_value
+from kkr_geo.maps.inline import inline_assets, stable_ids
+from kkr_geo.maps.prepare import PreparedMap
+from kkr_geo.maps.style import COLOURS, band_column, band_label, catchment_bands, catchment_colour, flow_width_scale, legend_entries
 
 LEAFLET_JS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"
 LEAFLET_CSS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css"

@@ -12,10 +12,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.errors import InputError
-from maps.classify import Classification, classify
-from maps.fmt import fmt_number
-from maps.spec import LayerSpec, MapSpec
+from kkr_geo.geo.errors import InputError
+from kkr_geo.maps.classify import Classification, classify
+from kkr_geo.maps.fmt import fmt_number
+from kkr_geo.maps.spec import LayerSpec, MapSpec
 
 # Parts of the region east of this easting (EPSG:25832) are Bornholm (and Christiansø).
 BORNHOLM_MIN_X = 800_000.0
@@ -179,7 +179,7 @@ def split_bornholm(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoData
 
 def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> PreparedMap:
     """Resolve ``spec`` against ``sources`` (a :class:`maps.sources.Sources`)."""
-    from maps.sources import SourceUnavailable
+    from kkr_geo.maps.sources import SourceUnavailable
     layers: list[PreparedLayer] = []
     skipped_notes: list[str] = []
     for lspec in spec.layers:
@@ -242,7 +242,7 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
     if spec.data_date:
         date_parts.append(f"Datagrundlag: {spec.data_date}")
     if date_stamp:
-        from maps.fmt import fmt_date_da
+        from kkr_geo.maps.fmt import fmt_date_da
         date_parts.append(f"Udarbejdet {fmt_date_da(date_stamp)}")
     map_notes = list(spec.notes)
     for lay in layers:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.errors import DataError, KkrGeoError
+from kkr_geo.geo.errors import DataError, KkrGeoError
 
 CATCHMENT_DISTANCES = (400, 800)          # walking distance to a BRT stop
 PR_CATCHMENT_DISTANCES = (2000, 5000)     # park-and-ride: reached by bike or a short drive
@@ -46,7 +46,7 @@ class Sources:
     """Lazy, cached access to layers and derived datasets for one data directory."""
 
     def __init__(self, data_dir=None, *, log: Callable[[str], None] | None = None):
-        from layers.datadir import resolve_data_dir
+        from kkr_geo.layers.datadir import resolve_data_dir
         self.data_dir = resolve_data_dir(data_dir)
         self.log = log or (lambda msg: None)
         self._cache: dict[str, object] = {}
@@ -83,7 +83,7 @@ class Sources:
         method = getattr(self, f"_src_{name}", None)
         if method is not None:
             return method()
-        from layers.registry import LAYER_NAMES, load_layer
+        from kkr_geo.layers.registry import LAYER_NAMES, load_layer
         if name in LAYER_NAMES:
             gdf = load_layer(name, self.data_dir)
             if gdf.attrs.get("status") == "no_geometry" or len(gdf) == 0:
@@ -94,7 +94,7 @@ class Sources:
         raise SourceUnavailable(f"unknown source {name!r}.")
 
     def _src_kommuner_nabo(self):
-        from layers.registry import load_layer
+        from kkr_geo.layers.registry import load_layer
         region = set(self.get("kommuner")["kommunekode"])
         gdf = load_layer("kommuner", self.data_dir, include_neighbours=True)
         out = gdf[~gdf["kommunekode"].isin(region)].copy()
@@ -103,7 +103,7 @@ class Sources:
 
     def _src_planlaegningsomraader(self):
         """Planning areas with population and capacity figures of speciale 51 and 62."""
-        from layers.population import planlaegningsomraade_population
+        from kkr_geo.layers.population import planlaegningsomraade_population
         gdf = planlaegningsomraade_population(self.data_dir, speciale=51)
         try:
             sp62 = planlaegningsomraade_population(self.data_dir, speciale=62)
@@ -123,8 +123,8 @@ class Sources:
 
     def _src_planomraader_kapacitet(self):
         """The five planområder with the plan's planområde rows of Tabel 3 and 4."""
-        from layers import catalog
-        from layers.indicators import read_table
+        from kkr_geo.layers import catalog
+        from kkr_geo.layers.indicators import read_table
         gdf = self.get("planomraader_samlet").copy()
         attrs = dict(gdf.attrs)
         for key, sp in (("tabel3_sp51", 51), ("tabel4_sp62", 62)):
@@ -141,7 +141,7 @@ class Sources:
         return gdf
 
     def _src_banelinjer(self):
-        from geo.io import read_vector
+        from kkr_geo.geo.io import read_vector
         path = self.data_dir.file("osm/banelinjer_osm.geojson")
         if not path.exists():
             raise SourceUnavailable("banelinjer: osm/banelinjer_osm.geojson is not in the data directory.")
@@ -152,7 +152,7 @@ class Sources:
 
     def _grid(self):
         if "_grid" not in self._cache:
-            from layers.population import region_population_grid
+            from kkr_geo.layers.population import region_population_grid
             self._cache["_grid"] = region_population_grid(self.data_dir, cell_size=GRID_CELL_M)
         return self._cache["_grid"]
 
@@ -163,7 +163,7 @@ class Sources:
 
     def _catchment(self, name: str, layer: str, by: str, title: str, label_column: str | None = None,
                    distances=CATCHMENT_DISTANCES):
-        from geo.catchment import corridor_catchment
+        from kkr_geo.geo.catchment import corridor_catchment
         features = self.get(layer)
         result = corridor_catchment(features, self._grid(), distances=distances, by=by, mode="rings",
                                     areas=self._areas())
@@ -216,7 +216,7 @@ class Sources:
                                distances=PR_CATCHMENT_DISTANCES)
 
     def _coverage(self, name: str, layer: str, threshold_m: int, title: str):
-        from geo.coverage import coverage_gaps
+        from kkr_geo.geo.coverage import coverage_gaps
         facilities = self.get(layer)
         result = coverage_gaps(facilities, self._grid(), threshold_m, areas=self._areas())
         table = result.table.copy()
@@ -241,7 +241,7 @@ class Sources:
                               f"Mere end {STATION_GAP_THRESHOLD_M} m til nærmeste station")
 
     def _src_patientstroemme(self):
-        from maps.flows import flow_lines, read_flow_table
+        from kkr_geo.maps.flows import flow_lines, read_flow_table
         for rel in FLOW_FILES:
             path = self.data_dir.file(rel)
             if path.exists():

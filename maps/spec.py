@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from geo.errors import InputError
-from maps.classify import COLOURBLIND_SAFE, DEFAULT_PALETTE, SCHEMES
+from kkr_geo.geo.errors import InputError
+from kkr_geo.maps.classify import COLOURBLIND_SAFE, DEFAULT_PALETTE, SCHEMES
 
 PAGE_SIZES_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 ORIENTATIONS = ("portrait", "landscape")
@@ -354,7 +354,7 @@ def load_spec(path: str | Path) -> MapSpec:
 
 
 def shipped_spec_dir() -> Path:
-    return Path(str(resources.files("maps") / "specs"))
+    return Path(str(resources.files("kkr_geo.maps") / "specs"))
 
 
 def load_specs(directory: str | Path | None = None, only: list[str] | None = None) -> list[MapSpec]:

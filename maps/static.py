@@ -24,10 +24,10 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Polygon as MplPolygon, Rectangle  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
-from geo.io import atomic_path  # noqa: E402
-from maps.fmt import fmt_number  # noqa: E402
-from maps.prepare import PreparedMap, split_bornholm  # noqa: E402
-from maps.style import (COLOURS, EDGE, band_column, catchment_colour, flow_width_scale,  # noqa: E402
+from kkr_geo.geo.io import atomic_path  # noqa: E402
+from kkr_geo.maps.fmt import fmt_number  # noqa: E402
+from kkr_geo.maps.prepare import PreparedMap, split_bornholm  # noqa: E402
+from kkr_geo.maps.style import (COLOURS, EDGE, band_column, catchment_colour, flow_width_scale,  # noqa: E402
                         legend_entries)
 
 MM = 1 / 25.4

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 
 @pytest.fixture(scope="session")
 def shared_data():
-    from layers.datadir import resolve_data_dir
+    from kkr_geo.layers.datadir import resolve_data_dir
 
     saved = os.environ.get("KKR_GEO_DATA")
     dd = resolve_data_dir()

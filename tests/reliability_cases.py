@@ -72,7 +72,7 @@ LEDGER = Ledger()
 
 def error_is_clear(exc: BaseException, *must_name: str) -> bool:
     """A user-facing error: KkrGeoError, names each of ``must_name`` (file, line, feature), has a hint."""
-    from geo.errors import KkrGeoError
+    from kkr_geo.geo.errors import KkrGeoError
 
     if not isinstance(exc, KkrGeoError):
         return False

@@ -18,9 +18,9 @@ import pytest
 import shapely
 from affine import Affine
 
-from geo.access import area_catchment_fca, decay_weights, two_step_fca
-from geo.errors import InputError
-from geo.population import PopulationGrid
+from kkr_geo.geo.access import area_catchment_fca, decay_weights, two_step_fca
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.population import PopulationGrid
 
 X0, Y0 = 700_000.0, 6_170_000.0
 CY = Y0 + 50  # centre line of the one-row grid
@@ -123,7 +123,7 @@ def test_area_catchment_with_points_and_grid():
 def test_borgere_pr_kapacitet_equals_tabel3(shared_data):
     """The planning area as catchment reproduces Tabel 3: population / capacity = borgere pr. kapacitet."""
     try:
-        from layers.population import planlaegningsomraade_population
+        from kkr_geo.layers.population import planlaegningsomraade_population
     except ImportError:
         pytest.skip("layers.population not available")
     areas = planlaegningsomraade_population(shared_data)
@@ -141,7 +141,7 @@ def test_borgere_pr_kapacitet_from_the_default_grid(shared_data):
     boundary (cells go to the area holding their centre): within 5 % of Tabel 3 per area at 100 m,
     and region-wide within 1 %."""
     try:
-        from layers.population import planlaegningsomraade_population
+        from kkr_geo.layers.population import planlaegningsomraade_population
     except ImportError:
         pytest.skip("layers.population not available")
     areas = planlaegningsomraade_population(shared_data)
@@ -156,7 +156,7 @@ def test_borgere_pr_kapacitet_from_the_default_grid(shared_data):
 
 def test_network_2sfca_matches_the_toy_along_a_street(grid):
     """The same toy on a street running along the demand cells: route = straight distance."""
-    from geo.distance import StreetNetwork
+    from kkr_geo.geo.distance import StreetNetwork
     street = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 - 500, CY), (X0 + 2000, CY)])], crs=25832)
     net = StreetNetwork.from_edges(street, densify_m=10)
     r = two_step_fca(TOY, "kapacitet", grid, 600, network=net)

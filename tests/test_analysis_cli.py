@@ -10,7 +10,7 @@ import pytest
 import shapely
 from affine import Affine
 
-from geo.population import PopulationGrid
+from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.cli import main
 
 X0, Y0 = 700_000.0, 6_170_000.0

@@ -9,11 +9,11 @@ import pytest
 from conftest import writable_subdir
 from PIL import Image
 
-from layers.datadir import resolve_data_dir
-from maps.build import GPKG_NAME, build
-from maps.inline import external_asset_urls
-from maps.sources import Sources
-from maps.spec import load_specs
+from kkr_geo.layers.datadir import resolve_data_dir
+from kkr_geo.maps.build import GPKG_NAME, build
+from kkr_geo.maps.inline import external_asset_urls
+from kkr_geo.maps.sources import Sources
+from kkr_geo.maps.spec import load_specs
 
 DPI = 50
 
@@ -152,7 +152,7 @@ def test_gap_map_with_a_test_clinic_file(data_dir, tmp_path):
 
 
 def test_park_and_ride_catchment_uses_bike_and_drive_bands(shared_data):
-    from maps.sources import PR_CATCHMENT_DISTANCES, Sources
+    from kkr_geo.maps.sources import PR_CATCHMENT_DISTANCES, Sources
 
     src = Sources(shared_data)
     polys = src.get("parker_og_rejs_opland")

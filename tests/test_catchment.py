@@ -13,10 +13,10 @@ import pytest
 import shapely
 from affine import Affine
 
-from geo.catchment import band_label, corridor_catchment
-from geo.distance import StreetNetwork
-from geo.errors import InputError
-from geo.population import PopulationGrid
+from kkr_geo.geo.catchment import band_label, corridor_catchment
+from kkr_geo.geo.distance import StreetNetwork
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.population import PopulationGrid
 
 X0, Y0 = 700_000.0, 6_170_000.0
 DENSITY = 0.01  # people per m² = 1 person per 10 m cell

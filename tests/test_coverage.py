@@ -14,10 +14,10 @@ import pytest
 import shapely
 from affine import Affine
 
-from geo.coverage import coverage_gaps
-from geo.distance import StreetNetwork
-from geo.errors import InputError
-from geo.population import PopulationGrid
+from kkr_geo.geo.coverage import coverage_gaps
+from kkr_geo.geo.distance import StreetNetwork
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.population import PopulationGrid
 
 X0, Y0 = 700_000.0, 6_170_000.0
 

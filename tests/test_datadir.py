@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from geo.errors import DataError
-from layers.datadir import ENV_VAR, resolve_data_dir
+from kkr_geo.geo.errors import DataError
+from kkr_geo.layers.datadir import ENV_VAR, resolve_data_dir
 
 
 def test_flag_wins_over_env(tmp_path, monkeypatch):
@@ -33,7 +33,7 @@ def test_bad_choices_are_clear(tmp_path, monkeypatch):
 
 
 def test_cache_when_nothing_else(tmp_path, monkeypatch):
-    import layers.datadir as d
+    import kkr_geo.layers.datadir as d
 
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.setattr(d, "PROJECT_ROOT", tmp_path / "proj")

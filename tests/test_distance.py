@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method,
+from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method,
                           nearest_distance, pairs_within)
-from geo.errors import InputError
+from kkr_geo.geo.errors import InputError
 
 X0, Y0 = 700_000.0, 6_170_000.0
 
@@ -108,8 +108,8 @@ def test_grid_stencil_pairs_equal_tree_pairs():
     """The stencil shortcut used by 2SFCA finds exactly the pairs a KD-tree finds (random grid)."""
     from affine import Affine
 
-    from geo.distance import grid_pairs_within
-    from geo.population import PopulationGrid
+    from kkr_geo.geo.distance import grid_pairs_within
+    from kkr_geo.geo.population import PopulationGrid
     rng = np.random.default_rng(7)
     vals = np.where(rng.random((60, 80)) < 0.5, rng.uniform(1, 10, (60, 80)), 0.0)
     grid = PopulationGrid(vals, Affine(100, 0, X0, 0, -100, Y0 + 6000))

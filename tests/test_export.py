@@ -5,9 +5,9 @@ import pyogrio
 import pytest
 import shapely
 
-from geo.errors import InputError
-from layers import available_layers
-from layers.export import export_geopackage
+from kkr_geo.geo.errors import InputError
+from kkr_geo.layers import available_layers
+from kkr_geo.layers.export import export_geopackage
 
 
 def test_round_trip_all_layers(shared_data, tmp_path):

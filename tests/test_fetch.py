@@ -20,8 +20,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from geo.errors import DataError
-from layers import fetch as F
+from kkr_geo.geo.errors import DataError
+from kkr_geo.layers import fetch as F
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fetch"
 

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from geo.errors import InputError
-from layers.indicators import read_table
+from kkr_geo.geo.errors import InputError
+from kkr_geo.layers.indicators import read_table
 
 HEADER = "kommunekode;kommune;andel;beløb\n"
 

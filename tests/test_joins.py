@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.errors import InputError
-from layers.joins import join_indicators
+from kkr_geo.geo.errors import InputError
+from kkr_geo.layers.joins import join_indicators
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_column_name_clash_gets_suffix(layer):
 
 
 def test_bydel_names(shared_data):
-    from layers import load_layer
+    from kkr_geo.layers import load_layer
 
     areas = load_layer("planomraader", shared_data)
     t = table(omr=["Brønshøj Husum", "VESTERBRO-KONGENS ENGHAVE", "Oesterbro", "Indre by"], v=[1, 2, 3, 4])

@@ -5,8 +5,8 @@ import pytest
 
 from conftest import writable_subdir
 
-from geo.errors import DataError, InputError
-from layers import LAYER_NAMES, available_layers, layer_info, load_layer
+from kkr_geo.geo.errors import DataError, InputError
+from kkr_geo.layers import LAYER_NAMES, available_layers, layer_info, load_layer
 
 REGION_H = {"0101", "0147", "0151", "0153", "0155", "0157", "0159", "0161", "0163", "0165", "0167", "0169", "0173",
             "0175", "0183", "0185", "0187", "0190", "0201", "0210", "0217", "0219", "0223", "0230", "0240", "0250",
@@ -166,7 +166,7 @@ def test_stationer(shared_data):
 
 
 def test_station_coverage_source(shared_data):
-    from maps.sources import STATION_GAP_THRESHOLD_M, Sources
+    from kkr_geo.maps.sources import STATION_GAP_THRESHOLD_M, Sources
 
     src = Sources(shared_data)
     gaps = src.get("station_daekningshuller")

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from geo.errors import InputError
-from maps.classify import classify, palette_colours
-from maps.fmt import esc, fmt_number, fmt_percent, fmt_range, fmt_value
-from maps.spec import load_spec, load_specs, parse_spec
+from kkr_geo.geo.errors import InputError
+from kkr_geo.maps.classify import classify, palette_colours
+from kkr_geo.maps.fmt import esc, fmt_number, fmt_percent, fmt_range, fmt_value
+from kkr_geo.maps.spec import load_spec, load_specs, parse_spec
 
 
 @pytest.mark.parametrize("value,decimals,expected", [
@@ -103,7 +103,7 @@ def test_spec_layer_errors(tmp_path):
 
 
 def test_labels_accept_a_prioritised_list():
-    from maps.spec import parse_spec
+    from kkr_geo.maps.spec import parse_spec
 
     base = {"title": "T", "layers": [{"id": "kom", "source": "kommuner", "style": "fill", "label": "Kommune"},
                                      {"id": "brt", "source": "brt", "style": "line", "label": "BRT"}]}
@@ -112,6 +112,6 @@ def test_labels_accept_a_prioritised_list():
     two = parse_spec(dict(base, labels=[{"layer": "brt", "column": "kortnavn"}, {"layer": "kom", "column": "navn"}]), name="t")
     assert [lab["layer"] for lab in two.labels] == ["brt", "kom"]
     import pytest
-    from geo.errors import InputError
+    from kkr_geo.geo.errors import InputError
     with pytest.raises(InputError, match=r"labels\[1\]\.layer"):
         parse_spec(dict(base, labels=[{"layer": "brt", "column": "kortnavn"}, {"layer": "nope", "column": "navn"}]), name="t")

@@ -10,13 +10,13 @@ import pytest
 import shapely
 from PIL import Image
 
-from maps.flows import flow_lines, read_flow_table
-from maps.inline import external_asset_urls
-from maps.interactive import render_html
-from maps.prepare import prepare
-from maps.sources import Sources, SourceUnavailable
-from maps.spec import parse_spec
-from maps.static import render_static
+from kkr_geo.maps.flows import flow_lines, read_flow_table
+from kkr_geo.maps.inline import external_asset_urls
+from kkr_geo.maps.interactive import render_html
+from kkr_geo.maps.prepare import prepare
+from kkr_geo.maps.sources import Sources, SourceUnavailable
+from kkr_geo.maps.spec import parse_spec
+from kkr_geo.maps.static import render_static
 
 HOSTILE = '<img src=x onerror="alert(1)">Ølstykke & Co'
 
@@ -191,7 +191,7 @@ def test_flow_map(sources, tmp_path):
 
 
 def test_flow_table_errors(tmp_path):
-    from geo.errors import InputError
+    from kkr_geo.geo.errors import InputError
     bad = tmp_path / "f.csv"
     bad.write_text("a;b;c\n1;2;3\n", encoding="utf-8")
     with pytest.raises(InputError, match="home municipality"):

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from layers.keys import key_kind, normalise_kommunekode, normalise_name
-from layers.numbers import NumberFormatError, parse_number
+from kkr_geo.layers.keys import key_kind, normalise_kommunekode, normalise_name
+from kkr_geo.layers.numbers import NumberFormatError, parse_number
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -62,7 +62,7 @@ def test_key_kind():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from layers.numbers import parse_numbers  # noqa: E402
+from kkr_geo.layers.numbers import parse_numbers  # noqa: E402
 
 _cells = st.one_of(
     st.none(), st.floats(allow_nan=True, allow_infinity=False), st.integers(-10**9, 10**9),

@@ -8,8 +8,8 @@ import rasterio
 import shapely
 from affine import Affine
 
-from geo.errors import InputError
-from geo.population import PopulationGrid, cell_ids
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.population import PopulationGrid, cell_ids
 
 X0, Y0 = 700_000, 6_170_000
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from layers.keys import normalise_kommunekode, normalise_name
-from layers.numbers import NumberFormatError, guess_decimal, parse_number
+from kkr_geo.layers.keys import normalise_kommunekode, normalise_name
+from kkr_geo.layers.numbers import NumberFormatError, guess_decimal, parse_number
 from reliability_cases import LEDGER, reliability_ledger  # noqa: F401  (autouse fixture)
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

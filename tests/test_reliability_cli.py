@@ -12,8 +12,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo.errors import InputError
-from geo.io import atomic_path, write_text_atomic
+from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.io import atomic_path, write_text_atomic
 from reliability_cases import check, reliability_ledger  # noqa: F401  (autouse fixture)
 
 AREA = "cli"
@@ -152,7 +152,7 @@ def test_atomic_write_replaces_completely(tmp_path):
 
 
 def test_geopackage_export_failure_leaves_no_file(tmp_path):
-    from layers.export import export_geopackage
+    from kkr_geo.layers.export import export_geopackage
 
     good = gpd.GeoDataFrame({"navn": ["a"]}, geometry=[shapely.box(700_000, 6_170_000, 701_000, 6_171_000)], crs=25832)
     mixed = gpd.GeoDataFrame({"navn": ["p", "f"]}, geometry=[shapely.Point(700_000, 6_170_000), shapely.box(700_000, 6_170_000, 701_000, 6_171_000)],

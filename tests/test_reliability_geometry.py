@@ -8,10 +8,10 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from geo.crs import to_analysis_crs
-from geo.errors import KkrGeoError
-from geo.geometry import clean_geometries
-from geo.io import read_vector
+from kkr_geo.geo.crs import to_analysis_crs
+from kkr_geo.geo.errors import KkrGeoError
+from kkr_geo.geo.geometry import clean_geometries
+from kkr_geo.geo.io import read_vector
 from reliability_cases import check, error_is_clear, reliability_ledger  # noqa: F401  (autouse fixture)
 
 AREA = "geometry"
@@ -150,7 +150,7 @@ def test_clean_geometries_reports_every_change(case, geoms, expect_kept):
 
 
 def test_mixed_types_in_geopackage_end_to_end(tmp_path):
-    from layers._common import finish
+    from kkr_geo.layers._common import finish
     src = _gdf([_bowtie(), shapely.Point(700_000, 6_170_000), shapely.Polygon(), _box(2), None], 25832,
                names=["bow", "punkt", "tom", "ok", "ingen"])
     p = _write(src, tmp_path / "blandet.gpkg")
@@ -161,7 +161,7 @@ def test_mixed_types_in_geopackage_end_to_end(tmp_path):
 
 
 def test_export_refuses_mixed_geometry_layer(tmp_path):
-    from layers.export import export_geopackage
+    from kkr_geo.layers.export import export_geopackage
     src = _gdf([shapely.Point(700_000, 6_170_000), _box(1)], 25832)
     out = tmp_path / "ud.gpkg"
     with pytest.raises(KkrGeoError) as ei:
@@ -232,7 +232,7 @@ def test_null_geometry_in_geojson_is_kept_for_cleaning(tmp_path):
 # ------------------------------------------------------------------------- klinikker tables
 
 def test_clinic_table_with_swapped_lat_lon(tmp_path, shared_data):
-    from layers.registry import load_layer
+    from kkr_geo.layers.registry import load_layer
     p = tmp_path / "klinikker.csv"
     p.write_text("navn;lat;lon;kapacitet_sp51\nKlinik A;55,68;12,57;2\nKlinik B;12,53;55,68;1\nKlinik C;55,70;12,50;1,5\n",
                  encoding="utf-8")
@@ -243,7 +243,7 @@ def test_clinic_table_with_swapped_lat_lon(tmp_path, shared_data):
 
 
 def test_clinic_table_with_text_coordinates(tmp_path, shared_data):
-    from layers.registry import load_layer
+    from kkr_geo.layers.registry import load_layer
     p = tmp_path / "klinikker.csv"
     p.write_text("navn;lat;lon\nKlinik A;55,68;12,57\nKlinik B;ukendt;12,53\nKlinik C;55,70;12,50\nKlinik D;55,71;12,51\n"
                  "Klinik E;55,72;12,52\n", encoding="utf-8")

@@ -19,7 +19,7 @@ import pytest
 import shapely
 import yaml
 
-from geo.errors import KkrGeoError
+from kkr_geo.geo.errors import KkrGeoError
 from reliability_cases import LEDGER, check, reliability_ledger  # noqa: F401  (autouse fixture)
 
 AREA = "html"
@@ -135,7 +135,7 @@ def check_page(text: str) -> tuple[list[str], int]:
 
 
 def _hostile_sources(data_dir):
-    from maps.sources import Sources
+    from kkr_geo.maps.sources import Sources
 
     n = len(HOSTILE)
     polys = gpd.GeoDataFrame(
@@ -184,7 +184,7 @@ def _hostile_spec(spec_dir, *, name="ond"):
 @pytest.fixture(scope="module")
 def hostile_build(tmp_path_factory, shared_data):
     pytest.importorskip("folium")
-    from maps.build import build
+    from kkr_geo.maps.build import build
 
     tmp = tmp_path_factory.mktemp("hostile")
     specs = _hostile_spec(tmp / "specs")
@@ -216,7 +216,7 @@ def test_hostile_strings_do_not_break_the_static_map(hostile_build):
 
 def test_mathtext_dollar_signs_in_names(tmp_path, shared_data):
     """Matplotlib reads $...$ as math: a name like '$\\broken{$' must not crash the static map."""
-    from maps.build import build
+    from kkr_geo.maps.build import build
 
     src = _hostile_sources(shared_data)
     g = src.extra["ond_flader"].copy()
@@ -252,7 +252,7 @@ def test_checker_catches_an_unescaped_page():
 
 @pytest.mark.parametrize("name", ["../../evil", "..", "/abs/evil", "evil\n", "Evil", "a/b", "con.html", ""])
 def test_spec_names_cannot_escape_the_output_dir(name, tmp_path):
-    from maps.spec import load_specs
+    from kkr_geo.maps.spec import load_specs
 
     d = tmp_path / "specs"
     d.mkdir()
@@ -268,7 +268,7 @@ def test_spec_names_cannot_escape_the_output_dir(name, tmp_path):
 
 
 def test_only_with_a_path_is_refused(tmp_path):
-    from maps.spec import load_specs
+    from kkr_geo.maps.spec import load_specs
 
     with pytest.raises(KkrGeoError) as ei:
         load_specs(None, only=["../../evil"])
@@ -276,7 +276,7 @@ def test_only_with_a_path_is_refused(tmp_path):
 
 
 def test_spec_file_stem_with_odd_characters(tmp_path):
-    from maps.spec import load_specs
+    from kkr_geo.maps.spec import load_specs
 
     d = tmp_path / "specs"
     d.mkdir()

@@ -13,7 +13,7 @@ import pytest
 import rasterio
 from affine import Affine
 
-from geo.errors import KkrGeoError
+from kkr_geo.geo.errors import KkrGeoError
 from reliability_cases import check, error_is_clear, reliability_ledger  # noqa: F401  (autouse fixture)
 
 AREA = "scale"
@@ -29,7 +29,7 @@ def _sparse_raster(path, width, height, dtype="float32"):
 
 
 def test_one_gigabyte_raster_is_refused_without_reading(tmp_path):
-    from geo.population import PopulationGrid
+    from kkr_geo.geo.population import PopulationGrid
 
     p = _sparse_raster(tmp_path / "befolkning_10m.tif", 16_384, 16_384)  # 268M float32 cells = 1.07 GB
     assert p.stat().st_size < 5_000_000
@@ -42,7 +42,7 @@ def test_one_gigabyte_raster_is_refused_without_reading(tmp_path):
 
 
 def test_raster_guard_limit_is_enforced(tmp_path, monkeypatch):
-    import geo.population as pop
+    import kkr_geo.geo.population as pop
 
     path = tmp_path / "lille.tif"
     arr = np.ones((50, 40), dtype="float32")
@@ -59,7 +59,7 @@ def test_raster_guard_limit_is_enforced(tmp_path, monkeypatch):
 
 
 def test_table_over_the_size_limit_is_refused(tmp_path, monkeypatch):
-    import layers.indicators as ind
+    import kkr_geo.layers.indicators as ind
 
     p = tmp_path / "stor.csv"
     p.write_text("kommunekode;værdi\n" + "".join(f"{101 + i % 99};{i},5\n" for i in range(20_000)), encoding="utf-8")
@@ -71,14 +71,14 @@ def test_table_over_the_size_limit_is_refused(tmp_path, monkeypatch):
 
 
 def test_default_limit_admits_a_million_row_table():
-    import layers.indicators as ind
+    import kkr_geo.layers.indicators as ind
 
     # a million rows of "kommunekode;kommune;værdi;andel" is ~36 MB: under the default limit
     assert 40 * 1024 * 1024 < ind.MAX_TABLE_BYTES <= 128 * 1024 * 1024
 
 
 def test_large_table_every_row_kept(tmp_path):
-    from layers.indicators import read_table
+    from kkr_geo.layers.indicators import read_table
 
     n = 50_000
     p = tmp_path / "mange.csv"
@@ -97,7 +97,7 @@ def test_large_table_every_row_kept(tmp_path):
 def test_xlsx_that_unpacks_too_large_is_refused(tmp_path, monkeypatch):
     import openpyxl
 
-    import layers.indicators as ind
+    import kkr_geo.layers.indicators as ind
 
     p = tmp_path / "bombe.xlsx"
     wb = openpyxl.Workbook()

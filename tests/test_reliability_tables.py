@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.errors import KkrGeoError
-from layers.indicators import read_table
-from layers.joins import join_indicators
+from kkr_geo.geo.errors import KkrGeoError
+from kkr_geo.layers.indicators import read_table
+from kkr_geo.layers.joins import join_indicators
 from reliability_cases import check, error_is_clear, reliability_ledger  # noqa: F401  (autouse fixture)
 
 AREA = "tables"

@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.errors import DataError, InputError
+from kkr_geo.geo.errors import DataError, InputError
 
 FEATURE_LAYERS = ["brt", "brt_stops", "parker_og_rejs", "klinikker", "supercykelstier"]
 AREA_LAYERS = {"kommuner": "kommune", "planomraader": "planområde"}
@@ -80,18 +80,18 @@ def _common(p, *, what: str) -> None:
 # --- inputs ----------------------------------------------------------------------------------------
 
 def _data_dir(args):
-    from layers.datadir import resolve_data_dir
+    from kkr_geo.layers.datadir import resolve_data_dir
     return resolve_data_dir(args.data_dir)
 
 
 def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
-    from geo.io import read_vector
+    from kkr_geo.geo.io import read_vector
     if args.facilities:
         gdf = read_vector(args.facilities)
         gdf.attrs["source"] = str(args.facilities)
         return gdf
     if args.layer:
-        from layers import load_layer
+        from kkr_geo.layers import load_layer
         dd = _data_dir(args)
         opts = {"path": args.klinikker} if args.layer == "klinikker" and args.klinikker else {}
         gdf = load_layer(args.layer, dd, **opts)
@@ -113,10 +113,10 @@ def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
 
 def load_population(args):
     """The population grid: --population FILE, else the region's default planning-area surface."""
-    from geo.population import PopulationGrid
+    from kkr_geo.geo.population import PopulationGrid
     if args.population:
         return PopulationGrid.from_raster(args.population, cell_size=args.cell_size if args.cell_size != 100.0 else None)
-    from layers.population import region_population_grid
+    from kkr_geo.layers.population import region_population_grid
     return region_population_grid(_data_dir(args), cell_size=args.cell_size)
 
 
@@ -127,13 +127,13 @@ def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
     out = {}
     for item in [s.strip() for s in spec.split(",") if s.strip()]:
         if item in AREA_LAYERS:
-            from layers import load_layer
+            from kkr_geo.layers import load_layer
             try:
                 out[AREA_LAYERS[item]] = load_layer(item, _data_dir(args))[["navn", "geometry"]]
             except DataError as exc:
                 raise DataError(f"area layer {item}: {exc.message}", hint=exc.hint or "use --areas none to skip it.") from None
         else:
-            from geo.io import read_vector
+            from kkr_geo.geo.io import read_vector
             gdf = read_vector(item)
             if args.area_name_column not in gdf.columns:
                 raise InputError(f"{item}: no column {args.area_name_column!r} for the area names.",
@@ -143,7 +143,7 @@ def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
 
 
 def distance_options(args) -> dict:
-    from geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork
+    from kkr_geo.geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork
     if args.network:
         if args.detour_factor is not None:
             raise InputError("--detour-factor applies only without --network.", hint="drop one of the two options.")
@@ -174,7 +174,7 @@ def _with_meta(df: pd.DataFrame, meta: dict) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> list[Path]:
-    from geo.io import atomic_path
+    from kkr_geo.geo.io import atomic_path
     excel = path.with_name(path.stem + "_excel.csv")
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8")
@@ -184,7 +184,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> list[Path]:
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
-    from geo.io import atomic_path
+    from kkr_geo.geo.io import atomic_path
     with atomic_path(path) as tmp:
         for name, gdf in layers.items():
             g = gdf.copy()
@@ -196,7 +196,7 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
 
 
 def write_meta(meta: dict, path: Path) -> Path:
-    from geo.io import write_text_atomic
+    from kkr_geo.geo.io import write_text_atomic
     return write_text_atomic(path, json.dumps(meta, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
@@ -210,7 +210,7 @@ def _report(paths: list[Path], meta: dict) -> None:
 # --- commands --------------------------------------------------------------------------------------
 
 def cmd_catchment(args) -> int:
-    from geo.catchment import corridor_catchment
+    from kkr_geo.geo.catchment import corridor_catchment
     features = load_features(args)
     by = args.by
     if by == "auto":
@@ -231,7 +231,7 @@ def cmd_catchment(args) -> int:
 
 
 def cmd_coverage(args) -> int:
-    from geo.coverage import coverage_gaps
+    from kkr_geo.geo.coverage import coverage_gaps
     facilities = load_features(args)
     grid = load_population(args)
     areas = load_areas(args)
@@ -247,10 +247,10 @@ def cmd_coverage(args) -> int:
 
 
 def cmd_access(args) -> int:
-    from geo.access import area_catchment_fca, two_step_fca
+    from kkr_geo.geo.access import area_catchment_fca, two_step_fca
     out = Path(args.out)
     if args.planning_area:
-        from layers.population import planlaegningsomraade_population
+        from kkr_geo.layers.population import planlaegningsomraade_population
         areas = planlaegningsomraade_population(_data_dir(args))
         facilities = load_features(args, required=False)
         if facilities is None:
@@ -304,7 +304,7 @@ def cmd_access(args) -> int:
 def _write_grid_tif(grid, values: np.ndarray, path: Path, description: str) -> Path:
     import rasterio
 
-    from geo.io import atomic_path
+    from kkr_geo.geo.io import atomic_path
     arr = np.where(np.isinf(values), -1.0, values).astype("float32")  # -1 = unreachable
     profile = dict(driver="GTiff", width=grid.shape[1], height=grid.shape[0], count=1, dtype="float32",
                    crs=grid.crs, transform=grid.transform, nodata=np.nan, compress="deflate")

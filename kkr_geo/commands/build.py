@@ -25,10 +25,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from geo.errors import InputError
-    from layers.datadir import resolve_data_dir
-    from maps.build import build
-    from maps.spec import FORMATS, load_specs
+    from kkr_geo.geo.errors import InputError
+    from kkr_geo.layers.datadir import resolve_data_dir
+    from kkr_geo.maps.build import build
+    from kkr_geo.maps.spec import FORMATS, load_specs
 
     if args.list:
         for spec in load_specs(args.specs):

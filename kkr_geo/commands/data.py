@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from layers.catalog import fetched_metadata, status
-from layers.datadir import resolve_data_dir, user_cache_dir
+from kkr_geo.layers.catalog import fetched_metadata, status
+from kkr_geo.layers.datadir import resolve_data_dir, user_cache_dir
 
 
 def register(sub) -> None:
@@ -50,7 +50,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_fetch(args) -> int:
-    from layers import fetch as fetch_mod
+    from kkr_geo.layers import fetch as fetch_mod
 
     target = Path(args.to) if args.to else (resolve_data_dir(args.data_dir).path if args.data_dir else user_cache_dir())
     print(f"Fetching into {target}")
@@ -61,7 +61,7 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from layers import fetch as fetch_mod
+    from kkr_geo.layers import fetch as fetch_mod
 
     target = Path(args.to) if args.to else (resolve_data_dir(args.data_dir).path if args.data_dir else user_cache_dir())
     result = fetch_mod.import_file(args.name, args.file, target)

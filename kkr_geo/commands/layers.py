@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from layers.datadir import resolve_data_dir
-from layers.registry import LAYER_NAMES, available_layers, layer_info, load_layer
+from kkr_geo.layers.datadir import resolve_data_dir
+from kkr_geo.layers.registry import LAYER_NAMES, available_layers, layer_info, load_layer
 
 
 def register(sub) -> None:
@@ -61,7 +61,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from layers.export import export_geopackage
+    from kkr_geo.layers.export import export_geopackage
 
     dd = resolve_data_dir(args.data_dir)
     print(f"Data directory: {dd}")
@@ -72,7 +72,7 @@ def cmd_export(args) -> int:
     if args.klinikker:
         layers["klinikker"] = load_layer("klinikker", dd, path=args.klinikker)
     if not any(len(g) for g in layers.values()):
-        from geo.errors import DataError
+        from kkr_geo.geo.errors import DataError
 
         raise DataError(f"no layer can be built from the data directory {dd}; nothing was written.",
                         hint="run `kkr-geo data status` to see what is missing, then `kkr-geo data fetch` or --data-dir.")

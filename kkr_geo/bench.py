@@ -1,7 +1,7 @@
 """Benchmark of the analysis engine against a naive geopandas baseline.
 
-    python -m geo.bench            # region-sized: ~250,000 populated 100 m cells, 1,000 facilities
-    python -m geo.bench --quick    # small run (a few seconds)
+    python -m kkr_geo.bench            # region-sized: ~250,000 populated 100 m cells, 1,000 facilities
+    python -m kkr_geo.bench --quick    # small run (a few seconds)
 
 With the development data present (found like the CLI does) the grid is the region's default
 population surface (planlægningsområde populations spread by areal weighting over 100 m cells)
@@ -39,12 +39,12 @@ import pandas as pd
 import shapely
 from affine import Affine
 
-from geo.access import two_step_fca
-from geo.catchment import corridor_catchment
-from geo.coverage import coverage_gaps
-from geo.crs import ANALYSIS_CRS
-from geo.population import PopulationGrid
-from geo.raster import OUTSIDE_LABEL
+from kkr_geo.geo.access import two_step_fca
+from kkr_geo.geo.catchment import corridor_catchment
+from kkr_geo.geo.coverage import coverage_gaps
+from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.population import PopulationGrid
+from kkr_geo.geo.raster import OUTSIDE_LABEL
 
 DETOUR = 1.3
 
@@ -86,8 +86,8 @@ def synthetic_region(n_cells: int = 250_000, seed: int = 1) -> tuple[PopulationG
 
 
 def real_region(data_dir) -> tuple[PopulationGrid, dict, gpd.GeoDataFrame]:
-    from layers import load_layer
-    from layers.population import region_population_grid
+    from kkr_geo.layers import load_layer
+    from kkr_geo.layers.population import region_population_grid
     grid = region_population_grid(data_dir, cell_size=100)
     kommuner = load_layer("kommuner", data_dir)
     brt = load_layer("brt", data_dir)
@@ -223,7 +223,7 @@ def _once(fn):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m geo.bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m kkr_geo.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small synthetic run")
     ap.add_argument("--synthetic", action="store_true", help="use the synthetic region even if the data exists")
     ap.add_argument("--data-dir", help="data directory (default: resolved like the CLI)")
@@ -241,7 +241,7 @@ def main(argv=None) -> int:
         grid = None
         if not args.synthetic:
             try:
-                from layers.datadir import resolve_data_dir
+                from kkr_geo.layers.datadir import resolve_data_dir
                 dd = resolve_data_dir(args.data_dir)
                 if dd.has("indikatorer/fysioterapi_kapacitet_speciale51_2024.csv") and dd.has("dagi/kommuner.geojson"):
                     grid, areas, corridor = real_region(dd)
