@@ -62,6 +62,11 @@ def area_labels(grid, areas: gpd.GeoDataFrame, name_column: str, *, area_type: s
         if shapes:
             labels = rasterio.features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform,
                                                  fill=-1, dtype="int32", all_touched=False)
+            # Cells cut by a coastline or a boundary whose centre falls just outside every polygon
+            # still hold people (areal weighting put them there): give them to an area they touch.
+            touched = rasterio.features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform,
+                                                  fill=-1, dtype="int32", all_touched=True)
+            labels = np.where(labels < 0, touched, labels)
     cache[key] = (labels, names)
     return labels, names
 

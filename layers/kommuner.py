@@ -42,6 +42,7 @@ def load(name: str, dd: DataDir, *, include_neighbours: bool | list[str] = False
     gdf = raw.dissolve(by="kommunekode", aggfunc={"KOMNAVN": "first"}, as_index=False)
     gdf = gdf.rename(columns={"KOMNAVN": "navn"})
     gdf["region"] = _regions(gdf, dd)
+    renamed = _official_names(gdf)
 
     wanted = set(gdf.loc[gdf["region"] == "Region Hovedstaden", "kommunekode"])
     if not include_christiansoe:
@@ -57,13 +58,35 @@ def load(name: str, dd: DataDir, *, include_neighbours: bool | list[str] = False
             wanted.add(code)
     gdf = gdf[gdf["kommunekode"].isin(wanted)].copy()
     gdf["areal_km2"] = (gdf.geometry.area / 1e6).round(2)
-    notes = []
+    notes = [f"name {old!r} (DAGI) replaced by the official {new!r} (kommunekode {code})"
+             for code, old, new in renamed if code in set(gdf["kommunekode"])]
     gdf = _add_population(gdf, dd, notes)
     gdf = gdf.sort_values("kommunekode")[[c for c in ("kommunekode", "navn", "region", "areal_km2", "befolkning",
                                                      "befolkning_dato", "geometry") if c in gdf.columns]]
     return finish(gdf, name=name, family="polygon", source="SDFI (DAGI)" + ("; Danmarks Statistik" if "befolkning" in gdf else ""),
                   licence="Danish free geodata terms; CC BY 4.0 (DST)", precision="DAGI 1:500.000 (generalised, ~100 m)",
                   id_column="kommunekode", notes=notes)
+
+
+def official_names() -> dict[str, str]:
+    """Official municipality names keyed by kommunekode, from the practice plan's table of planning areas
+    (the indicator files' spelling, e.g. "Høje-Taastrup"; the DAGI 2014 copy writes "Høje Taastrup")."""
+    from kkr_geo.layers.planomraader import definition
+    d = definition()
+    d = d[d["type"] == "kommune"]
+    return dict(zip(d["kommunekode"], d["planlaegningsomraade"]))
+
+
+def _official_names(gdf: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
+    """Replace DAGI names by the official ones in place; return (code, old, new) for each change."""
+    names = official_names()
+    changed = []
+    for i, code, old in zip(gdf.index, gdf["kommunekode"], gdf["navn"]):
+        new = names.get(code)
+        if new and new != old:
+            gdf.at[i, "navn"] = new
+            changed.append((code, old, new))
+    return changed
 
 
 def _regions(gdf: gpd.GeoDataFrame, dd: DataDir) -> pd.Series:
@@ -89,9 +112,17 @@ def _add_population(gdf: gpd.GeoDataFrame, dd: DataDir, notes: list[str]) -> gpd
     joined = joined.rename(columns={"population": "befolkning", "date": "befolkning_dato"})
     if "befolkning" in joined:
         joined["befolkning"] = joined["befolkning"].astype("Int64")
+    if "befolkning_dato" in joined:  # ISO text -> dates (a bad date is an error, not a silent NaT)
+        raw = joined["befolkning_dato"]
+        parsed = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
+        bad = raw.notna() & parsed.isna()
+        if bad.any():
+            raise InputError(f"{path}: unreadable date(s) {sorted(set(raw[bad].astype(str)))[:5]} in column 'date'.",
+                             hint="write dates as YYYY-MM-DD.")
+        joined["befolkning_dato"] = parsed
     if report.unmatched_layer:
         notes.append("population missing for: " + ", ".join(report.unmatched_layer))
     dates = sorted(set(joined.get("befolkning_dato", pd.Series(dtype=object)).dropna()))
     if len(dates) > 1:
-        notes.append(f"population figures have different dates: {', '.join(dates)}")
+        notes.append(f"population figures have different dates: {', '.join(d.strftime('%Y-%m-%d') for d in dates)}")
     return joined

@@ -73,7 +73,7 @@ def _planlaegningsomraader(dd: DataDir) -> gpd.GeoDataFrame:
         rows.append({"navn": r.planlaegningsomraade, "planomraade": r.planomraade, "kommunekode": r.kommunekode,
                      "type": "kommune", "precision": "DAGI", "geometry": by_code.at[r.kommunekode, "geometry"]})
     kbh = by_code.at["0101", "geometry"]
-    bydele, precision, source = _copenhagen_bydele(dd, kbh, notes)
+    bydele, precision, source = _copenhagen_bydele(dd, kbh, notes, kommuner.crs)
     plan = spec[spec["type"] == "bydel"].set_index("planlaegningsomraade")
     missing = set(plan.index) - set(bydele["navn"])
     if missing:
@@ -92,7 +92,32 @@ def _planlaegningsomraader(dd: DataDir) -> gpd.GeoDataFrame:
                   id_column="navn", notes=notes)
 
 
-def _copenhagen_bydele(dd: DataDir, kbh, notes: list[str]):
+def tile_to_boundary(parts: gpd.GeoDataFrame, boundary) -> tuple[gpd.GeoDataFrame, float]:
+    """Clip ``parts`` to ``boundary`` and give every piece of ``boundary`` that no part covers to the
+    part it shares the longest border with (the nearest part when it touches none), so that the parts
+    tile ``boundary`` exactly: no holes, no overlaps. Returns (parts, km² filled)."""
+    import shapely
+    geoms = [shapely.make_valid(g).intersection(boundary) for g in parts.geometry]
+    # overlaps between neighbours: the earlier part keeps the shared piece
+    for i in range(len(geoms)):
+        for j in range(i):
+            if geoms[i].intersects(geoms[j]):
+                geoms[i] = geoms[i].difference(geoms[j])
+    holes = boundary.difference(shapely.union_all(geoms))
+    pieces = [g for g in getattr(holes, "geoms", [holes]) if not g.is_empty and g.area > 0]
+    for piece in pieces:
+        ring = piece.buffer(1.0)
+        shared = [ring.intersection(g.boundary).length for g in geoms]
+        k = max(range(len(geoms)), key=lambda i: (shared[i], -geoms[i].distance(piece)))
+        if shared[k] == 0:
+            k = min(range(len(geoms)), key=lambda i: geoms[i].distance(piece))
+        geoms[k] = geoms[k].union(piece)
+    out = parts.copy()
+    out["geometry"] = [shapely.make_valid(g) for g in geoms]
+    return out, sum(p.area for p in pieces) / 1e6
+
+
+def _copenhagen_bydele(dd: DataDir, kbh, notes: list[str], kommune_crs=None):
     """Return (GeoDataFrame navn/geometry of the 9 plan bydele clipped to København, precision, source)."""
     bydel_path = dd.path / catalog.DATASETS["bydele"].path
     if bydel_path.exists():
@@ -100,11 +125,12 @@ def _copenhagen_bydele(dd: DataDir, kbh, notes: list[str]):
         if "navn" not in raw.columns:
             raise InputError(f"{bydel_path}: missing field 'navn'.", hint="use Københavns Kommune's bydele layer (field navn).")
         raw["navn"] = [_plan_name(n) for n in raw["navn"]]
-        out = raw.dissolve(by="navn", as_index=False)[["navn", "geometry"]]
-        out["geometry"] = out.geometry.intersection(kbh)
-        lost = kbh.difference(out.union_all()).area / 1e6
-        if lost > 0.05:
-            notes.append(f"{lost:.2f} km² of København's DAGI polygon is outside every bydel polygon (boundary generalisation)")
+        out = raw.to_crs(kommune_crs).dissolve(by="navn", as_index=False)[["navn", "geometry"]]
+        out, filled = tile_to_boundary(out, kbh)
+        if filled > 0.005:
+            notes.append(f"{filled:.2f} km² of København's DAGI polygon lay outside every bydel polygon (different "
+                         "boundary generalisations); each gap was given to the bydel it shares the longest border with, "
+                         "so the bydele tile København exactly")
         return out, "bydel", "Københavns Kommune (bydele)"
     table_path = dd.path / catalog.DATASETS["bydele_postnumre"].path
     post_path = dd.path / catalog.DATASETS["dagi_postnumre"].path

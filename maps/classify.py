@@ -48,6 +48,11 @@ class Classification:
     def k(self) -> int:
         return len(self.bins)
 
+    @property
+    def method(self) -> str:
+        """The classification method in Danish, for the legend."""
+        return SCHEME_NAMES.get(self.scheme, self.scheme)
+
     def colour_of(self, index: int) -> str:
         return NO_DATA_COLOUR if index < 0 else self.colours[index]
 
@@ -76,22 +81,48 @@ def palette_colours(name: str, k: int) -> list[str]:
     return [to_hex(cmap(float(x))) for x in xs]
 
 
-def class_labels(lower: float, bins, decimals: int) -> list[str]:
-    """Danish legend labels: first class "lo–b1", then "b1–b2" etc. (bounds Danish-formatted)."""
+SCHEME_NAMES = {"quantiles": "kvantiler (lige mange områder i hver klasse)",
+                "natural_breaks": "naturlige brud (Fisher-Jenks)",
+                "equal_interval": "lige store intervaller", "manual": "faste klassegrænser"}
+
+
+def class_labels(lower: float, bins, decimals: int, *, integers: bool = False) -> list[str]:
+    """Danish legend labels whose limits never overlap.
+
+    A class holds the values above the previous bound up to and including its own bound. For whole
+    numbers shown without decimals the next class starts one unit above the bound ("1.988–3.600",
+    "3.601–4.242"); otherwise it is written "over 3.600–4.242".
+    """
     out = []
-    prev = lower
-    for b in bins:
-        out.append(f"{fmt_number(prev, decimals)}–{fmt_number(b, decimals)}")
-        prev = b
+    step = 10.0 ** -decimals
+    for i, b in enumerate(bins):
+        hi = fmt_number(b, decimals)
+        if i == 0:
+            out.append(f"{fmt_number(lower, decimals)}–{hi}")
+        elif integers:
+            out.append(f"{fmt_number(bins[i - 1] + step, decimals)}–{hi}")
+        else:
+            out.append(f"over {fmt_number(bins[i - 1], decimals)}–{hi}")
     return out
 
 
 def classify(values, scheme: str = "quantiles", k: int = 5, breaks=None, palette: str = DEFAULT_PALETTE,
-             decimals: int = 0) -> Classification:
-    """Classify ``values`` (NaN allowed) and return bounds, labels and colours."""
+             decimals: int = 0, *, pool=None) -> Classification:
+    """Classify ``values`` (NaN allowed) and return bounds, labels and colours.
+
+    ``pool``: values the breaks are computed from instead of ``values`` (e.g. the values of two maps
+    that must share their classes); ``values`` are then assigned to those classes.
+    """
     arr = np.asarray(values, dtype=float)
     valid = ~np.isnan(arr)
-    data = arr[valid]
+    own = arr[valid]
+    if pool is not None:  # the pool holds every value the breaks are made from (normally ``values`` too)
+        pooled = np.asarray(pool, dtype=float)
+        data = pooled[~np.isnan(pooled)]
+        if own.size and data.size and (own.min() < data.min() or own.max() > data.max()):
+            data = np.concatenate([data, own])  # never leave a value outside the classes
+    else:
+        data = own
     if scheme not in SCHEMES:
         raise InputError(f"unknown classification scheme {scheme!r}.", hint=f"use one of: {', '.join(SCHEMES)}")
     if data.size == 0:
@@ -120,14 +151,17 @@ def classify(values, scheme: str = "quantiles", k: int = 5, breaks=None, palette
     bins = np.asarray(bins, dtype=float)
     if scheme != "manual":
         # Round inner bounds to the shown precision so legend labels state the real class limits;
-        # the last bound stays the data maximum.
-        bins = np.append(np.round(bins[:-1], decimals), bins[-1])
+        # the last bound is the data maximum, rounded up so the label does not understate it.
+        step = 10.0 ** -decimals
+        bins = np.append(np.round(bins[:-1], decimals), np.ceil(bins[-1] / step - 1e-9) * step)
     bins = np.unique(bins)
     classes = np.full(arr.shape, -1, dtype=int)
-    classes[valid] = np.minimum(np.searchsorted(bins, data, side="left"), len(bins) - 1)
+    classes[valid] = np.minimum(np.searchsorted(bins, own, side="left"), len(bins) - 1)
     lower = float(min(data.min(), bins[0]))
     colours = palette_colours(palette, len(bins))
-    labels = class_labels(lower, bins, decimals)
+    step = 10.0 ** -decimals
+    integers = bool(np.all(np.isclose(np.round(data / step) * step, data)))
+    labels = class_labels(lower, bins, decimals, integers=integers)
     counts = [int((classes == i).sum()) for i in range(len(bins))]
     return Classification(scheme=scheme, bins=[float(b) for b in bins], lower=lower, colours=colours,
                           labels=labels, classes=classes, counts=counts, has_missing=bool((~valid).any()),

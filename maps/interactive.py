@@ -188,6 +188,8 @@ def _legend_html(pm: PreparedMap) -> str:
             extra = "background-image:repeating-linear-gradient(45deg,transparent 0 3px,rgba(0,0,0,.35) 3px 4px);" if e.kind == "hatch" else ""
             parts.append(f"<div class=\"kkr-li\"><span class=\"kkr-sw\" style=\"background:{esc(e.colour)};opacity:{e.alpha};"
                          f"{extra}border-color:{esc(e.edge or e.colour)}\"></span>{label}</div>")
+        elif e.kind == "note":
+            parts.append(f"<div class=\"kkr-note\">{label}</div>")
         elif e.kind == "line":
             dash = "dashed" if e.dashed else "solid"
             parts.append(f"<div class=\"kkr-li\"><span class=\"kkr-ln\" style=\"border-top:{max(1, round(e.width * 1.5))}px {dash} "

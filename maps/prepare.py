@@ -19,6 +19,7 @@ from kkr_geo.maps.spec import LayerSpec, MapSpec
 
 # Parts of the region east of this easting (EPSG:25832) are Bornholm (and Christiansø).
 BORNHOLM_MIN_X = 800_000.0
+COPENHAGEN_CODES = ("0101", "0147")  # København and Frederiksberg: the detail panel of planning-area maps
 
 PRECISION_NOTES = {
     "schematic": "skematisk linjeføring",
@@ -54,6 +55,7 @@ class PreparedMap:
     extent: tuple[float, float, float, float]          # main map (mainland), EPSG:25832
     inset_extent: tuple[float, float, float, float] | None  # Bornholm, or None
     notes: list[str] = field(default_factory=list)
+    detail_extent: tuple[float, float, float, float] | None = None  # København/Frederiksberg panel, or None
 
     def layer(self, layer_id: str) -> PreparedLayer:
         for lay in self.layers:
@@ -90,7 +92,37 @@ class PreparedMap:
         ind = self.spec.indicator
         if ind is None:
             return None
-        return f"{ind.label} ({ind.unit})" if ind.unit else ind.label
+        # no doubled unit: "Borgere pr. kapacitet (borgere)" says "borgere" twice
+        if ind.unit and ind.unit.lower() not in ind.label.lower():
+            return f"{ind.label} ({ind.unit})"
+        return ind.label
+
+    def legend_notes(self) -> list[str]:
+        """Small legend lines under the classes: which end is worse, the method, shared classes."""
+        cls, ind = self.classification, self.spec.indicator
+        if cls is None or ind is None:
+            return []
+        out = []
+        if ind.darker:
+            out.append(f"Mørkere = {ind.darker}")
+        out.append(f"Klasser: {cls.method}")
+        if self.spec.classification.pool_note:
+            out.append(self.spec.classification.pool_note)
+        return out
+
+
+def population_date_note(gdf: gpd.GeoDataFrame) -> str | None:
+    """One reference date for a layer's population figures, and the exceptions by name:
+    "Befolkning pr. kommune 1.1.2023 (København 1.1.2025, Ishøj 1.1.2024)"."""
+    from kkr_geo.maps.fmt import fmt_date_da
+    dates = pd.to_datetime(gdf["befolkning_dato"], errors="coerce")
+    if dates.notna().sum() == 0:
+        return None
+    iso = dates.dt.strftime("%Y-%m-%d")
+    ref = iso.dropna().value_counts().sort_index().idxmax()
+    names = gdf["navn"] if "navn" in gdf.columns else pd.Series(gdf.index.astype(str), index=gdf.index)
+    other = [f"{n} {fmt_date_da(d)}" for n, d in zip(names, iso) if isinstance(d, str) and d != ref]
+    return f"Befolkning pr. kommune {fmt_date_da(ref)}" + (f" ({', '.join(other)})" if other else "")
 
 
 def is_schematic(gdf: gpd.GeoDataFrame, override: bool | None = None) -> bool:
@@ -215,7 +247,14 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
                              f"{lay.spec.source!r}.", hint=f"columns: {', '.join(c for c in lay.gdf.columns if c != 'geometry')}")
         values = pd.to_numeric(lay.gdf[ind.column], errors="coerce").to_numpy(dtype=float)
         cs = spec.classification
-        classification = classify(values, cs.scheme, cs.k, cs.breaks, spec.palette, ind.decimals)
+        pool = None
+        if cs.pool:
+            missing = [c for c in cs.pool if c not in lay.gdf.columns]
+            if missing:
+                raise InputError(f"{spec.path.name if spec.path else spec.name}: classification.pool: column(s) {missing} "
+                                 f"are not in source {lay.spec.source!r}.")
+            pool = np.concatenate([pd.to_numeric(lay.gdf[c], errors="coerce").to_numpy(dtype=float) for c in cs.pool])
+        classification = classify(values, cs.scheme, cs.k, cs.breaks, spec.palette, ind.decimals, pool=pool)
 
     # Extent: the mainland part of the region (Bornholm goes in an inset).
     if isinstance(spec.extent, list):
@@ -237,6 +276,14 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
             inset = _bounds([split_bornholm(kom)[1]]) or bh
         if extent is None:
             raise InputError(f"{spec.name}: extent: the layers have no geometry to fit the map to.")
+    detail = None
+    if spec.copenhagen_inset:
+        kom = sources.get("kommuner")
+        kf = kom[kom["kommunekode"].isin(COPENHAGEN_CODES)] if "kommunekode" in kom.columns else kom.iloc[0:0]
+        detail = _bounds([kf], min_part_km2=1.0)
+        if detail is not None:
+            dx, dy = (detail[2] - detail[0]) * 0.03, (detail[3] - detail[1]) * 0.03
+            detail = (detail[0] - dx, detail[1] - dy, detail[2] + dx, detail[3] + dy)
     source_line, notes = provenance(layers, spec)
     date_parts = []
     if spec.data_date:
@@ -249,7 +296,12 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         for note in lay.gdf.attrs.get("map_notes", []):
             if note not in map_notes:
                 map_notes.append(note)
+    for lay in layers:
+        if "befolkning_dato" in lay.gdf.columns and "befolkning" in lay.spec.tooltip + lay.spec.popup:
+            note = population_date_note(lay.gdf)
+            if note and note not in map_notes:
+                map_notes.append(note)
     map_notes += skipped_notes
     return PreparedMap(spec=spec, layers=layers, classification=classification, source_line=source_line,
                        date_line=" · ".join(date_parts) or None, extent=extent, inset_extent=inset,
-                       notes=map_notes)
+                       notes=map_notes, detail_extent=detail)

@@ -30,7 +30,7 @@ NAME_RE = re.compile(r"[a-z0-9_]+\Z")  # \Z, not $: "evil\n" must not pass
 
 _TOP_KEYS = {"name", "title", "subtitle", "page", "formats", "dpi", "extent", "inset", "indicator",
              "classification", "palette", "allow_unsafe_palette", "labels", "layers", "sources", "notes",
-             "data_date", "tiles", "description", "figures"}
+             "data_date", "tiles", "description", "figures", "copenhagen_inset"}
 _LAYER_KEYS = {"id", "source", "style", "label", "colour", "tooltip", "popup", "filter", "legend",
                "width", "size", "show", "schematic", "source_note", "optional"}
 
@@ -62,6 +62,7 @@ class IndicatorSpec:
     label: str
     unit: str | None = None
     decimals: int = 0
+    darker: str | None = None       # what a darker class means, e.g. "flere borgere pr. kapacitet"
 
 
 @dataclass
@@ -69,6 +70,10 @@ class ClassificationSpec:
     scheme: str = "quantiles"
     k: int = 5
     breaks: list[float] | None = None
+    # Columns of the indicator layer whose values are pooled to compute the breaks, so that maps meant to
+    # be compared (speciale 51 and 62) share their classes; ``pool_note`` says so in the legend.
+    pool: list[str] = field(default_factory=list)
+    pool_note: str | None = None
 
 
 @dataclass
@@ -94,6 +99,7 @@ class MapSpec:
     tiles: bool = True
     description: str | None = None
     figures: dict | None = None     # {layer: id, title: str}: catchment population box
+    copenhagen_inset: bool = False  # a København/Frederiksberg panel at a larger scale (planning-area maps)
 
     @property
     def page_mm(self) -> tuple[float, float]:
@@ -186,6 +192,7 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
     if not 50 <= spec.dpi <= 1200:
         ck.fail("dpi", f"{spec.dpi} is out of range.", hint="use 300 for print (50-1200 allowed).")
     spec.tiles = ck.typed(data, "tiles", bool, True)
+    spec.copenhagen_inset = ck.typed(data, "copenhagen_inset", bool, False)
 
     extent = data.get("extent", "region")
     if isinstance(extent, str):
@@ -267,7 +274,7 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
     ind = ck.typed(data, "indicator", dict)
     choropleths = [lay for lay in spec.layers if lay.style == "choropleth"]
     if ind is not None:
-        ck.unknown(ind, {"layer", "column", "label", "unit", "decimals"}, "indicator.")
+        ck.unknown(ind, {"layer", "column", "label", "unit", "decimals", "darker"}, "indicator.")
         layer_id = ck.typed(ind, "layer", str, choropleths[0].id if choropleths else None, where="indicator.")
         if layer_id is None or layer_id not in seen:
             ck.fail("indicator.layer", f"{layer_id!r} is not one of the spec's layer ids ({', '.join(sorted(seen))}).")
@@ -277,12 +284,13 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
             label=ck.typed(ind, "label", str, required=True, where="indicator."),
             unit=ck.typed(ind, "unit", str, where="indicator."),
             decimals=ck.typed(ind, "decimals", int, 0, where="indicator."),
+            darker=ck.typed(ind, "darker", str, where="indicator."),
         )
     if choropleths and spec.indicator is None:
         ck.fail("indicator", f"layer {choropleths[0].id!r} has style choropleth, which needs an indicator (layer, column, label).")
 
     cls = ck.typed(data, "classification", dict, {})
-    ck.unknown(cls, {"scheme", "k", "breaks"}, "classification.")
+    ck.unknown(cls, {"scheme", "k", "breaks", "pool", "pool_note"}, "classification.")
     scheme = ck.typed(cls, "scheme", str, "quantiles", where="classification.")
     scheme = scheme.replace(" ", "_").replace("-", "_")
     if scheme not in SCHEMES:
@@ -301,7 +309,10 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
             ck.fail("classification.breaks", "must be strictly increasing.")
     elif breaks:
         ck.fail("classification.breaks", f"breaks are only used with scheme: manual (scheme is {scheme}).")
-    spec.classification = ClassificationSpec(scheme=scheme, k=k, breaks=[float(b) for b in breaks] if breaks else None)
+    pool = _str_list(ck, cls, "pool", "classification.")
+    pool_note = ck.typed(cls, "pool_note", str, where="classification.")
+    spec.classification = ClassificationSpec(scheme=scheme, k=k, breaks=[float(b) for b in breaks] if breaks else None,
+                                             pool=pool, pool_note=pool_note)
 
     raw_labels = ck.typed(data, "labels", (dict, list))
     labels = []
@@ -309,7 +320,7 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
         where = "labels." if isinstance(raw_labels, dict) else f"labels[{i}]."
         if not isinstance(lab, dict):
             ck.fail(where.rstrip("."), "must be a mapping with layer and column.")
-        ck.unknown(lab, {"layer", "column", "size", "value", "decimals"}, where)
+        ck.unknown(lab, {"layer", "column", "size", "value", "decimals", "suffix", "missing"}, where)
         lid = ck.typed(lab, "layer", str, required=True, where=where)
         if lid not in seen:
             ck.fail(f"{where}layer", f"{lid!r} is not one of the spec's layer ids ({', '.join(sorted(seen))}).")

@@ -25,7 +25,7 @@ from matplotlib.patches import Patch, Polygon as MplPolygon, Rectangle  # noqa: 
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from kkr_geo.geo.io import atomic_path  # noqa: E402
-from kkr_geo.maps.fmt import fmt_number  # noqa: E402
+from kkr_geo.maps.fmt import fmt_number, fmt_population_approx  # noqa: E402
 from kkr_geo.maps.prepare import PreparedMap, split_bornholm  # noqa: E402
 from kkr_geo.maps.style import (COLOURS, EDGE, band_column, catchment_colour, flow_width_scale,  # noqa: E402
                         legend_entries)
@@ -49,6 +49,7 @@ class StaticResult:
     legend_labels: list[str] = field(default_factory=list)
     scale_denominator: int = 0
     figure_lines: list[str] = field(default_factory=list)
+    label_key: list[str] = field(default_factory=list)   # numbered key of areas too small for a label
 
 
 def _rc():
@@ -207,17 +208,16 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         fig.text(fx(margin), fy(margin + footer_h - 3 - i * line_h), line, fontsize=foot_size, va="top", ha="left",
                  color="#333333")
 
-    # Map frame.
+    # Map frame. A map with a Copenhagen panel gets a strip under the main map holding the
+    # København/Frederiksberg panel, the legend and Bornholm, so that none of them covers data.
     map_x0, map_y0 = margin, margin + footer_h + 2
     map_w, map_h = W - 2 * margin, H - margin - title_h - map_y0
-    ax = fig.add_axes((fx(map_x0), fy(map_y0), fx(map_w), fy(map_h)))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for sp in ax.spines.values():
-        sp.set_edgecolor("#808080")
-        sp.set_linewidth(0.6)
-    ax.set_facecolor("#ffffff")
-    x0, y0, x1, y1 = _fit_extent(pm.extent, map_w / map_h)
+    detail = pm.detail_extent
+    strip_h = min(0.40 * map_h, 0.47 * map_w) if detail is not None else 0.0
+    main_y0 = map_y0 + (strip_h + 3 if strip_h else 0)
+    main_h = map_h - (strip_h + 3 if strip_h else 0)
+    ax = _frame_axes(fig, (fx(map_x0), fy(main_y0), fx(map_w), fy(main_h)))
+    x0, y0, x1, y1 = _fit_extent(pm.extent, map_w / main_h)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box")
@@ -234,11 +234,61 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
     union = _data_union(pm)
     obstacles_data = []  # shapely boxes in data coordinates
     pad = 3 * m_per_mm
+    entries = legend_entries(pm)
+    result.legend_labels = [e.label for e in entries]
 
-    # Bornholm inset.
+    panel_ax = None
     inset_ax = None
     inset_corner = None
-    if pm.inset_extent is not None:
+    legend = None
+    legend_corner = None
+    if detail is not None:
+        # Strip: [København/Frederiksberg | legend | Bornholm]
+        sy0 = map_y0
+        dw = (detail[2] - detail[0]) / (detail[3] - detail[1]) * strip_h
+        dw = min(dw, 0.55 * map_w)
+        panel_ax = _frame_axes(fig, (fx(map_x0), fy(sy0), fx(dw), fy(strip_h)))
+        px0, py0, px1, py1 = _fit_extent(detail, dw / strip_h, pad=0.0)
+        for z, lay in enumerate(pm.layers, start=1):
+            _draw_layer(panel_ax, lay, pm, z)
+        panel_ax.set_xlim(px0, px1)
+        panel_ax.set_ylim(py0, py1)
+        panel_ax.set_aspect("equal", adjustable="box")
+        panel_ax.set_xlabel("")
+        panel_ax.set_ylabel("")
+        panel_ax.text(0.03, 0.97, "København og Frederiksberg", transform=panel_ax.transAxes, fontsize=7 * fs, va="top",
+                      ha="left", fontweight="bold", path_effects=HALO, zorder=30)
+        panel_scale = int(round((px1 - px0) / dw * 1000 / 5000.0) * 5000)
+        panel_ax.text(0.03, 0.03, f"Målestok 1:{fmt_number(panel_scale, 0)}", transform=panel_ax.transAxes,
+                      fontsize=5.5 * fs, va="bottom", ha="left", color="#555555", path_effects=HALO, zorder=30)
+        # where the panel lies on the main map
+        ax.add_patch(Rectangle((px0, py0), px1 - px0, py1 - py0, fill=False, edgecolor="#1a1a1a", linewidth=0.7,
+                               linestyle=(0, (3, 2)), zorder=19))
+        # legend next to the panel
+        rest_x0 = map_x0 + dw + 3
+        rest_w = map_w - dw - 3
+        lax = fig.add_axes((fx(rest_x0), fy(sy0), fx(rest_w), fy(strip_h)))
+        lax.set_axis_off()
+        if entries:
+            legend = _legend(lax, entries, fs, loc="upper left", bbox=(0.0, 1.0))
+            renderer = fig.canvas.get_renderer()
+            lbb = legend.get_window_extent(renderer)
+            legend_w_mm, legend_h_mm = lbb.width / fig.dpi * 25.4, lbb.height / fig.dpi * 25.4
+        else:
+            legend_w_mm = legend_h_mm = 0.0
+        # Bornholm in what is left of the strip: right of the legend, else under it
+        if pm.inset_extent is not None:
+            bx_x0 = rest_x0 + legend_w_mm + 3
+            bw_mm = W - margin - bx_x0
+            if bw_mm >= 28:
+                box = (bx_x0, sy0, bw_mm, strip_h)
+            else:
+                box = (rest_x0, sy0, rest_w, strip_h - legend_h_mm - 3)
+            if box[2] >= 15 and box[3] >= 15:
+                inset_ax = _frame_axes(fig, (fx(box[0]), fy(box[1]), fx(box[2]), fy(box[3])))
+                _draw_bornholm(inset_ax, pm, fs, box[2] / box[3])
+    elif pm.inset_extent is not None:
+        # Bornholm inset in the emptiest corner.
         bx0, by0, bx1, by1 = pm.inset_extent
         bw, bh = (bx1 - bx0) * 1.12, (by1 - by0) * 1.12
         max_w = 0.30 * (x1 - x0)
@@ -249,54 +299,11 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         obstacles_data.append(box)
         bxmin, bymin, bxmax, bymax = box.bounds
         inset_ax = ax.inset_axes((bxmin, bymin, bxmax - bxmin, bymax - bymin), transform=ax.transData, zorder=20)
-        inset_ax.set_xticks([])
-        inset_ax.set_yticks([])
-        for sp in inset_ax.spines.values():
-            sp.set_edgecolor("#808080")
-            sp.set_linewidth(0.6)
-        for z, lay in enumerate(pm.layers, start=1):
-            _draw_layer(inset_ax, lay, pm, z)
-        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
-        inset_ax.set_xlim(cx - bw / 2, cx + bw / 2)
-        inset_ax.set_ylim(cy - bh / 2, cy + bh / 2)
-        inset_ax.set_aspect("equal", adjustable="box")
-        inset_ax.set_xlabel("")
-        inset_ax.set_ylabel("")
-        inset_ax.set_facecolor("white")
-        inset_ax.text(0.04, 0.96, "Bornholm", transform=inset_ax.transAxes, fontsize=7 * fs, va="top", ha="left",
-                      fontweight="bold", path_effects=HALO, zorder=30)
-        if k < 0.999:
-            inset_ax.text(0.04, 0.04, "Anden målestok", transform=inset_ax.transAxes, fontsize=5.5 * fs, va="bottom",
-                          ha="left", color="#555555", path_effects=HALO, zorder=30)
+        _draw_bornholm(inset_ax, pm, fs, None, scaled=k < 0.999)
 
-    # Legend in the emptiest remaining corner.
-    entries = legend_entries(pm)
-    result.legend_labels = [e.label for e in entries]
-    legend = None
-    legend_corner = None
-    if entries:
-        handles = []
-        for e in entries:
-            if e.kind == "header":
-                handles.append(Line2D([], [], linestyle="none"))
-            elif e.kind == "patch":
-                handles.append(Patch(facecolor=e.colour, edgecolor=e.edge or "none", linewidth=0.4, alpha=e.alpha))
-            elif e.kind == "hatch":
-                handles.append(Patch(facecolor=(*matplotlib.colors.to_rgb(e.colour), e.alpha), edgecolor=e.edge,
-                                     hatch="////", linewidth=0.5))
-            elif e.kind == "line":
-                handles.append(Line2D([], [], color=e.colour, linewidth=e.width,
-                                      linestyle=(0, (5, 2.5)) if e.dashed else "-"))
-            else:
-                handles.append(Line2D([], [], marker="o", linestyle="none", markerfacecolor=e.colour,
-                                      markeredgecolor="white", markersize=6))
-        legend = ax.legend(handles, [e.label for e in entries], loc="lower left", fontsize=7 * fs, frameon=True,
-                           framealpha=0.92, edgecolor="#bdbdbd", fancybox=False, handlelength=2.0, borderpad=0.7,
-                           labelspacing=0.45)
-        legend.set_zorder(25)
-        for text, e in zip(legend.get_texts(), entries):
-            if e.kind == "header":
-                text.set_fontweight("bold")
+    if entries and legend is None:
+        # Legend in the emptiest remaining corner.
+        legend = _legend(ax, entries, fs, loc="lower left")
         renderer = fig.canvas.get_renderer()
         bb = legend.get_window_extent(renderer).transformed(ax.transData.inverted())
         lw, lh = bb.width, bb.height
@@ -307,113 +314,245 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         ax_bb = ax.transAxes.inverted().transform(ax.transData.transform((box.bounds[0], box.bounds[1])))
         legend.set_loc(tuple(float(v) for v in ax_bb))
         obstacles_data.append(box)
+    used = [c for c in (inset_corner, legend_corner) if c]
 
-    # Catchment figures box.
+    # Catchment figures box (population rounded to what the method supports).
     figures = pm.figures()
     if figures:
         ftitle, heads, rows = figures
-        lines = [ftitle] + [f"{r.name}: " + (" / ".join(fmt_number(v, 0) for v in r.values)
+        lines = [ftitle] + [f"{r.name}: " + (" / ".join(fmt_population(v) for v in r.values)
                                              if all(v == v for v in r.values) else "ikke opgjort")
                             for r in rows]
-        txt = ax.text(0, 0, "\n".join(lines), transform=ax.transAxes, fontsize=6.5 * fs, va="bottom", ha="left",
-                      zorder=26, linespacing=1.45,
-                      bbox=dict(boxstyle="square,pad=0.6", facecolor="white", alpha=0.92, edgecolor="#bdbdbd", linewidth=0.6))
-        renderer = fig.canvas.get_renderer()
-        bb = txt.get_window_extent(renderer).transformed(ax.transData.inverted())
-        used = [inset_corner] if inset_corner else []
-        if legend is not None:
-            used.append(legend_corner)
-        corner = _best_corner(union, (x0, x1), (y0, y1), bb.width, bb.height, pad, exclude=tuple(used))
-        box = _corner_box(corner, (x0, x1), (y0, y1), bb.width, bb.height, pad)
-        # the bbox pad lies outside the text extent: shift inwards by it
-        inner = 0.6 * 6.5 * fs * (fig.dpi / 72.0)
-        px, py = ax.transData.transform((box.bounds[0], box.bounds[1]))
-        txt.set_position(tuple(ax.transAxes.inverted().transform((px + inner, py + inner))))
+        box = _corner_text(fig, ax, "\n".join(lines), fs, union, (x0, x1), (y0, y1), pad, used)
         obstacles_data.append(box)
         result.figure_lines = lines[1:]
 
-    # Labels.
+    # Labels; areas left without a label get a number and a key.
     placed: list[Bbox] = []
+    for box in obstacles_data:
+        b = box.bounds
+        placed.append(Bbox.from_extents(*ax.transData.transform((b[0], b[1])), *ax.transData.transform((b[2], b[3]))))
+    unlabelled = []
     for label_spec in spec.labels:
-        _place_labels(fig, ax, inset_ax, pm, label_spec, obstacles_data, placed, fs, result)
+        unlabelled += _place_labels(fig, ax, inset_ax, pm, label_spec, placed, fs, result, panel_ax=panel_ax,
+                                    detail=(px0, py0, px1, py1) if panel_ax is not None else None)
+    if unlabelled:
+        key_lines = []
+        for i, (target, pt, text) in enumerate(unlabelled, 1):
+            target.annotate(str(i), (pt.x, pt.y), ha="center", va="center", fontsize=6 * fs, fontweight="bold",
+                            color="#1a1a1a", path_effects=HALO, zorder=23, annotation_clip=False)
+            key_lines.append(f"{i} {text.replace(chr(10), ': ')}")
+        _corner_text(fig, ax, "\n".join(key_lines), fs, union, (x0, x1), (y0, y1), pad, used)
+        result.label_key = key_lines
 
     # Scale bar and north arrow (right of the footer).
     _scale_bar(fig, W, H, margin, footer_h, right_w, m_per_mm, fs, result)
     return fig
 
 
-def _place_labels(fig, ax, inset_ax, pm, label_spec, obstacles_data, placed, fs, result):
-    """Place one label layer's labels, avoiding obstacles and the labels in ``placed`` (shared across layers)."""
+def _frame_axes(fig, rect):
+    a = fig.add_axes(rect)
+    a.set_xticks([])
+    a.set_yticks([])
+    for sp in a.spines.values():
+        sp.set_edgecolor("#808080")
+        sp.set_linewidth(0.6)
+    a.set_facecolor("#ffffff")
+    return a
+
+
+def _draw_bornholm(inset_ax, pm, fs, aspect_wh: float | None, *, scaled: bool = True):
+    """Draw the layers into ``inset_ax`` around Bornholm (``aspect_wh``: the axes' width/height when
+    the extent must be fitted to a given box)."""
+    inset_ax.set_xticks([])
+    inset_ax.set_yticks([])
+    for sp in inset_ax.spines.values():
+        sp.set_edgecolor("#808080")
+        sp.set_linewidth(0.6)
+    for z, lay in enumerate(pm.layers, start=1):
+        _draw_layer(inset_ax, lay, pm, z)
+    bx0, by0, bx1, by1 = pm.inset_extent
+    if aspect_wh is None:
+        bw, bh = (bx1 - bx0) * 1.12, (by1 - by0) * 1.12
+        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        inset_ax.set_xlim(cx - bw / 2, cx + bw / 2)
+        inset_ax.set_ylim(cy - bh / 2, cy + bh / 2)
+    else:
+        ex = _fit_extent(pm.inset_extent, aspect_wh, pad=0.06)
+        inset_ax.set_xlim(ex[0], ex[2])
+        inset_ax.set_ylim(ex[1], ex[3])
+    inset_ax.set_aspect("equal", adjustable="box")
+    inset_ax.set_xlabel("")
+    inset_ax.set_ylabel("")
+    inset_ax.set_facecolor("white")
+    inset_ax.text(0.04, 0.96, "Bornholm", transform=inset_ax.transAxes, fontsize=7 * fs, va="top", ha="left",
+                  fontweight="bold", path_effects=HALO, zorder=30)
+    if scaled:
+        inset_ax.text(0.04, 0.04, "Anden målestok", transform=inset_ax.transAxes, fontsize=5.5 * fs, va="bottom",
+                      ha="left", color="#555555", path_effects=HALO, zorder=30)
+
+
+LEGEND_DASH = (0, (5, 2.5))  # the dash of schematic lines, on the map and in the legend
+
+
+def _legend(target, entries, fs, *, loc, bbox=None):
+    handles = []
+    for e in entries:
+        if e.kind in ("header", "note"):
+            handles.append(Line2D([], [], linestyle="none"))
+        elif e.kind == "patch":
+            handles.append(Patch(facecolor=e.colour, edgecolor=e.edge or "none", linewidth=0.4, alpha=e.alpha))
+        elif e.kind == "hatch":
+            handles.append(Patch(facecolor=(*matplotlib.colors.to_rgb(e.colour), e.alpha), edgecolor=e.edge,
+                                 hatch="////", linewidth=0.5))
+        elif e.kind == "line":
+            handles.append(Line2D([], [], color=e.colour, linewidth=e.width, linestyle=LEGEND_DASH if e.dashed else "-"))
+        else:
+            handles.append(Line2D([], [], marker="o", linestyle="none", markerfacecolor=e.colour,
+                                  markeredgecolor="white", markersize=6))
+    kw = dict(fontsize=7 * fs, frameon=True, framealpha=0.92, edgecolor="#bdbdbd", fancybox=False,
+              handlelength=LEGEND_HANDLE_LENGTH, borderpad=0.7, labelspacing=0.45)
+    if bbox is not None:
+        kw["bbox_to_anchor"] = bbox
+    labels = [textwrap.fill(e.label, 40) if e.kind == "note" else e.label for e in entries]
+    legend = target.legend(handles, labels, loc=loc, **kw)
+    legend.set_zorder(25)
+    for text, e in zip(legend.get_texts(), entries):
+        if e.kind == "header":
+            text.set_fontweight("bold")
+        elif e.kind == "note":
+            text.set_fontsize(6 * fs)
+            text.set_color("#333333")
+    for handle, e in zip(legend.legend_handles, entries):
+        if e.kind == "note" and handle is not None:
+            handle.set_visible(False)
+    return legend
+
+
+# A legend handle long enough to show two dashes and a gap of the thickest schematic line.
+LEGEND_HANDLE_LENGTH = 3.2
+
+
+def _corner_text(fig, ax, text, fs, union, xlim, ylim, pad, used: list):
+    """A white text box in the emptiest free corner of ``ax``; returns its box (data coordinates)."""
+    x0, x1 = xlim
+    y0, y1 = ylim
+    txt = ax.text(0, 0, text, transform=ax.transAxes, fontsize=6.5 * fs, va="bottom", ha="left", zorder=26,
+                  linespacing=1.45,
+                  bbox=dict(boxstyle="square,pad=0.6", facecolor="white", alpha=0.92, edgecolor="#bdbdbd", linewidth=0.6))
+    renderer = fig.canvas.get_renderer()
+    bb = txt.get_window_extent(renderer).transformed(ax.transData.inverted())
+    corner = _best_corner(union, xlim, ylim, bb.width, bb.height, pad, exclude=tuple(used))
+    box = _corner_box(corner, xlim, ylim, bb.width, bb.height, pad)
+    inner = 0.6 * 6.5 * fs * (fig.dpi / 72.0)  # the bbox pad lies outside the text extent: shift inwards by it
+    px, py = ax.transData.transform((box.bounds[0], box.bounds[1]))
+    txt.set_position(tuple(ax.transAxes.inverted().transform((px + inner, py + inner))))
+    used.append(corner)
+    return box
+
+
+def fmt_population(value) -> str:
+    """A population figure rounded to what an evenly spread planning-area population supports:
+    nearest 100 with "ca.", "under 100" below that."""
+    return fmt_population_approx(value)
+
+
+def _label_text(name, value, label_spec) -> str:
+    value_col = label_spec.get("value")
+    if value_col is None:
+        return str(name)
+    if value != value or value is None:  # NaN
+        missing = label_spec.get("missing")
+        return f"{name}\n{missing}" if missing else str(name)
+    return f"{name}\n{fmt_number(value, int(label_spec.get('decimals', 0)))}{label_spec.get('suffix', '')}"
+
+
+def _try_label(fig, ax, geom, text, base, placed, result, dpi_scale):
+    """Place ``text`` for ``geom`` on ``ax`` at the first free position; True when placed."""
+    renderer = fig.canvas.get_renderer()
+    ax_bbox = ax.get_window_extent(renderer)
+    part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area) if geom.geom_type.startswith("Multi") else geom
+    pt = (shapely.point_on_surface(part) if part.geom_type.endswith("Polygon")
+          else part.interpolate(0.5, normalized=True) if "Line" in part.geom_type else part)
+    x, y = pt.x, pt.y
+    xl, yl = ax.get_xlim(), ax.get_ylim()
+    if not (xl[0] <= x <= xl[1] and yl[0] <= y <= yl[1]):
+        return None  # outside this frame: nothing to label here
+    is_point = geom.geom_type.endswith("Point")
+    m_per_pt = (xl[1] - xl[0]) / ax_bbox.width * dpi_scale
+    for size in (base, base * 0.88, base * 0.78):
+        h = size * 1.2
+        if is_point:
+            offsets = [(h * 0.8, 0, "left"), (-h * 0.8, 0, "right"), (0, h, "center"), (0, -h, "center"),
+                       (h * 0.7, h * 0.7, "left"), (-h * 0.7, -h * 0.7, "right")]
+        else:
+            offsets = [(dx, dy, "center") for dx, dy in
+                       [(0, 0), (0, h), (0, -h), (h * 2.5, 0), (-h * 2.5, 0), (h * 2, h), (-h * 2, h), (h * 2, -h),
+                        (-h * 2, -h), (0, 2 * h), (0, -2 * h)]]
+        for dx, dy, ha in offsets:
+            t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va="center",
+                            fontsize=size, color="#1a1a1a", path_effects=HALO, zorder=22, annotation_clip=False)
+            bb = t.get_window_extent(renderer).padded(1.5 * dpi_scale)
+            inside = (bb.x0 >= ax_bbox.x0 and bb.x1 <= ax_bbox.x1 and bb.y0 >= ax_bbox.y0 and bb.y1 <= ax_bbox.y1)
+            # A displaced label must still sit over its own feature.
+            if inside and (dx, dy) != (0, 0) and not is_point:
+                cx, cy = ax.transData.inverted().transform(((bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2))
+                inside = geom.buffer(max(600, 4 * m_per_pt)).contains(shapely.Point(cx, cy))
+            if inside and not any(bb.overlaps(p) for p in placed):
+                placed.append(bb)
+                result.labels_placed.append(text)
+                result.label_boxes.append((bb.x0, bb.y0, bb.x1, bb.y1))
+                return True
+            t.remove()
+    return False
+
+
+def _place_labels(fig, ax, inset_ax, pm, label_spec, placed, fs, result, *, panel_ax=None, detail=None):
+    """Place one label layer's labels (priority order across layers via the shared ``placed``).
+
+    With a Copenhagen panel (``panel_ax``, ``detail`` its extent) areas lying mostly inside the panel
+    are labelled there. Returns the areas with a value that found no place:
+    ``[(axes, point, text)]`` for the numbered key.
+    """
     lay = pm.layer(label_spec["layer"])
     col = label_spec["column"]
     base = float(label_spec.get("size", 6.5)) * fs
-    renderer = fig.canvas.get_renderer()
-    to_disp = ax.transData
-    for box in obstacles_data:
-        b = box.bounds
-        placed.append(Bbox.from_extents(*to_disp.transform((b[0], b[1])), *to_disp.transform((b[2], b[3]))))
-    ax_bbox = ax.get_window_extent(renderer)
-    gdf = lay.gdf
-    main, bh = split_bornholm(gdf)
+    main, bh = split_bornholm(lay.gdf)
     # Largest features first: they have the most room, small ones get displaced.
     main = main.assign(_a=main.geometry.area).sort_values(["_a", col], ascending=[False, True])
     value_col = label_spec.get("value")
-    decimals = int(label_spec.get("decimals", 0))
-
-    def text_of(row_name, row_value):
-        if value_col is None:
-            return str(row_name)
-        return f"{row_name}\n{fmt_number(row_value, decimals)}"
     values = main[value_col] if value_col else [None] * len(main)
     dpi_scale = fig.dpi / 72.0
+    detail_box = shapely.box(*detail) if detail is not None else None
+    deferred, unlabelled = [], []
     for geom, name, value in zip(main.geometry, main[col], values):
         if name is None or str(name) == "nan":
             continue
-        name = text_of(name, value)
-        part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area) if geom.geom_type.startswith("Multi") else geom
-        pt = shapely.point_on_surface(part) if part.geom_type.endswith("Polygon") else part.interpolate(0.5, normalized=True) if "Line" in part.geom_type else part
-        x, y = pt.x, pt.y
-        if not (ax.get_xlim()[0] <= x <= ax.get_xlim()[1] and ax.get_ylim()[0] <= y <= ax.get_ylim()[1]):
-            continue  # outside the map frame: nothing to label
-        is_point = geom.geom_type.endswith("Point")
-        done = False
-        for size in (base, base * 0.88):
-            h = size * 1.2
-            if is_point:
-                offsets = [(h * 0.8, 0, "left"), (-h * 0.8, 0, "right"), (0, h, "center"), (0, -h, "center"),
-                           (h * 0.7, h * 0.7, "left"), (-h * 0.7, -h * 0.7, "right")]
-            else:
-                offsets = [(dx, dy, "center") for dx, dy in
-                           [(0, 0), (0, h), (0, -h), (h * 2.5, 0), (-h * 2.5, 0), (h * 2, h), (-h * 2, h), (h * 2, -h),
-                            (-h * 2, -h), (0, 2 * h), (0, -2 * h)]]
-            for dx, dy, ha in offsets:
-                t = ax.annotate(name, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va="center",
-                                fontsize=size, color="#1a1a1a", path_effects=HALO, zorder=22, annotation_clip=False)
-                bb = t.get_window_extent(renderer).padded(1.5 * dpi_scale)
-                inside = (bb.x0 >= ax_bbox.x0 and bb.x1 <= ax_bbox.x1 and bb.y0 >= ax_bbox.y0 and bb.y1 <= ax_bbox.y1)
-                # A displaced label must still sit over its own feature.
-                if inside and (dx, dy) != (0, 0) and not is_point:
-                    cx, cy = ax.transData.inverted().transform(((bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2))
-                    inside = geom.buffer(600).contains(shapely.Point(cx, cy))
-                if inside and not any(bb.overlaps(p) for p in placed):
-                    placed.append(bb)
-                    result.labels_placed.append(name)
-                    result.label_boxes.append((bb.x0, bb.y0, bb.x1, bb.y1))
-                    done = True
-                    break
-                t.remove()
-            if done:
-                break
+        text = _label_text(name, value, label_spec)
+        if detail_box is not None and geom.geom_type.endswith("Polygon") and \
+                geom.intersection(detail_box).area > 0.5 * geom.area:
+            deferred.append((geom, text, value))
+            continue
+        done = _try_label(fig, ax, geom, text, base, placed, result, dpi_scale)
+        if done is False:
+            result.labels_dropped.append(text)
+            if value_col is not None:
+                unlabelled.append((ax, shapely.point_on_surface(geom), text))
+    for geom, text, value in deferred:
+        done = _try_label(fig, panel_ax, geom, text, base, placed, result, dpi_scale)
         if not done:
-            result.labels_dropped.append(name)
+            result.labels_dropped.append(text)
+            if value_col is not None:
+                unlabelled.append((panel_ax, shapely.point_on_surface(geom), text))
     if inset_ax is not None:
         bvalues = bh[value_col] if value_col else [None] * len(bh)
         for geom, name, value in zip(bh.geometry, bh[col], bvalues):
             pt = shapely.point_on_surface(geom) if geom.geom_type.endswith("Polygon") else geom.centroid
             if name is not None and (str(name) != "Bornholm" or value_col):
-                inset_ax.text(pt.x, pt.y, text_of(name, value), ha="center", va="center", fontsize=base * 0.9,
-                              path_effects=HALO, zorder=22)
-                result.labels_placed.append(str(name))
+                inset_ax.text(pt.x, pt.y, _label_text(name, value, label_spec), ha="center", va="center",
+                              fontsize=base * 0.9, path_effects=HALO, zorder=22)
+                result.labels_placed.append(_label_text(name, value, label_spec))
+    return unlabelled
 
 
 def _scale_bar(fig, W, H, margin, footer_h, right_w, m_per_mm, fs, result):

@@ -24,7 +24,7 @@ EDGE = "#ffffff"
 
 @dataclass
 class LegendEntry:
-    kind: str            # "header", "patch", "line", "point", "hatch"
+    kind: str            # "header", "patch", "line", "point", "hatch", "note" (small text line, no symbol)
     label: str
     colour: str = "#000000"
     edge: str | None = None
@@ -99,6 +99,8 @@ def legend_entries(pm) -> list[LegendEntry]:
         out.append(LegendEntry("header", pm.legend_title()))
         for colour, label, _n in cls.legend_items():
             out.append(LegendEntry("patch", label, colour, edge="#808080"))
+        for note in pm.legend_notes():
+            out.append(LegendEntry("note", note))
     for lay in reversed(pm.layers):
         s = lay.spec
         if not s.legend or s.style == "choropleth":
