@@ -52,7 +52,7 @@ def projects() -> pd.DataFrame:
 
 def _stops(dd: DataDir) -> tuple[gpd.GeoDataFrame, list[str]]:
     gaz = Gazetteer(catalog.require(dd, "gazetteer", layer="brt"))
-    frames, notes = [], []
+    frames, notes, gaps = [], [], []
     for p in projects().itertuples():
         refs = [tuple(w.rsplit("@", 1)) for w in p.waypoints.split("|") if w]
         pts, missing = gaz.points(refs)
@@ -61,18 +61,25 @@ def _stops(dd: DataDir) -> tuple[gpd.GeoDataFrame, list[str]]:
         frames.append(pts)
         absent = [m for m in (p.missing_waypoints.split("|") if p.missing_waypoints else []) if m]
         if missing or absent:
+            # one fact, two languages: the English layer note and the Danish line printed on the maps
             notes.append(f"{p.navn}: no coordinates for {', '.join(missing + absent)} (not in the gazetteer); "
                          "the schematic line runs through the stops that have them")
+            gaps.append(f"{p.kortnavn}: tegnet gennem {len(pts)} af {len(pts) + len(missing) + len(absent)} navngivne stop; "
+                        f"uden koordinat: {', '.join(missing + absent)}")
+        if p.linje != "ja":
+            gaps.append(f"{p.kortnavn}: kilden beskriver ingen korridor; kun stationerne er vist")
     stops = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
     stops = stops.rename(columns={"gazetteer_navn": "navn"})[["projekt", "navn", "raekkefoelge", "kind", "confidence", "geometry"]]
-    return stops, notes
+    return stops, notes, gaps
 
 
 def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
-    stops, notes = _stops(dd)
+    stops, notes, gaps = _stops(dd)
     if name == "brt_stops":
-        return finish(stops, name=name, family="point", source=SOURCE, licence="CC BY 4.0 / ODbL",
-                      precision="stop points (gazetteer, ~50 m)", id_column="navn", notes=notes)
+        out = finish(stops, name=name, family="point", source=SOURCE, licence="CC BY 4.0 / ODbL",
+                     precision="stop points (gazetteer, ~50 m)", id_column="navn", notes=notes)
+        out.attrs["gaps"] = gaps
+        return out
     proj = projects()
     rows = []
     for p in proj.itertuples():
@@ -99,8 +106,13 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
             "bemaerkning", "manglende_stop", "precision", "geometry"]
     gdf = gdf[cols]
     precision = "schematic" if (gdf["precision"] == "schematic").any() else "real"
-    return finish(gdf, name=name, family="line", source=SOURCE + ("; skematisk linjeføring" if precision == "schematic" else ""),
-                  licence="CC BY 4.0 / ODbL", precision=precision, id_column="projekt", notes=notes)
+    if real_path.exists():  # real alignments: the stops' gaps no longer shape the line
+        gaps = [g for g in gaps if "kilden beskriver ingen korridor" in g or not any(
+            g.startswith(f"{k}:") for k in proj.loc[proj["projekt"].isin(set(gdf.loc[gdf["precision"] == "real", "projekt"])), "kortnavn"])]
+    out = finish(gdf, name=name, family="line", source=SOURCE + ("; skematisk linjeføring" if precision == "schematic" else ""),
+                 licence="CC BY 4.0 / ODbL", precision=precision, id_column="projekt", notes=notes)
+    out.attrs["gaps"] = gaps  # known gaps, Danish, printed on every map that uses the layer and in the summary
+    return out
 
 
 def _apply_real_geometry(lines: gpd.GeoDataFrame, path, proj: pd.DataFrame):

@@ -17,7 +17,7 @@ import shapely
 from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.io import atomic_path
-from kkr_geo.layers.styles import qml
+from kkr_geo.layers.styles import GraduatedStyle, graduated_qml, qml
 
 _FAMILY = {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line", "MultiLineString": "line",
            "Point": "point", "MultiPoint": "point"}
@@ -52,8 +52,14 @@ def _geometry_type(gdf: gpd.GeoDataFrame, name: str, declared: str | None) -> st
     return _PROMOTE[fam]
 
 
-def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> dict:
-    """Write ``layers`` (name -> GeoDataFrame) to ``path``. Returns the read-back summary."""
+def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame], *,
+                      graduated: dict[str, GraduatedStyle] | None = None) -> dict:
+    """Write ``layers`` (name -> GeoDataFrame) to ``path``. Returns the read-back summary.
+
+    ``graduated``: layer name -> the annex map's classes for that layer's indicator; such a layer gets a
+    graduated QGIS style with the same limits and colours instead of a single flat colour.
+    """
+    graduated = graduated or {}
     from kkr_geo.layers.registry import LAYER_NAMES, layer_info
 
     path = Path(path)
@@ -76,7 +82,10 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", geometry_type=geom_type,
                                     append=tmp.exists(), layer_options={"IDENTIFIER": title, "DESCRIPTION": description})
             fam = _FAMILY[geom_type] if geom_type in _FAMILY else "point"
-            styles.append((name, data.geometry.name, qml(name, fam, columns=list(data.columns)), title))
+            grad = graduated.get(name)
+            style = (graduated_qml(name, fam, grad) if grad is not None and grad.column in data.columns
+                     else qml(name, fam, columns=list(data.columns)))
+            styles.append((name, style, title))
         _write_styles(tmp, styles)
     return verify_geopackage(path)
 
@@ -92,14 +101,22 @@ def _to_multi(geom):
     return geom
 
 
-def _write_styles(path: Path, styles: list[tuple[str, str, str, str]]) -> None:
+def _write_styles(path: Path, styles: list[tuple[str, str, str]]) -> None:
+    """Store the default styles where QGIS looks for them: QGIS matches a ``layer_styles`` row on
+    ``f_table_name`` = the table and ``f_geometry_column`` = the geometry column that GDAL actually
+    wrote (``geom`` in a GeoPackage, whatever the GeoDataFrame called it), so the column is read back
+    from ``gpkg_geometry_columns``."""
     con = sqlite3.connect(path)
     try:
+        geom_cols = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall())
         con.execute("""CREATE TABLE IF NOT EXISTS layer_styles (
             id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
             f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
             styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)""")
-        for table, geom_col, style, title in styles:
+        for table, style, title in styles:
+            geom_col = geom_cols.get(table)
+            if geom_col is None:
+                raise InputError(f"{path.name}: layer {table!r} has no entry in gpkg_geometry_columns; cannot attach its style.")
             con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
                         "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
                         "VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'kkr-geo', NULL, '2000-01-01T00:00:00Z')",

@@ -20,7 +20,8 @@ from kkr_geo.layers.registry import LayerInfo
 
 INFO = {"parker_og_rejs": LayerInfo(
     "parker_og_rejs", "Parkér og rejs-anlæg", "point",
-    "Park-and-ride projects of the mobility analysis at Køge Nord, Favrholm, Trekroner and Hvidovre Hospital.",
+    "Park-and-ride projects of the mobility analysis (project cards 20-23) as station points; a station without a "
+    "coordinate in the gazetteer is left out and listed in the layer notes.",
     {"projekt": "project id", "nr": "project number in the analysis", "navn": "project name", "station": "gazetteer place",
      "flere_pladser": "added parking spaces", "anlaeg_mio_kr": "construction cost, million DKK",
      "anlaegstype": "surface parking or structure", "status": "extension or new", "kilde": "source study",
@@ -49,5 +50,12 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
                "confidence", "geometry"]]
     notes = [f"{p}: no coordinate in the gazetteer; left out of the layer (add it to gazetteer/gazetteer.csv to include it)"
              for p in missing]
-    return finish(gdf, name=name, family="point", source=SOURCE, licence="CC BY 4.0 / ODbL / CC BY-SA",
-                  precision="station points (gazetteer, ~50 m)", id_column="projekt", notes=notes)
+    out = finish(gdf, name=name, family="point", source=SOURCE, licence="CC BY 4.0 / ODbL / CC BY-SA",
+                 precision="station points (gazetteer, ~50 m)", id_column="projekt", notes=notes)
+    out.attrs["gaps"] = [f"Parkér og rejs ved {p}: ingen koordinat i stednavnelisten; ikke vist og ikke med i oplandstallene"
+                         for p in missing]
+    # the description states what the layer holds, never what the analysis planned but the data lacks
+    out.attrs["description"] = ("Park-and-ride projects of the mobility analysis (project cards 20-23) as station points: "
+                                + ", ".join(out["station"].astype(str))
+                                + (f"; missing (no coordinate): {', '.join(missing)}" if missing else ""))
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 # name -> (symbol kind, colour RGBA, width/size, dash, label field)
@@ -63,3 +64,56 @@ def qml(name: str, geometry: str, *, label_field: str | None = None, columns: li
         '</symbols><rotation/><sizescale/></renderer-v2>'
         f'{labeling}<blendMode>0</blendMode><featureBlendMode>0</featureBlendMode><layerOpacity>1</layerOpacity></qgis>\n'
     )
+
+
+@dataclass
+class GraduatedStyle:
+    """An indicator's classes as the annex map draws them: ``bins`` are the upper limits, ``lower``
+    the first class's lower limit, one colour (#rrggbb) and one legend label per class."""
+    column: str
+    lower: float
+    bins: list[float]
+    colours: list[str]
+    labels: list[str]
+    method: str = "manual"
+    no_data_colour: str = "#d9d9d9"
+
+
+def _rgba(hex_colour: str, alpha: int = 255) -> str:
+    h = hex_colour.lstrip("#")
+    return f"{int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha}"
+
+
+def graduated_qml(name: str, geometry: str, style: GraduatedStyle) -> str:
+    """A QGIS graduated renderer with the annex's class limits and colours (plus a label field)."""
+    if geometry != "polygon":
+        raise ValueError(f"graduated styles are made for polygon layers ({name} is {geometry}).")
+    ranges, symbols = [], []
+    lower = style.lower
+    for i, (upper, colour, label) in enumerate(zip(style.bins, style.colours, style.labels)):
+        ranges.append(f'<range lower="{lower!r}" upper="{float(upper)!r}" symbol="{i}" label={quoteattr(label)} render="true"/>')
+        props = {"color": _rgba(colour), "outline_color": "255,255,255,255", "outline_width": 0.26,
+                 "outline_width_unit": "MM", "outline_style": "solid", "style": "solid", "joinstyle": "round"}
+        symbols.append(f'<symbol type="fill" name="{i}" alpha="1" clip_to_extent="1" force_rhr="0">'
+                       f'<layer class="SimpleFill" enabled="1" pass="0" locked="0">{_opts(props)}</layer></symbol>')
+        lower = float(upper)
+    label = "navn"
+    labeling = (
+        '<labeling type="simple"><settings calloutType="simple">'
+        f'<text-style fieldName={quoteattr(label)} fontFamily="Arial" fontSize="8" fontSizeUnit="Point" textColor="30,30,30,255" isExpression="0">'
+        '<text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255"/></text-style>'
+        '<placement placement="0"/><rendering obstacle="1" drawLabels="1"/></settings></labeling>'
+    )
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.28.0" styleCategories="Symbology|Labeling">'
+        f'<renderer-v2 type="graduatedSymbol" attr={quoteattr(style.column)} graduatedMethod="GraduatedColor" '
+        'symbollevels="0" enableorderby="0" forceraster="0">'
+        f'<ranges>{"".join(ranges)}</ranges><symbols>{"".join(symbols)}</symbols>'
+        f'<classificationMethod id={quoteattr(_QGIS_METHODS.get(style.method, "Fixed"))}/>'
+        '<rotation/><sizescale/></renderer-v2>'
+        f'{labeling}<blendMode>0</blendMode><featureBlendMode>0</featureBlendMode><layerOpacity>1</layerOpacity></qgis>\n'
+    )
+
+
+_QGIS_METHODS = {"quantiles": "Quantile", "natural_breaks": "Jenks", "equal_interval": "EqualInterval", "manual": "Fixed"}

@@ -33,7 +33,8 @@ FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
 # Layers and derived datasets written to the GeoPackage (when the data directory has them).
 GPKG_SOURCES = ("kommuner", "planomraader", "planomraader_samlet", "planlaegningsomraader", "brt", "brt_stops",
                 "parker_og_rejs", "supercykelstier", "klinikker", "brt_opland", "parker_og_rejs_opland",
-                "klinik_daekningshuller", "stationer", "station_daekningshuller", "patientstroemme")
+                "klinik_daekningshuller", "stationer", "station_daekningshuller", "station_andel_pr_omraade",
+                "patientstroemme")
 
 
 @dataclass
@@ -75,6 +76,7 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     specs = load_specs(spec_dir, only)  # validate every spec before any work
     sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
     report = BuildReport(out)
+    graduated: dict = {}  # GeoPackage layer -> the classes of the first annex map drawing it
     log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
@@ -87,6 +89,8 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
             outcome.skipped = exc.message.split("\n")[0]
             log(f"{prefix}: skipped – {outcome.skipped}")
             continue
+        if pm.classification is not None and pm.indicator_layer is not None:
+            graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
         fmts = [f for f in (formats or spec.formats)]
         if "html" in fmts:
             path = out / f"{spec.name}.html"
@@ -107,7 +111,7 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
 
     full = not only if with_geopackage is None else with_geopackage
     if full:
-        _write_geopackage(report, sources, out, log)
+        _write_geopackage(report, sources, out, log, graduated)
         _write_summary(report, sources, out, log)
     else:
         log("GeoPackage and summary table are written by a full build (without --only).")
@@ -120,7 +124,15 @@ def _size(path: Path) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
-def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> None:
+def graduated_style(pm):
+    """The map's indicator classes as a QGIS graduated style (same limits, colours and labels)."""
+    from kkr_geo.layers.styles import GraduatedStyle
+    cls, ind = pm.classification, pm.spec.indicator
+    return GraduatedStyle(column=ind.column, lower=cls.lower, bins=list(cls.bins), colours=list(cls.colours),
+                          labels=list(cls.labels), method="manual" if pm.spec.classification.pool else cls.scheme)
+
+
+def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, graduated: dict | None = None) -> None:
     import pyogrio
     from kkr_geo.layers.export import export_geopackage
     layers = {}
@@ -139,7 +151,7 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
     out.mkdir(parents=True, exist_ok=True)
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
     try:
-        export_geopackage(path, layers)
+        export_geopackage(path, layers, graduated=graduated)
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     report.geopackage = path
@@ -158,6 +170,16 @@ def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
     return dict(sources.tables)
 
 
+def known_gaps(sources: Sources) -> list[str]:
+    """Every known gap of the layers loaded in this build (the same lines the maps print)."""
+    out: list[str] = []
+    for obj in sources.loaded().values():
+        for gap in getattr(obj, "attrs", {}).get("gaps", []) if hasattr(obj, "attrs") else []:
+            if gap not in out:
+                out.append(gap)
+    return out
+
+
 def _danish_csv(df: pd.DataFrame) -> str:
     """Danish CSV for Excel: ';' separated, decimal comma, UTF-8 with BOM."""
     return "\ufeff" + df.to_csv(sep=";", decimal=",", index=False, float_format="%.2f", lineterminator="\n")
@@ -166,7 +188,8 @@ def _danish_csv(df: pd.DataFrame) -> str:
 MD_HEADERS = {"analyse": "Analyse", "navn": "Navn", "feature": "Objekt", "band": "Afstandsbånd", "distance_m": "Til (m)",
               "distance_from_m": "Fra (m)", "population": "Befolkning", "area_km2": "Areal (km²)",
               "bemaerkning": "Bemærkning", "area_type": "Områdetype", "area_name": "Område",
-              "population_beyond": "Befolkning uden for", "share_beyond": "Andel uden for"}
+              "population_beyond": "Befolkning uden for", "share_beyond": "Andel uden for",
+              "mean_distance_m": "Gns. afstand (m)", "antal_i_omraadet": "Antal i området"}
 
 
 def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
@@ -208,6 +231,9 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> Non
             df = tables[key]
             written.append(write_text_atomic(out / f"{SUMMARY_NAME}_{suffix}.csv", _danish_csv(df)))
             md += [f"## {heading}", "", _md_table(df, {"share_beyond": 3}), ""]
+    gaps = known_gaps(sources)
+    if gaps:
+        md += ["## Kendte mangler i lagene", "", *[f"- {g}" for g in gaps], ""]
     md += ["## Metode", ""]
     for name, meta in sorted(sources.table_meta.items()):
         md.append(f"- **{name}**: " + "; ".join(f"{k}: {v}" for k, v in sorted(meta.items()) if v not in (None, "")))

@@ -14,7 +14,7 @@ MISSING = "–"
 
 
 def _is_missing(value) -> bool:
-    if value is None:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):  # pandas' NA/NaT: never print "<NA>"
         return True
     try:
         return bool(isinstance(value, float) and math.isnan(value)) or (hasattr(value, "__float__") and math.isnan(float(value)))

@@ -20,7 +20,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from kkr_geo.geo.io import write_text_atomic
-from kkr_geo.maps.fmt import esc, fmt_number, fmt_value
+from kkr_geo.maps.fmt import esc, fmt_number, fmt_population_approx, fmt_value
 from kkr_geo.maps.inline import inline_assets, stable_ids
 from kkr_geo.maps.prepare import PreparedMap
 from kkr_geo.maps.style import COLOURS, band_column, band_label, catchment_bands, catchment_colour, flow_width_scale, legend_entries
@@ -200,9 +200,9 @@ def _legend_html(pm: PreparedMap) -> str:
     if figures:
         ftitle, heads, rows = figures
         body = "".join("<tr><th>" + esc(r.name) + "</th>"
-                       + ("".join(f"<td>{esc(fmt_number(v, 0))}</td>" for v in r.values)
-                          if all(v == v for v in r.values) else f"<td colspan=\"{len(heads)}\">ikke opgjort</td>")
-                       + "</tr>" for r in rows)
+                       + ("".join(f"<td>{esc(fmt_population_approx(v) if v == v else 'ikke opgjort')}</td>" for v in r.values)
+                          if any(v == v for v in r.values) else f"<td colspan=\"{len(heads)}\">ikke opgjort</td>")
+                       + (f"<td>{esc(r.note)}</td>" if r.note else "") + "</tr>" for r in rows)
         head = "<tr><th></th>" + "".join(f"<td><b>{esc(h)}</b></td>" for h in heads) + "</tr>"
         parts.append(f"<div class=\"kkr-lh\">{esc(ftitle)}</div><table class=\"kkr-tip kkr-fig\">{head}{body}</table>")
     foot = [esc(t) for t in (pm.source_line, pm.date_line, *pm.notes) if t]

@@ -42,7 +42,16 @@ class PreparedLayer:
 @dataclass
 class FigureRow:
     name: str
-    values: list[float]
+    values: list[float]            # cumulative population per distance; NaN = not counted (outside the region)
+    note: str | None = None        # e.g. "kun regionens del" when a ring reaches outside the region
+
+    def text(self) -> str:
+        """"ca. 21.000 / ca. 49.900" (rounded to what the method supports), "ikke opgjort" where not counted."""
+        from kkr_geo.maps.fmt import fmt_population_approx
+        if not any(v == v for v in self.values):
+            return "ikke opgjort"
+        out = " / ".join(fmt_population_approx(v) if v == v else "ikke opgjort" for v in self.values)
+        return out + (f" ({self.note})" if self.note else "")
 
 
 @dataclass
@@ -84,7 +93,14 @@ class PreparedMap:
         name_col = "navn" if "navn" in gdf.columns else "feature"
         for feat, grp in gdf.groupby(name_col, sort=False):
             grp = grp.sort_values("distance_m")
-            rows.append(FigureRow(str(feat), list(np.cumsum(grp["population"].astype(float).to_numpy()))))
+            status = grp["opgjort"].tolist() if "opgjort" in grp.columns else ["ja"] * len(grp)
+            values, acc, counted = [], 0.0, False
+            for pop in grp["population"].astype(float):
+                if pop == pop:
+                    acc, counted = acc + pop, True
+                values.append(acc if counted else float("nan"))  # cumulative; NaN until a ring was counted
+            partial = counted and any(s != "ja" for s in status)
+            rows.append(FigureRow(str(feat), values, "kun regionens del" if partial else None))
         title = fig.get("title") or "Befolkning inden for " + " / ".join(heads)
         return title, heads, rows
 
@@ -109,6 +125,11 @@ class PreparedMap:
         if self.spec.classification.pool_note:
             out.append(self.spec.classification.pool_note)
         return out
+
+
+def known_gaps_note(gaps: list[str]) -> str:
+    """The map line listing the layers' known gaps (missing stops, missing stations, no corridor)."""
+    return "Kendte mangler: " + "; ".join(g.rstrip(".") for g in gaps) + "."
 
 
 def population_date_note(gdf: gpd.GeoDataFrame) -> str | None:
@@ -296,6 +317,13 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         for note in lay.gdf.attrs.get("map_notes", []):
             if note not in map_notes:
                 map_notes.append(note)
+    gaps: list[str] = []
+    for lay in layers:
+        for gap in lay.gdf.attrs.get("gaps", []):
+            if gap not in gaps:
+                gaps.append(gap)
+    if gaps:
+        map_notes.append(known_gaps_note(gaps))
     for lay in layers:
         if "befolkning_dato" in lay.gdf.columns and "befolkning" in lay.spec.tooltip + lay.spec.popup:
             note = population_date_note(lay.gdf)

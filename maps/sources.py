@@ -13,6 +13,8 @@ Derived sources:
 ``parker_og_rejs_opland``    2/5 km catchment rings around the park-and-ride stations (cycling and short drives)
 ``klinik_daekningshuller``   areas farther than :data:`CLINIC_GAP_THRESHOLD_M` from any clinic
 ``station_daekningshuller``  areas farther than :data:`STATION_GAP_THRESHOLD_M` from any rail station (stationsnærhed)
+``station_andel_pr_omraade`` planning areas with the share of inhabitants beyond that threshold (the map's choropleth)
+``station_naerzoner``        where a station is within the threshold (context)
 ``patientstroemme``          patient flows bopælskommune -> klinikkommune (needs ``flows/patientstroemme.csv``)
 """
 
@@ -26,6 +28,7 @@ import pandas as pd
 import shapely
 
 from kkr_geo.geo.errors import DataError, KkrGeoError
+from kkr_geo.maps.fmt import POPULATION_METHOD_NOTE
 
 CATCHMENT_DISTANCES = (400, 800)          # walking distance to a BRT stop
 PR_CATCHMENT_DISTANCES = (2000, 5000)     # park-and-ride: reached by bike or a short drive
@@ -177,19 +180,26 @@ class Sources:
         table.insert(1, "navn", [names.get(str(f), str(f)) for f in table["feature"]])
         # Catchments wholly outside the population surface (the region) were not counted: say so
         # instead of showing 0 inhabitants.
+        # Decided per ring (feature × band), the same for the map, the tables and the GeoPackage: a ring
+        # wholly outside the region is "ikke opgjort", one partly outside counts the region's part only.
         region = shapely.union_all(self.get("kommuner").geometry.values)
-        outside = {f for f, g in zip(polys["feature"], polys.geometry) if not g.intersects(region)}
-        partly = {f for f, g in zip(polys["feature"], polys.geometry) if f not in outside and not region.contains(g)}
-        polys.loc[polys["feature"].isin(outside), "population"] = np.nan
-        table.loc[table["feature"].isin(outside), "population"] = np.nan
-        table["bemaerkning"] = ["uden for Region Hovedstaden: befolkning ikke opgjort" if f in outside else
-                                ("delvis uden for Region Hovedstaden: kun regionens del opgjort" if f in partly else "")
-                                for f in table["feature"]]
+        status = {(str(f), str(b)): ("nej" if not g.intersects(region) else "ja" if region.contains(g) else "delvis")
+                  for f, b, g in zip(polys["feature"], polys["band"], polys.geometry)}
+
+        def status_of(df):
+            return pd.Series([status.get((str(f), str(b)), "ja") for f, b in zip(df["feature"], df["band"])], index=df.index)
+        polys["opgjort"] = status_of(polys)
+        polys.loc[polys["opgjort"] == "nej", "population"] = np.nan
+        st = status_of(table)
+        table.loc[st == "nej", "population"] = np.nan
+        table["bemaerkning"] = st.map({"nej": "uden for Region Hovedstaden: befolkning ikke opgjort",
+                                       "delvis": "delvis uden for Region Hovedstaden: kun regionens del opgjort"}).fillna("")
         table.insert(0, "analyse", name)
         self.tables[name] = table
         self.table_meta[name] = dict(getattr(result, "meta", {}) or {})
         if hasattr(result, "by_area") and result.by_area is not None:
             by_area = result.by_area.copy()
+            by_area = by_area[status_of(by_area) != "nej"].reset_index(drop=True)
             by_area.insert(0, "analyse", name)
             self.tables[f"{name}_pr_omraade"] = by_area
         prec = str(features.attrs.get("precision", ""))
@@ -199,10 +209,10 @@ class Sources:
             precision=("schematic" if "schematic" in prec or "skematisk" in prec else prec),
             status="ok",
             notes=list(features.attrs.get("notes", [])) + [f"{k}: {v}" for k, v in self.table_meta[name].items()],
+            gaps=list(features.attrs.get("gaps", [])),
             map_notes=[
-                "Oplande: luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for planlægningsområderne "
-                "(tilnærmet) og kun opgjort i Region Hovedstaden.".format(
-                    str(self.table_meta[name].get("detour_factor", "")).replace(".", ","))],
+                "Oplande: luftlinje × omvejsfaktor {} (intet vejnet); befolkning kun opgjort i Region Hovedstaden. {}".format(
+                    str(self.table_meta[name].get("detour_factor", "")).replace(".", ","), POPULATION_METHOD_NOTE)],
         )
         return polys
 
@@ -215,11 +225,13 @@ class Sources:
         return self._catchment("parker_og_rejs_opland", "parker_og_rejs", by, "Opland til parkér-og-rejs-anlæg", by,
                                distances=PR_CATCHMENT_DISTANCES)
 
-    def _coverage(self, name: str, layer: str, threshold_m: int, title: str):
+    def _coverage(self, name: str, layer: str, threshold_m: int, title: str, what: str = "station"):
         from kkr_geo.geo.coverage import coverage_gaps
+        from kkr_geo.maps.coverage_share import mark_areas_without_facility
         facilities = self.get(layer)
-        result = coverage_gaps(facilities, self._grid(), threshold_m, areas=self._areas())
-        table = result.table.copy()
+        areas = {**self._areas(), "planlægningsområde": self.get("planlaegningsomraader")}
+        result = coverage_gaps(facilities, self._grid(), threshold_m, areas=areas)
+        table = mark_areas_without_facility(result.table, areas, facilities, what=what)
         table.insert(0, "analyse", name)
         self.tables[name] = table
         self.table_meta[name] = dict(getattr(result, "meta", {}) or {})
@@ -227,14 +239,51 @@ class Sources:
         gaps.attrs.update(title=title,
                           source="; ".join(x for x in (facilities.attrs.get("source"), self._grid().source) if x),
                           precision=self._grid().precision, status="ok", notes=[],
-                          map_notes=["Afstand i luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for "
-                                     "planlægningsområderne (tilnærmet).".format(
-                                         str(self.table_meta[name].get("detour_factor", "")).replace(".", ","))])
+                          gaps=list(facilities.attrs.get("gaps", [])),
+                          map_notes=["Afstand i luftlinje × omvejsfaktor {} (intet vejnet). {}".format(
+                              str(self.table_meta[name].get("detour_factor", "")).replace(".", ","), POPULATION_METHOD_NOTE)])
         return gaps
 
     def _src_klinik_daekningshuller(self):
         return self._coverage("klinik_daekningshuller", "klinikker", CLINIC_GAP_THRESHOLD_M,
-                              f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik")
+                              f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik", what="klinik")
+
+    def _src_station_andel_pr_omraade(self):
+        """Planning areas with the share of their inhabitants beyond the station threshold (the map
+        of people, not land) from the same table as ``oplande_og_daekning_stationer.csv``."""
+        from kkr_geo.maps.coverage_share import share_layer
+        from kkr_geo.maps.fmt import fmt_percent, fmt_population_approx
+        self.get("station_daekningshuller")
+        table = self.tables["station_daekningshuller"]
+        areas = self.get("planlaegningsomraader")
+        out = share_layer(areas, table, "planlægningsområde", what="station")
+        total = table[table["area_type"] == "total"].iloc[0]
+        detour = self.table_meta["station_daekningshuller"].get("detour_factor")
+        out.attrs.update(
+            title=f"Andel af borgerne mere end {STATION_GAP_THRESHOLD_M} m fra nærmeste station",
+            description=(f"Share of each planning area's inhabitants farther than {STATION_GAP_THRESHOLD_M} m "
+                         "(straight line × detour factor) from the nearest rail station"),
+            source="; ".join(x for x in (self.get("stationer").attrs.get("source"), self._grid().source) if x),
+            precision=self._grid().precision, status="ok", notes=[],
+            map_notes=[f"Hele regionen: {fmt_percent(100 * total['share_beyond'], 0)} af borgerne "
+                       f"({fmt_population_approx(total['population_beyond'])} af {fmt_population_approx(total['population'])}) "
+                       f"bor mere end {STATION_GAP_THRESHOLD_M} m fra en station.",
+                       "Afstand i luftlinje × omvejsfaktor {} (intet vejnet). {}".format(
+                           str(detour).replace(".", ","), POPULATION_METHOD_NOTE)])
+        return out
+
+    def _src_station_naerzoner(self):
+        """Where a station is within the threshold (context for the share map)."""
+        from kkr_geo.maps.coverage_share import served_zones
+        from kkr_geo.maps.fmt import fmt_number
+        self.get("station_daekningshuller")
+        detour = self.table_meta["station_daekningshuller"].get("detour_factor") or 1.0
+        region = shapely.union_all(self.get("kommuner").geometry.values)
+        out = served_zones(self.get("stationer"), region, STATION_GAP_THRESHOLD_M, detour)
+        radius = fmt_number(round(STATION_GAP_THRESHOLD_M / detour, -1), 0)
+        out.attrs.update(title=f"Højst {STATION_GAP_THRESHOLD_M} m til en station (ca. {radius} m i luftlinje)",
+                         source=self.get("stationer").attrs.get("source", ""), precision="", status="ok", notes=[])
+        return out
 
     def _src_station_daekningshuller(self):
         return self._coverage("station_daekningshuller", "stationer", STATION_GAP_THRESHOLD_M,

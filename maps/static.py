@@ -25,7 +25,7 @@ from matplotlib.patches import Patch, Polygon as MplPolygon, Rectangle  # noqa: 
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from kkr_geo.geo.io import atomic_path  # noqa: E402
-from kkr_geo.maps.fmt import fmt_number, fmt_population_approx  # noqa: E402
+from kkr_geo.maps.fmt import fmt_number  # noqa: E402
 from kkr_geo.maps.prepare import PreparedMap, split_bornholm  # noqa: E402
 from kkr_geo.maps.style import (COLOURS, EDGE, band_column, catchment_colour, flow_width_scale,  # noqa: E402
                         legend_entries)
@@ -320,9 +320,7 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
     figures = pm.figures()
     if figures:
         ftitle, heads, rows = figures
-        lines = [ftitle] + [f"{r.name}: " + (" / ".join(fmt_population(v) for v in r.values)
-                                             if all(v == v for v in r.values) else "ikke opgjort")
-                            for r in rows]
+        lines = [ftitle] + [f"{r.name}: {r.text()}" for r in rows]
         box = _corner_text(fig, ax, "\n".join(lines), fs, union, (x0, x1), (y0, y1), pad, used)
         obstacles_data.append(box)
         result.figure_lines = lines[1:]
@@ -449,12 +447,6 @@ def _corner_text(fig, ax, text, fs, union, xlim, ylim, pad, used: list):
     txt.set_position(tuple(ax.transAxes.inverted().transform((px + inner, py + inner))))
     used.append(corner)
     return box
-
-
-def fmt_population(value) -> str:
-    """A population figure rounded to what an evenly spread planning-area population supports:
-    nearest 100 with "ca.", "under 100" below that."""
-    return fmt_population_approx(value)
 
 
 def _label_text(name, value, label_spec) -> str:

@@ -82,13 +82,20 @@ def test_png_size_and_dpi(built):
 def test_legend_values_match_data(built):
     report, out, _, sources = built
     data = sources.get("planlaegningsomraader")
-    html = (out / "borgere_pr_kapacitet_sp51.html").read_text(encoding="utf-8")
-    legend = html[html.index('id="kkr-legend"'):]
-    labels = re.findall(r'<span class="kkr-sw"[^>]*></span>([^<]+)</div>', legend)
-    lo, hi = data["borgere_pr_kapacitet_sp51"].min(), data["borgere_pr_kapacitet_sp51"].max()
+    legends = {}
+    for sp in ("51", "62"):
+        html = (out / f"borgere_pr_kapacitet_sp{sp}.html").read_text(encoding="utf-8")
+        legend = html[html.index('id="kkr-legend"'):]
+        legends[sp] = re.findall(r'<span class="kkr-sw"[^>]*></span>([^<]+)</div>', legend)
+        # the legend says what the classes are and which end is worse; the unit is not doubled
+        assert "Klasser: kvantiler" in legend and "Mørkere = flere borgere pr. kapacitet" in legend
+        assert "Borgere pr. kapacitet (borgere)" not in legend
+    # the two maps are meant to be compared: one set of classes spanning both specialities' values
+    both = pd.concat([data["borgere_pr_kapacitet_sp51"], data["borgere_pr_kapacitet_sp62"]])
     fmt = lambda v: f"{v:,.0f}".replace(",", ".")  # noqa: E731
-    assert labels[0].startswith(fmt(lo) + "–") and labels[4].endswith("–" + fmt(hi))
-    assert "Borgere pr. kapacitet (borgere)" in legend
+    assert legends["51"] == legends["62"]
+    labels = legends["51"]
+    assert labels[0].startswith(fmt(both.min()) + "–") and labels[4].endswith("–" + fmt(both.max()))
 
 
 def test_geopackage_and_summary(built):
