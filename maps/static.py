@@ -11,6 +11,7 @@ written, and SVG ids use a fixed hash salt.
 from __future__ import annotations
 
 import textwrap
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -428,7 +429,7 @@ def _legend(target, entries, fs, *, loc, bbox=None):
 
 
 # A legend handle long enough to show two dashes and a gap of the thickest schematic line.
-LEGEND_HANDLE_LENGTH = 3.2
+LEGEND_HANDLE_LENGTH = 3.6
 
 
 def _corner_text(fig, ax, text, fs, union, xlim, ylim, pad, used: list):
@@ -587,6 +588,45 @@ def spec_page(W: float, H: float) -> str:
     return "A3" if max(W, H) > 400 else "A4"
 
 
+AUTHOR = "KKR Hovedstaden"
+LANGUAGE = "da"
+
+
+def document_metadata(pm: PreparedMap, fmt: str) -> dict:
+    """Title, subject, author and keywords for the file (no dates or software strings: outputs stay
+    byte-identical)."""
+    spec = pm.spec
+    subject = spec.subtitle or spec.description or spec.title
+    keywords = ", ".join(dict.fromkeys(k for k in ["Region Hovedstaden", "KKR Hovedstaden", spec.name,
+                                                   *(lay.label for lay in pm.layers if lay.spec.legend)] if k))
+    meta = dict(SAVE_METADATA.get(fmt) or {})
+    if fmt == "pdf":
+        meta.update(Title=spec.title, Subject=subject, Author=AUTHOR, Keywords=keywords)
+    elif fmt == "png":
+        meta.update(Title=spec.title, Author=AUTHOR, Description=subject)
+    elif fmt == "svg":
+        meta.update(Title=spec.title, Description=subject, Keywords=keywords.split(", "))
+    return meta
+
+
+@contextmanager
+def _pdf_catalog_language(lang: str):
+    """Write ``/Lang`` into the PDF catalog (screen readers pick the Danish voice); matplotlib has no
+    option for it, so its catalog write is wrapped for the duration of one save."""
+    from matplotlib.backends import backend_pdf
+    original = backend_pdf.PdfFile.writeObject
+
+    def write(self, obj, contents):
+        if isinstance(contents, dict) and contents.get("Type") == backend_pdf.Name("Catalog"):
+            contents = {**contents, "Lang": lang}
+        return original(self, obj, contents)
+    backend_pdf.PdfFile.writeObject = write
+    try:
+        yield
+    finally:
+        backend_pdf.PdfFile.writeObject = original
+
+
 def render_static(pm: PreparedMap, targets: dict[str, Path], *, dpi: int | None = None) -> StaticResult:
     """Render ``pm`` once and save it to every ``{format: path}`` in ``targets`` (atomically)."""
     result = StaticResult()
@@ -594,8 +634,8 @@ def render_static(pm: PreparedMap, targets: dict[str, Path], *, dpi: int | None 
         fig = build_figure(pm, result)
         try:
             for fmt, path in targets.items():
-                with atomic_path(path) as tmp:
-                    fig.savefig(tmp, format=fmt, dpi=dpi or pm.spec.dpi, metadata=SAVE_METADATA.get(fmt),
+                with atomic_path(path) as tmp, (_pdf_catalog_language(LANGUAGE) if fmt == "pdf" else nullcontext()):
+                    fig.savefig(tmp, format=fmt, dpi=dpi or pm.spec.dpi, metadata=document_metadata(pm, fmt),
                                 facecolor="white")
                 result.files[fmt] = Path(path)
         finally:

@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -170,3 +171,99 @@ def test_park_and_ride_catchment_uses_bike_and_drive_bands(shared_data):
     areas = src.get("planlaegningsomraader").set_index("navn")
     density = areas.at["Hillerød", "population"] / (areas.loc["Hillerød"].geometry.area / 1e6)
     assert fav["population"] == pytest.approx(density * fav["area_km2"], rel=0.05)
+
+
+# -- a reader can trust the annex (issue 10) ----------------------------------------------------------
+def test_planning_areas_tile_copenhagen_and_no_orphan_rows(built):
+    import shapely
+    report, out, _, sources = built
+    areas = sources.get("planlaegningsomraader")
+    kom = sources.get("kommuner")
+    kbh = kom.loc[kom["kommunekode"] == "0101"].geometry.iloc[0]
+    bydele = areas[areas["kommunekode"] == "0101"]
+    assert len(bydele) == 9
+    assert shapely.union_all(bydele.geometry.values).symmetric_difference(kbh).area < 1.0  # m²: no holes
+    assert bydele.area.sum() == pytest.approx(kbh.area, abs=1.0)  # no overlaps
+    for name in ("oplande_og_daekning_pr_omraade.csv", "oplande_og_daekning_stationer.csv"):
+        assert "(uden for områder)" not in (out / name).read_text(encoding="utf-8-sig"), name
+
+
+def test_official_names_and_population_dates(built):
+    _, out, _, sources = built
+    kom = sources.get("kommuner")
+    assert "Høje-Taastrup" in set(kom["navn"]) and "Høje Taastrup" not in set(kom["navn"])
+    assert pd.api.types.is_datetime64_any_dtype(kom["befolkning_dato"])
+    html = (out / "mobilitetsprojekter_oversigt.html").read_text(encoding="utf-8")
+    assert "Befolkning pr. kommune 1.1.2023 (København 1.1.2025, Ishøj 1.1.2024)" in html
+
+
+def test_known_gaps_on_the_maps_in_the_summary_and_not_denied_by_the_geopackage(built):
+    import sqlite3
+    from kkr_geo.maps.prepare import prepare
+    report, out, _, sources = built
+    spec = {s.name: s for s in load_specs()}
+    brt_notes = " ".join(prepare(spec["brt_oplande"], sources).notes)
+    assert "200S: tegnet gennem 3 af 7 navngivne stop" in brt_notes
+    assert "Frederikssundsvej: tegnet gennem 2 af 3 navngivne stop; uden koordinat: Gladsaxe Trafikplads" in brt_notes
+    pr_notes = " ".join(prepare(spec["parker_og_rejs"], sources).notes)
+    assert "Parkér og rejs ved Hvidovre Hospital: ingen koordinat" in pr_notes
+    md = (out / "oplande_og_daekning.md").read_text(encoding="utf-8")
+    for gap in sources.get("brt").attrs["gaps"] + sources.get("parker_og_rejs").attrs["gaps"]:
+        assert f"- {gap}" in md  # one source: the layer's own list
+    con = sqlite3.connect(out / GPKG_NAME)
+    try:
+        desc, = con.execute("SELECT description FROM gpkg_contents WHERE table_name = 'parker_og_rejs'").fetchone()
+        n, = con.execute("SELECT count(*) FROM parker_og_rejs").fetchone()
+    finally:
+        con.close()
+    assert n == 3
+    present = desc.split("missing")[0]
+    assert "Hvidovre Hospital" not in present and "missing (no coordinate): Hvidovre Hospital" in desc
+
+
+def test_catchment_outputs_agree_per_ring(built):
+    _, out, _, sources = built
+    main = sources.tables["parker_og_rejs_opland"]
+    by_area = sources.tables["parker_og_rejs_opland_pr_omraade"]
+    tre = main[main["navn"] == "Trekroner"].set_index("band")
+    inner, outer = sorted(tre.index, key=lambda b: tre.at[b, "distance_m"])
+    assert np.isnan(tre.at[inner, "population"]) and "ikke opgjort" in tre.at[inner, "bemaerkning"]
+    counted = by_area[(by_area["feature"] == "Trekroner") & (by_area["area_type"] == "kommune")]
+    assert set(counted["band"]) == {outer}  # no people for a ring that is "ikke opgjort"
+    assert tre.at[outer, "population"] == pytest.approx(counted["population"].sum())
+    assert "kun regionens del" in tre.at[outer, "bemaerkning"]
+
+
+def test_station_map_shows_people_and_says_no_station(built):
+    _, out, _, sources = built
+    layer = sources.get("station_andel_pr_omraade").set_index("navn")
+    table = sources.tables["station_daekningshuller"]
+    rows = table[table["area_type"] == "planlægningsområde"].set_index("area_name")
+    for name in ("Valby", "Gribskov", "Bornholm"):
+        assert layer.at[name, "andel_uden_for_pct"] == pytest.approx(100 * rows.at[name, "share_beyond"])
+    assert layer.at["Bornholm", "bemaerkning"] == "ingen station i området"
+    assert np.isnan(rows.at["Bornholm", "mean_distance_m"])
+    assert (table["mean_distance_m"].dropna() < 20_000).all()  # no 200 km "mean distance"
+    html = (out / "stationsnaerhed.html").read_text(encoding="utf-8")
+    assert "ingen station" in html
+
+
+def test_geopackage_styles_load_in_qgis_with_the_annex_classes(built):
+    import sqlite3
+    report, out, _, sources = built
+    con = sqlite3.connect(out / GPKG_NAME)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")}
+        found = dict(con.execute(
+            "SELECT g.table_name, s.styleQML FROM gpkg_geometry_columns g JOIN layer_styles s "
+            "ON s.f_table_name = g.table_name AND s.f_geometry_column = g.column_name AND s.useAsDefault = 1"))
+    finally:
+        con.close()
+    assert set(found) == tables
+    qml = found["planlaegningsomraader"]
+    assert 'type="graduatedSymbol"' in qml and 'attr="borgere_pr_kapacitet_sp51"' in qml
+    html = (out / "borgere_pr_kapacitet_sp51.html").read_text(encoding="utf-8")
+    legend = html[html.index('id="kkr-legend"'):]
+    map_labels = re.findall(r'<span class="kkr-sw"[^>]*></span>([^<]+)</div>', legend)[:5]
+    assert re.findall(r'label="([^"]+)"', qml)[:5] == map_labels
+    assert 'type="graduatedSymbol"' in found["station_andel_pr_omraade"]
