@@ -86,14 +86,23 @@ def register_dataset(dataset: Dataset) -> Dataset:
 
 
 def fetched_metadata(dd: DataDir) -> dict:
-    """What ``kkr-geo data fetch`` recorded about downloaded files (``SOURCES.json``), if anything."""
+    """What ``kkr-geo data fetch`` recorded about downloaded files (``SOURCES.json``), keyed by the file's
+    path relative to the data directory (the records are keyed by fetch name and carry ``file``)."""
     for name in ("SOURCES.json", "_fetched.json"):
         p = dd.path / name
         if p.exists():
             try:
-                return json.loads(p.read_text(encoding="utf-8"))
+                data = json.loads(p.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 return {}
+            if not isinstance(data, dict):
+                return {}
+            records = data.get("datasets") if isinstance(data.get("datasets"), dict) else data
+            out = {}
+            for key, rec in records.items():
+                if isinstance(rec, dict):
+                    out[str(rec.get("file") or key)] = rec
+            return out
     return {}
 
 

@@ -108,17 +108,18 @@ def _discover() -> None:
 
 
 def entries(*, kind: str | None = None) -> dict[str, LayerInfo]:
-    """All registry entries (name -> LayerInfo): layers first, then derived datasets."""
+    """All registry entries (name -> LayerInfo) in display order (also the GeoPackage's layer order)."""
     _discover()
-    order = sorted(_ENTRIES.values(), key=lambda e: (KINDS.index(e.kind), _ORDER.get(e.name, 99), e.name))
+    order = sorted(_ENTRIES.values(), key=lambda e: (_ORDER.get(e.name, len(_ORDER)), e.name))
     return {e.name: e for e in order if kind is None or e.kind == kind}
 
 
-# Display order of the shipped entries (listing only; an entry missing here sorts after, by name).
+# Display order of the shipped entries: listings and the GeoPackage's layer order (an entry missing here sorts
+# after these, by name). Not a registration list: an entry is known whether or not it is named here.
 _ORDER = {n: i for i, n in enumerate((
-    "kommuner", "planomraader", "planomraader_samlet", "brt", "brt_stops", "supercykelstier", "parker_og_rejs",
-    "klinikker", "stationer", "kommuner_nabo", "planlaegningsomraader", "planomraader_kapacitet", "banelinjer",
-    "brt_opland", "parker_og_rejs_opland", "klinik_daekningshuller", "station_daekningshuller", "patientstroemme"))}
+    "kommuner", "kommuner_nabo", "planomraader", "planomraader_samlet", "planlaegningsomraader", "planomraader_kapacitet",
+    "brt", "brt_stops", "parker_og_rejs", "supercykelstier", "klinikker", "brt_opland", "parker_og_rejs_opland",
+    "klinik_daekningshuller", "stationer", "station_daekningshuller", "patientstroemme", "banelinjer"))}
 
 
 def layer_names() -> tuple[str, ...]:

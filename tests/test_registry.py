@@ -22,30 +22,50 @@ from kkr_geo.geo.provenance import Provenance, carry_provenance, provenance_of, 
 from kkr_geo.layers import catalog, registry
 from kkr_geo.layers.registry import LayerInfo, entries, register_layer
 
-# --- 1. a new layer from a CSV, end to end: registry entry + spec -> built map ------------------------
-# In the package this declaration is one new module, kkr_geo/layers/legepladser.py (found by discovery);
-# the spec is maps/specs/legepladser.yaml. Those two plus this test are the three files a new layer touches.
+# --- 1. a new layer from a CSV, end to end: layer module + spec -> built map ---------------------------
+# This is the whole of a new layer: the module below would be kkr_geo/layers/legepladser.py (found by the
+# registry's discovery, no list to edit), the spec maps/specs/legepladser.yaml, plus this test: 3 files.
 
-LEGEPLADSER = catalog.Dataset("legepladser", "eksempel/legepladser.csv", "Playgrounds (navn, lat, lon)",
-                              "example publisher", "CC0", "written by the test", "table", required=False)
+LAYER_MODULE = '''
+"""Layer ``legepladser``: playgrounds from a CSV (navn;lat;lon)."""
+import geopandas as gpd
+import pandas as pd
+
+from kkr_geo.geo.provenance import Provenance
+from kkr_geo.layers import catalog
+from kkr_geo.layers._common import finish
+from kkr_geo.layers.registry import LayerInfo, register_layer
+
+catalog.register_dataset(catalog.Dataset(
+    "legepladser", "eksempel/legepladser.csv", "Playgrounds (navn, lat, lon)", "example publisher", "CC0",
+    "written by the test", "table", required=False))
 
 
-def _load_legepladser(name, dd, **options):
-    from kkr_geo.layers._common import finish
+@register_layer(LayerInfo("legepladser", "Legepladser", "point", "Playgrounds (example layer).", {"navn": "name"},
+                          needs=("legepladser",), provenance=Provenance(source="Eksempelkilde", licence="CC0")))
+def load(name, dd, **options):
     df = pd.read_csv(catalog.require(dd, "legepladser", layer=name), sep=";", encoding="utf-8")
     gdf = gpd.GeoDataFrame(df[["navn"]], geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
     return finish(gdf, name=name, family="point", source="Eksempelkilde", licence="CC0", precision="exact")
+'''
 
 
 @pytest.fixture
-def example_layer():
-    catalog.register_dataset(LEGEPLADSER)
-    register_layer(LayerInfo("legepladser", "Legepladser", "point", "Playgrounds (example layer).",
-                             {"navn": "name"}, needs=("legepladser",), gpkg=True,
-                             provenance=Provenance(source="Eksempelkilde", licence="CC0")))(_load_legepladser)
+def example_layer(tmp_path, monkeypatch):
+    """Put the example module into the kkr_geo.layers package path (not the source tree) and rediscover."""
+    import sys
+
+    import kkr_geo.layers as pkg
+    extra = tmp_path / "extra_layers"
+    extra.mkdir()
+    (extra / "legepladser.py").write_text(LAYER_MODULE, encoding="utf-8")
+    registry.entries()  # the shipped entries first
+    monkeypatch.setattr(pkg, "__path__", [*pkg.__path__, str(extra)])
+    monkeypatch.setattr(registry, "_discovered", False)
     yield "legepladser"
     registry.unregister("legepladser")
     catalog.DATASETS.pop("legepladser", None)
+    sys.modules.pop("kkr_geo.layers.legepladser", None)
 
 
 def _example_data(root):
@@ -67,7 +87,8 @@ def test_example_layer_from_csv_end_to_end(example_layer, tmp_path):
         "layers": [{"id": "lp", "source": "legepladser", "style": "point", "label": "Legeplads", "tooltip": ["navn"]}],
     }, allow_unicode=True), encoding="utf-8")
 
-    # the registry is the single place the new layer is known from ...
+    # the registry found the module and is the single place the new layer is known from ...
+    assert registry.entries()["legepladser"].module == "kkr_geo.layers.legepladser"
     assert "legepladser" in registry.layer_names() and "legepladser" in gpkg_sources()
     assert catalog.DATASETS["legepladser"].used_by == ("legepladser",)
     row = next(r for r in catalog.status(registry.resolve_data_dir(data)) if r["key"] == "legepladser")
@@ -275,3 +296,24 @@ def test_html_renderer_leaves_the_spec_alone(tmp_path):
     render_html(prepare(spec, s), tmp_path / "o.html")
     assert spec == before
     assert "Befolkning" in (tmp_path / "o.html").read_text(encoding="utf-8")
+
+
+# --- 7. data status: used_by from the registry, fetch records found by file ---------------------------
+
+def test_data_status_shows_users_and_fetch_record(tmp_path, capsys):
+    import json
+
+    from kkr_geo.cli import main
+    d = tmp_path / "data"
+    (d / "dagi").mkdir(parents=True)
+    (d / "dagi" / "regioner.geojson").write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    (d / "SOURCES.json").write_text(json.dumps({"generator": "kkr-geo data fetch", "datasets": {"regioner": {
+        "file": "dagi/regioner.geojson", "url": "https://api.dataforsyningen.dk/regioner?format=geojson",
+        "fetched": "2026-01-02T03:04:05Z"}}}), encoding="utf-8")
+    assert main(["--data-dir", str(d), "data", "status"]) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("dagi/regioner.geojson"):].split("  [")[0]
+    assert "fetched from https://api.dataforsyningen.dk/regioner?format=geojson" in block
+    assert "2026-01-02T03:04:05Z" in block
+    stations = out[out.index("gazetteer/gazetteer.csv"):].split("  [")[0]
+    assert "used by: brt, brt_stops, parker_og_rejs, stationer;" in stations
