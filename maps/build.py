@@ -145,9 +145,8 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
             report.gpkg_skipped[name] = exc.message.split("\n")[0]
             continue
         if "part" in gdf.columns:  # flow lines: the arrowheads are a drawing device, not data
-            attrs = dict(gdf.attrs)
-            gdf = gdf[gdf["part"] == "linje"].drop(columns="part")
-            gdf.attrs = attrs
+            from kkr_geo.geo.provenance import carry_provenance
+            gdf = carry_provenance(gdf[gdf["part"] == "linje"].drop(columns="part"), gdf)
         layers[name] = gdf
     path = out / GPKG_NAME
     out.mkdir(parents=True, exist_ok=True)

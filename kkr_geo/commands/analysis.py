@@ -96,11 +96,11 @@ def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
         opts = {"path": args.klinikker} if args.layer == "klinikker" and args.klinikker else {}
         gdf = load_layer(args.layer, dd, **opts)
         if args.layer == "brt" and getattr(args, "with_stops", False):
+            from kkr_geo.geo.provenance import carry_provenance
             stops = load_layer("brt_stops", dd)
-            attrs = dict(gdf.attrs)
-            gdf = gpd.GeoDataFrame(pd.concat([gdf, stops[[c for c in stops.columns if c in ("projekt", "navn", "geometry")]]],
-                                             ignore_index=True), geometry="geometry", crs=gdf.crs)
-            gdf.attrs.update(attrs)
+            gdf = carry_provenance(
+                gpd.GeoDataFrame(pd.concat([gdf, stops[[c for c in stops.columns if c in ("projekt", "navn", "geometry")]]],
+                                           ignore_index=True), geometry="geometry", crs=gdf.crs), gdf)
         gdf.attrs.setdefault("source", args.layer)
         if gdf.attrs.get("status") == "no_geometry" or len(gdf) == 0:
             raise DataError(f"layer {args.layer} has no geometry in this data directory.",
