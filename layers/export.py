@@ -60,7 +60,7 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame], *,
     graduated QGIS style with the same limits and colours instead of a single flat colour.
     """
     graduated = graduated or {}
-    from kkr_geo.layers.registry import LAYER_NAMES, layer_info
+    from kkr_geo.layers.registry import entries
 
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
@@ -68,7 +68,7 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame], *,
     styles = []
     with atomic_path(path, suffix=".gpkg") as tmp:
         for name, gdf in layers.items():
-            info = layer_info(name) if name in LAYER_NAMES else None
+            info = entries().get(name)
             geom_type = _geometry_type(gdf, name, info.geometry if info else None)
             data = _prepare(gdf)
             if geom_type.startswith("Multi"):

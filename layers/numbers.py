@@ -127,3 +127,25 @@ def parse_numbers(values, *, decimal: str = ",") -> tuple[list, list[int]]:
         except NumberFormatError:
             bad.append(int(i))
     return out, bad
+
+
+def format_da(value: float, decimals: int = 0) -> str:
+    """Write a number the Danish way: ``format_da(1234.5, 1) == '1.234,5'`` (the inverse of :func:`parse_number`)."""
+    text = f"{float(value):,.{max(0, int(decimals))}f}"
+    if text.lstrip("-").strip("0.,") == "":
+        text = text.lstrip("-")
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def population_approx_da(value, step: int = 100) -> str:
+    """A population estimate rounded to what an evenly spread planning-area population supports:
+    ``'ca. 21.000'`` for 21.044 (nearest ``step``), ``'under 100'`` below half a step, ``'0'`` for none,
+    an en dash when missing."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType") or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    v = float(value)
+    if math.isnan(v):
+        return "–"
+    if v < step / 2:
+        return "0" if v == 0 else f"under {format_da(step)}"
+    return "ca. " + format_da(round(v / step) * step)

@@ -82,17 +82,11 @@ def fmt_date_da(iso: str) -> str:
     return str(iso)
 
 
-POPULATION_ROUNDING = 100
-POPULATION_METHOD_NOTE = ("Befolkningstal er afrundet til nærmeste 100 (ca.): befolkningen er fordelt jævnt inden for hvert "
-                          "planlægningsområde; de præcise beregningstal står i CSV-filerne.")
+POPULATION_ROUNDING = 100  # the rounding kkr_geo.layers.analyses.POPULATION_METHOD_NOTE states on the maps
 
 
 def fmt_population_approx(value, step: int = POPULATION_ROUNDING) -> str:
     """A population estimate rounded to what the method supports: ``'ca. 21.000'`` for 21.044 (nearest
     ``step``), ``'under 100'`` for less than half a step, ``'0'`` for none; missing -> en dash."""
-    if _is_missing(value):
-        return MISSING
-    v = float(value)
-    if v < step / 2:
-        return "0" if v == 0 else f"under {fmt_number(step, 0)}"
-    return "ca. " + fmt_number(round(v / step) * step, 0)
+    from kkr_geo.layers.numbers import population_approx_da
+    return population_approx_da(value, step)

@@ -19,7 +19,7 @@ from kkr_geo.layers.export import export_geopackage
 from kkr_geo.layers.planomraader import tile_to_boundary
 from kkr_geo.layers.styles import GraduatedStyle
 from kkr_geo.maps.classify import classify
-from kkr_geo.maps.coverage_share import mark_areas_without_facility, served_zones, share_layer
+from kkr_geo.layers.coverage_share import mark_areas_without_facility, served_zones, share_layer
 from kkr_geo.maps.fmt import fmt_population_approx, fmt_value
 from kkr_geo.maps.prepare import FigureRow, prepare
 from kkr_geo.maps.sources import Sources

@@ -1,8 +1,8 @@
 """Coverage maps that show people, not land: the share of an area's inhabitants beyond a distance
 threshold, the served zones as context, and areas without any facility said as such.
 
-Built from a :func:`kkr_geo.geo.coverage.coverage_gaps` table, so the map, the summary CSV and the
-GeoPackage carry the same figures.
+Built from a :func:`kkr_geo.geo.coverage.coverage_gaps` table (via :func:`kkr_geo.layers.analyses.coverage`),
+so the map, the summary CSV and the GeoPackage carry the same figures.
 """
 
 from __future__ import annotations
@@ -87,3 +87,12 @@ def served_zones(facilities: gpd.GeoDataFrame, region, threshold_m: float, detou
     zone = zone.intersection(region)
     return gpd.GeoDataFrame({"afstand_m": [float(threshold_m)], "radius_luftlinje_m": [round(radius)]},
                             geometry=[zone], crs=facilities.crs)
+
+
+def region_total_note(table: pd.DataFrame, what: str) -> str:
+    """The map line with the whole region's figure from the table's total row:
+    "Hele regionen: 79 % af borgerne (ca. 1.521.100 af ca. 1.925.200) bor mere end 600 m fra en station."."""
+    from kkr_geo.layers.numbers import format_da, population_approx_da
+    total = table[table["area_type"] == "total"].iloc[0]
+    return (f"Hele regionen: {format_da(100 * float(total['share_beyond']))} % af borgerne "
+            f"({population_approx_da(total['population_beyond'])} af {population_approx_da(total['population'])}) {what}.")
