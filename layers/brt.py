@@ -34,7 +34,8 @@ INFO = {
     "brt": LayerInfo("brt", "BRT-korridorer", "line", "BRT corridors of the mobility analysis, schematic unless real alignments are supplied.",
                      _ATTRS, ("gazetteer", "brt_geometri")),
     "brt_stops": LayerInfo("brt_stops", "BRT-stoppesteder", "point", "Named stops of the BRT corridors (gazetteer points).",
-                           {"projekt": "project id", "navn": "stop name as in the gazetteer", "raekkefoelge": "order along the corridor",
+                           {"projekt": "project id", "korridor": "corridor short name (map-facing)",
+                            "navn": "stop name as in the gazetteer", "bemaerkning": "remark for readers (Danish)", "raekkefoelge": "order along the corridor",
                             "kind": "gazetteer kind", "confidence": "gazetteer confidence"}, ("gazetteer",)),
 }
 SOURCE = "KKR Hovedstaden, mobilitetsanalyse (projektkort 2-6); stop: Københavns Kommune, OpenStreetMap, Movia"
@@ -69,7 +70,13 @@ def _stops(dd: DataDir) -> tuple[gpd.GeoDataFrame, list[str]]:
         if p.linje != "ja":
             gaps.append(f"{p.kortnavn}: kilden beskriver ingen korridor; kun stationerne er vist")
     stops = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
-    stops = stops.rename(columns={"gazetteer_navn": "navn"})[["projekt", "navn", "raekkefoelge", "kind", "confidence", "geometry"]]
+    # readable corridor names and a remark for readers (no internal codes such as "150s" on the maps)
+    proj = projects().set_index("projekt")
+    stops["korridor"] = stops["projekt"].map(proj["kortnavn"])
+    stops["bemaerkning"] = stops["projekt"].map(
+        lambda p: "Kilden beskriver ingen korridor; kun stationen er vist" if proj.at[p, "linje"] != "ja" else None)
+    stops = stops.rename(columns={"gazetteer_navn": "navn"})[["projekt", "korridor", "navn", "raekkefoelge", "kind",
+                                                               "confidence", "bemaerkning", "geometry"]]
     return stops, notes, gaps
 
 

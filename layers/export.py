@@ -78,6 +78,8 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame], *,
             for key, label in (("source", "Source"), ("precision", "Precision"), ("status", "Status")):
                 if gdf.attrs.get(key):
                     desc_parts.append(f"{label}: {gdf.attrs[key]}")
+            if gdf.attrs.get("gaps"):  # the same known gaps the maps print
+                desc_parts.append("Kendte mangler: " + "; ".join(gdf.attrs["gaps"]))
             description = ". ".join(p.rstrip(".") for p in desc_parts if p) + "."
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", geometry_type=geom_type,
                                     append=tmp.exists(), layer_options={"IDENTIFIER": title, "DESCRIPTION": description})
