@@ -337,9 +337,13 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
                                     detail=(px0, py0, px1, py1) if panel_ax is not None else None)
     if unlabelled:
         key_lines = []
-        for i, (target, pt, text) in enumerate(unlabelled, 1):
-            target.annotate(str(i), (pt.x, pt.y), ha="center", va="center", fontsize=6 * fs, fontweight="bold",
-                            color="#1a1a1a", path_effects=HALO, zorder=23, annotation_clip=False)
+        scratch = StaticResult()
+        for i, (target, geom, text) in enumerate(unlabelled, 1):
+            # the number avoids the labels already placed where it can; otherwise it sits on its area
+            if not _try_label(fig, target, geom, str(i), 6.5 * fs, placed, scratch, fig.dpi / 72.0):
+                pt = shapely.point_on_surface(geom)
+                target.annotate(str(i), (pt.x, pt.y), ha="center", va="center", fontsize=6.5 * fs,
+                                color="#1a1a1a", path_effects=HALO, zorder=23, annotation_clip=False)
             key_lines.append(f"{i} {text.replace(chr(10), ': ')}")
         _corner_text(fig, ax, "\n".join(key_lines), fs, union, (x0, x1), (y0, y1), pad, used)
         result.label_key = key_lines
@@ -505,7 +509,7 @@ def _place_labels(fig, ax, inset_ax, pm, label_spec, placed, fs, result, *, pane
 
     With a Copenhagen panel (``panel_ax``, ``detail`` its extent) areas lying mostly inside the panel
     are labelled there. Returns the areas with a value that found no place:
-    ``[(axes, point, text)]`` for the numbered key.
+    ``[(axes, geometry, text)]`` for the numbered key.
     """
     lay = pm.layer(label_spec["layer"])
     col = label_spec["column"]
@@ -530,13 +534,13 @@ def _place_labels(fig, ax, inset_ax, pm, label_spec, placed, fs, result, *, pane
         if done is False:
             result.labels_dropped.append(text)
             if value_col is not None:
-                unlabelled.append((ax, shapely.point_on_surface(geom), text))
+                unlabelled.append((ax, geom, text))
     for geom, text, value in deferred:
         done = _try_label(fig, panel_ax, geom, text, base, placed, result, dpi_scale)
         if not done:
             result.labels_dropped.append(text)
             if value_col is not None:
-                unlabelled.append((panel_ax, shapely.point_on_surface(geom), text))
+                unlabelled.append((panel_ax, geom, text))
     if inset_ax is not None:
         bvalues = bh[value_col] if value_col else [None] * len(bh)
         for geom, name, value in zip(bh.geometry, bh[col], bvalues):
