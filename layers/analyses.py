@@ -67,6 +67,8 @@ def catchment(features: gpd.GeoDataFrame, grid, distances, *, by: str | None = N
         names = dict(zip(features[by].astype(str), features[label_column].astype(str)))
         polys["navn"] = [names.get(str(f), str(f)) for f in polys["feature"]]
         table.insert(1, "navn", [names.get(str(f), str(f)) for f in table["feature"]])
+        if by_area is not None:  # readable names in the breakdown too (not only codes such as "150s")
+            by_area.insert(1, "navn", [names.get(str(f), str(f)) for f in by_area["feature"]])
     if region is not None:
         # Decided per ring (feature × band), the same for the map, both tables and the GeoPackage: a ring
         # wholly outside the region is "ikke opgjort" (and has no rows by area), a ring partly outside
