@@ -47,19 +47,27 @@ def to_analysis_crs(gdf: gpd.GeoDataFrame, *, source: str = "input", assume_crs=
     note = None
     if gdf.crs is None:
         if assume_crs is not None:
-            gdf = gdf.set_crs(assume_crs)
+            try:
+                assumed = CRS.from_user_input(assume_crs)
+            except Exception:  # noqa: BLE001 - pyproj raises CRSError for any unreadable input
+                raise InputError(f"{source}: {assume_crs!r} is not a coordinate reference system.",
+                                 hint="give an EPSG code, e.g. --crs EPSG:25832 or --crs EPSG:4326.") from None
+            gdf = gdf.set_crs(assumed)
             note = f"no CRS in {source}; assumed {assume_crs} as asked"
         elif looks_like_lonlat(bounds):
             gdf = gdf.set_crs(4326)
-            note = f"no CRS in {source}; coordinates look like longitude/latitude, read as EPSG:4326"
+            note = (f"no CRS in {source}; coordinates look like longitude/latitude, read as EPSG:4326 "
+                    "(if that is wrong, give the CRS: --crs EPSG:NNNN, or assume_crs= in the Python API)")
         elif looks_like_utm32(bounds):
             gdf = gdf.set_crs(ANALYSIS_CRS)
-            note = f"no CRS in {source}; coordinates look like UTM 32N metres, read as EPSG:25832"
+            note = (f"no CRS in {source}; coordinates look like UTM 32N metres, read as EPSG:25832 "
+                    "(if that is wrong, give the CRS: --crs EPSG:NNNN, or assume_crs= in the Python API)")
         else:
             raise InputError(
                 f"{source}: the data has no coordinate reference system and its extent {_fmt(bounds)} "
                 "fits neither EPSG:4326 nor EPSG:25832 over Denmark.",
-                hint="save the file with its CRS (e.g. a GeoPackage or a GeoJSON with crs), or pass the CRS explicitly.",
+                hint="save the file with its CRS (e.g. a GeoPackage or a GeoJSON with crs), or give it: --crs EPSG:NNNN "
+                     "(assume_crs= in the Python API).",
             )
     crs = CRS.from_user_input(gdf.crs)
     if crs.is_geographic and not looks_like_lonlat(bounds):
