@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import logging
 import warnings
 from pathlib import Path
 from typing import Callable, Iterator
@@ -33,6 +34,15 @@ def library_warnings_as_notes(sink: Callable[[str], None]) -> Iterator[list[str]
     """Record warnings raised in the block; on exit pass each distinct one to ``sink`` as a note.
     Yields the list of notes (filled on exit)."""
     notes: list[str] = []
+    records: list[logging.LogRecord] = []
+    handler = _ListHandler(records)
+    loggers = [logging.getLogger(name) for name in _LOGGING_LIBRARIES]
+    saved = [(lg.propagate, lg.level) for lg in loggers]
+    for lg in loggers:  # GDAL messages that rasterio (and others) log instead of warn
+        lg.addHandler(handler)
+        lg.propagate = False
+        if lg.level == logging.NOTSET or lg.level > logging.WARNING:
+            lg.setLevel(logging.WARNING)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -41,13 +51,31 @@ def library_warnings_as_notes(sink: Callable[[str], None]) -> Iterator[list[str]
         try:
             yield notes
         finally:
+            for lg, (propagate, level) in zip(loggers, saved):
+                lg.removeHandler(handler)
+                lg.propagate = propagate
+                lg.setLevel(level)
+            found = [describe(w) for w in caught]
+            found += [f"{r.name.split('.')[0]} reported ({r.levelname.lower()}): {' '.join(r.getMessage().split())}"
+                      for r in records]
             seen = set()
-            for w in caught:
-                note = describe(w)
+            for note in found:
                 if note not in seen:
                     seen.add(note)
                     notes.append(note)
                     sink(note)
+
+
+_LOGGING_LIBRARIES = ("rasterio", "fiona", "pyogrio", "pyproj")
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, records: list):
+        super().__init__(level=logging.WARNING)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def warnings_as_notes(func):
