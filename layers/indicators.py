@@ -338,9 +338,10 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None,
         parsed, bad_pos = parse_numbers(values, decimal=dec or ".", thousands=thousands)
         lines = df.index
         ambiguous: list[int] = []
-        if decimal is None and thousands is None and separated:
+        if decimal is None and thousands is None and separated and (dec is None or dec != file_default):
+            # (when the file's own convention applies, 1.250 is unambiguous: nothing to check)
             # cells that read as two different numbers (1.250 = 1250 or 1.25)
-            ambiguous = [i for i, v in enumerate(values) if isinstance(v, str) and is_ambiguous(v)]
+            ambiguous = _ambiguous_positions(values)
         bad = [(lines[i], values[i]) for i in bad_pos]
         ok = len(present) - len(bad)
         if present and ok >= 0.8 * len(present) and ok > 0:
@@ -382,6 +383,20 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None,
                 report.notes.append(f"column {str(col)!r}: {ok} of {len(present)} cells are numbers but {len(bad)} are not "
                                     f"({shown}); the column is kept as text. Fix those cells to use it as numbers")
     return out
+
+
+# Only a single group of three digits after one separator can read two ways (1.250, "1,250"):
+# a vectorised prefilter, then the exact check on the few candidates.
+_MAYBE_AMBIGUOUS = r"[\s\u00a0\u202f]*[+\-\u2212]?[1-9][0-9 ]{0,3}[.,][0-9]{3}[\s\u00a0\u202f]*(?:%|kr\.?|DKK)?[\s\u00a0\u202f]*"
+
+
+def _ambiguous_positions(values: list) -> list[int]:
+    is_str = [i for i, v in enumerate(values) if type(v) is str]
+    if not is_str:
+        return []
+    s = pd.Series([values[i] for i in is_str], dtype=object)
+    cand = s.str.fullmatch(_MAYBE_AMBIGUOUS, case=False).to_numpy(dtype=bool)
+    return [is_str[j] for j in cand.nonzero()[0] if is_ambiguous(values[is_str[j]])]
 
 
 def _fmt_reading(value: str, decimal: str) -> str:
