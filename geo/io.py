@@ -141,7 +141,8 @@ def _only_spatial_layer(path: Path) -> str | None:
     spatial = [str(name) for name, gtype in info if gtype is not None]
     if len(spatial) > 1:
         raise InputError(f"{path}: has {len(spatial)} layers ({', '.join(spatial)}); which one is meant is not clear.",
-                         hint=f"name the layer: --file-layer {spatial[0]} on the command line (layer= in the Python API).")
+                         hint=f"name the layer: --file-layer {spatial[0]} for a --facilities/--klinikker file on the command "
+                              "line (layer= in the Python API), or save the wanted layer alone in its own file.")
     if len(info) > 1 and len(spatial) == 1:
         return spatial[0]  # e.g. a GeoPackage with a layer_styles table next to its one layer
     return None

@@ -49,7 +49,14 @@ def _check_area_figures(rows, speciale: int) -> None:
             raw = report.unread.get((int(line), col)) if report is not None else None
             if raw is None and pd.isna(v):
                 raw = str(rows.at[line, col]) if isinstance(rows.at[line, col], str) else ""
-            what = ("is empty" if raw == "" else f"holds {raw!r}, which is not a number") if pd.isna(v) else f"holds {v:g}, a negative number"
+            if not pd.isna(v):
+                what = f"holds {v:g}, a negative number"
+            elif raw == "":
+                what = "is empty"
+            elif _english_number(raw):
+                what = f"holds {raw!r}, written with a decimal point in a table with decimal commas (e.g. 13,7)"
+            else:
+                what = f"holds {raw!r}, which is not a number"
             bad.append(f"line {line}, column {col!r} (område {area}): the cell {what}")
     if bad:
         raise InputError(f"{path}: the population of a planning area cannot be derived "
@@ -57,6 +64,14 @@ def _check_area_figures(rows, speciale: int) -> None:
                          + (f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""),
                          hint="fill in the figures from the practice plan's table (Danish numbers, e.g. 13,7); "
                               "no map or analysis is made from an incomplete table.")
+
+
+def _english_number(text: str) -> bool:
+    from kkr_geo.layers.numbers import NumberFormatError, parse_number
+    try:
+        return parse_number(text, decimal=".", thousands="") is not None
+    except NumberFormatError:
+        return False
 
 
 def planlaegningsomraade_population(data_dir=None, *, speciale: int = 51) -> gpd.GeoDataFrame:

@@ -144,6 +144,7 @@ def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
         else:
             from kkr_geo.geo.io import read_vector
             gdf = read_vector(item)
+            print_notes(gdf)
             if args.area_name_column not in gdf.columns:
                 raise InputError(f"{item}: no column {args.area_name_column!r} for the area names.",
                                  hint="pass --area-name-column with the column holding the names.")
