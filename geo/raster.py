@@ -48,10 +48,11 @@ def area_labels(grid, areas: gpd.GeoDataFrame, name_column: str, *, area_type: s
     if name_column not in areas.columns:
         raise InputError(f"{area_type}: no column {name_column!r} (columns: {', '.join(map(str, areas.columns))}).",
                          hint="pass area_name_column= with the column holding the area names.")
-    key = ("labels", geometry_key(areas, name_column), name_column, grid.shape, tuple(grid.transform))
-    cache = grid._cache
-    if key in cache:
-        return cache[key]
+    key = ("labels", geometry_key(areas, name_column), name_column)
+    return grid.cached(key, lambda: _rasterize_labels(grid, areas, name_column, area_type))
+
+
+def _rasterize_labels(grid, areas, name_column, area_type):
     areas = ensure_analysis_crs(areas, area_type)
     names = pd.unique(areas[name_column].astype(str)).tolist()
     code = {n: i for i, n in enumerate(names)}
@@ -62,7 +63,7 @@ def area_labels(grid, areas: gpd.GeoDataFrame, name_column: str, *, area_type: s
         if shapes:
             labels = rasterio.features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform,
                                                  fill=-1, dtype="int32", all_touched=False)
-    cache[key] = (labels, names)
+    labels.flags.writeable = False
     return labels, names
 
 
@@ -88,25 +89,46 @@ def mask_to_polygons(mask: np.ndarray, transform: Affine, values: np.ndarray | N
     Each polygon carries ``population`` (sum of ``values`` over its cells, if given), ``area_km2``
     and, for every ``extra`` array, its maximum over the patch.
     """
+    flat = np.flatnonzero(mask.ravel()) if mask.size else np.empty(0, dtype=np.int64)
+    return cells_to_polygons(flat, mask.shape, transform,
+                             values=None if values is None else np.asarray(values).ravel()[flat],
+                             extra={k: np.asarray(a).ravel()[flat] for k, a in (extra or {}).items()}, crs=crs)
+
+
+def cells_to_polygons(flat: np.ndarray, shape: tuple[int, int], transform: Affine, values: np.ndarray | None = None,
+                      extra: dict[str, np.ndarray] | None = None, crs=None) -> gpd.GeoDataFrame:
+    """Dissolve the grid cells at flat indices ``flat`` into polygons (one per 4-connected patch).
+
+    ``values`` and each ``extra`` array are given per listed cell (aligned with ``flat``): each
+    polygon carries ``population`` (sum of ``values``), ``area_km2`` and each extra's maximum.
+    Outlines are traced from the boolean raster by ``rasterio.features.shapes`` in the window that
+    holds the cells (no union of cell polygons); single-cell patches are boxes.
+    """
     from scipy import ndimage
     extra = extra or {}
     cols = {"population": [], "area_km2": [], **{k: [] for k in extra}}
-    if mask.size == 0 or not mask.any():
+    flat = np.asarray(flat, dtype=np.int64)
+    if len(flat) == 0:
         return gpd.GeoDataFrame({**cols, "geometry": []}, geometry="geometry", crs=crs)
+    rr, cc = np.divmod(flat, shape[1])
+    r0, c0 = int(rr.min()), int(cc.min())
+    rr, cc = rr - r0, cc - c0
+    mask = np.zeros((int(rr.max()) + 1, int(cc.max()) + 1), dtype=bool)
+    mask[rr, cc] = True
+    transform = transform @ Affine.translation(c0, r0)
     lab, n = ndimage.label(mask)
-    counts = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    cell_lab = lab[rr, cc]
+    counts = np.bincount(cell_lab, minlength=n + 1)[1:]
     geoms = np.empty(n, dtype=object)
     # single-cell patches (common in rural grids): boxes, vectorised
-    single = np.zeros(n + 1, dtype=bool)
-    single[1:] = counts == 1
-    cell_mask = single[lab] & mask
-    rr, cc = np.nonzero(cell_mask)
-    if len(rr):
-        xl, yt = transform.c + cc * transform.a, transform.f + rr * transform.e
-        geoms[lab[rr, cc] - 1] = shapely.box(xl, yt + transform.e, xl + transform.a, yt)
+    single = counts[cell_lab - 1] == 1
+    if single.any():
+        xl, yt = transform.c + cc[single] * transform.a, transform.f + rr[single] * transform.e
+        geoms[cell_lab[single] - 1] = shapely.box(xl, yt + transform.e, xl + transform.a, yt)
     # larger 4-connected patches: one outer ring each (plus holes), traced by rasterio
-    multi = mask & ~cell_mask
-    if multi.any():
+    if not single.all():
+        multi = np.zeros_like(mask)
+        multi[rr[~single], cc[~single]] = True
         shells, owners = [], []
         for geom, v in rasterio.features.shapes(lab.astype(np.int32), mask=multi, transform=transform, connectivity=4):
             rings = geom["coordinates"]
@@ -122,10 +144,12 @@ def mask_to_polygons(mask: np.ndarray, transform: Affine, values: np.ndarray | N
             polys = shapely.polygons(shapely.linearrings(np.vstack(shells), indices=ids))
             for i, poly in zip(owners, polys):
                 geoms[i] = poly if geoms[i] is None else shapely.union(geoms[i], poly)
-    idx = np.arange(1, n + 1)
     cell_area = abs(transform.a * transform.e)
-    data = {"population": (ndimage.sum_labels(values, lab, idx) if values is not None else np.zeros(n)),
+    data = {"population": (np.bincount(cell_lab, weights=np.asarray(values, dtype=float), minlength=n + 1)[1:]
+                           if values is not None else np.zeros(n)),
             "area_km2": counts * cell_area / 1e6}
     for k, arr in extra.items():
-        data[k] = ndimage.maximum(np.where(mask, arr, -np.inf), lab, idx)
+        m = np.full(n + 1, -np.inf)
+        np.maximum.at(m, cell_lab, np.asarray(arr, dtype=float))
+        data[k] = m[1:]
     return gpd.GeoDataFrame(data, geometry=geoms, crs=crs)
