@@ -27,8 +27,33 @@ def ensure_analysis_crs(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     return to_analysis_crs(gdf, source=source)
 
 
+# geometry_key memo: shapely geometries are immutable, so the same geometry *objects* (kept alive
+# here, so their ids cannot be reused) with the same names and CRS have the same content hash.
+_KEY_MEMO: dict = {}
+_KEY_MEMO_SIZE = 64
+
+
 def geometry_key(gdf: gpd.GeoDataFrame, column: str) -> str:
-    """A content hash of a layer's geometries and names (cache key for its label raster)."""
+    """A content hash of a layer's geometries and names (cache key for its label raster).
+
+    Hashing the WKB of detailed municipal boundaries costs milliseconds, so the hash is memoised
+    per tuple of geometry objects, names and CRS: replacing a geometry, renaming an area or
+    changing the CRS gives a new key."""
+    garr = gdf.geometry.values
+    geoms = tuple(np.asarray(garr, dtype=object))
+    names = tuple(map(str, gdf[column].tolist()))
+    memo_key = (tuple(map(id, geoms)), names, str(garr.crs))
+    hit = _KEY_MEMO.get(memo_key)
+    if hit is not None:
+        return hit[0]
+    key = _geometry_hash(gdf, column)
+    if len(_KEY_MEMO) >= _KEY_MEMO_SIZE:
+        _KEY_MEMO.pop(next(iter(_KEY_MEMO)))
+    _KEY_MEMO[memo_key] = (key, geoms)
+    return key
+
+
+def _geometry_hash(gdf: gpd.GeoDataFrame, column: str) -> str:
     h = hashlib.blake2b(digest_size=16)
     if len(gdf):
         h.update(b"".join(w or b"" for w in shapely.to_wkb(np.asarray(gdf.geometry.values), output_dimension=2)))
@@ -37,7 +62,7 @@ def geometry_key(gdf: gpd.GeoDataFrame, column: str) -> str:
     return h.hexdigest()
 
 
-def area_labels(grid, areas: gpd.GeoDataFrame, name_column: str, *, area_type: str = "areas"
+def area_labels(grid, areas: gpd.GeoDataFrame, name_column: str, *, area_type: str = "areas", key: str | None = None
                 ) -> tuple[np.ndarray, list[str]]:
     """Label each grid cell with the area whose polygon contains the cell centre.
 
@@ -45,11 +70,15 @@ def area_labels(grid, areas: gpd.GeoDataFrame, name_column: str, *, area_type: s
     area) and the list of distinct area names (features sharing a name are merged). Cached on the
     grid per layer content, so repeated queries are cheap.
     """
+    check_name_column(areas, name_column, area_type)
+    key = ("labels", key or geometry_key(areas, name_column), name_column)
+    return grid.cached(key, lambda: _rasterize_labels(grid, areas, name_column, area_type))
+
+
+def check_name_column(areas: gpd.GeoDataFrame, name_column: str, area_type: str) -> None:
     if name_column not in areas.columns:
         raise InputError(f"{area_type}: no column {name_column!r} (columns: {', '.join(map(str, areas.columns))}).",
                          hint="pass area_name_column= with the column holding the area names.")
-    key = ("labels", geometry_key(areas, name_column), name_column)
-    return grid.cached(key, lambda: _rasterize_labels(grid, areas, name_column, area_type))
 
 
 def _rasterize_labels(grid, areas, name_column, area_type):
@@ -69,12 +98,23 @@ def _rasterize_labels(grid, areas, name_column, area_type):
 
 
 def cell_area_index(grid, cell_index: np.ndarray, areas: gpd.GeoDataFrame, name_column: str, *,
-                    area_type: str = "areas") -> tuple[np.ndarray, list[str]]:
+                    area_type: str = "areas", key: str | None = None) -> tuple[np.ndarray, list[str]]:
     """For the cells at flat ``cell_index``: their area index into ``names``, with cells outside
     every area given index ``len(names)`` (ready for ``np.bincount(..., minlength=len(names) + 1)``)."""
-    lab, names = area_labels(grid, areas, name_column, area_type=area_type)
-    la = lab.ravel()[cell_index]
-    return np.where(la < 0, len(names), la), names
+    check_name_column(areas, name_column, area_type)
+    gkey = key or geometry_key(areas, name_column)
+    lab, names = area_labels(grid, areas, name_column, area_type=area_type, key=gkey)
+    if cell_index is grid.cell_centres().index:
+        # the populated cells: cached per grid and layer
+        return grid.cached(("cell_labels", gkey, name_column),
+                           lambda: _outside_last(lab.ravel()[cell_index], len(names))), names
+    return _outside_last(lab.ravel()[cell_index], len(names)), names
+
+
+def _outside_last(la: np.ndarray, n: int) -> np.ndarray:
+    out = np.where(la < 0, n, la)
+    out.flags.writeable = False
+    return out
 
 def grouped_sum(labels: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``weights`` per label 0..n-1 (label -1 goes to slot n)."""
