@@ -338,7 +338,7 @@ def stats(times: list[float]) -> dict:
 def run_interleaved(queries: list[Query], reps: int, log=print) -> dict:
     """Warm-up, then ``reps`` rounds of engine/baseline pairs, the order reversed every other round."""
     results = {q.name: {"engine_out": q.engine(), "baseline_out": q.baseline() if q.baseline else None,
-                        "engine": [], "baseline": []} for q in queries}
+                        "engine": [], "baseline": [], "engine_cpu": [], "baseline_cpu": []} for q in queries}
     loads = [os.getloadavg()[0]]
     for rep in range(reps):
         seq = queries if rep % 2 == 0 else queries[::-1]
@@ -349,19 +349,23 @@ def run_interleaved(queries: list[Query], reps: int, log=print) -> dict:
             for side, fn in sides:
                 if fn is None:
                     continue
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 fn()
                 results[q.name][side].append(time.perf_counter() - t)
+                results[q.name][side + "_cpu"].append(time.process_time() - c)
         loads.append(os.getloadavg()[0])
     out = {}
     for q in queries:
         r = results[q.name]
         e = stats(r["engine"])
+        e["cpu_median_s"] = statistics.median(r["engine_cpu"])
         entry = {"engine": e}
         if r["baseline"]:
             b = stats(r["baseline"])
+            b["cpu_median_s"] = statistics.median(r["baseline_cpu"])
             per_rep = [x / y for x, y in zip(r["engine"], r["baseline"])]
-            entry.update(baseline=b, ratio=e["median_s"] / b["median_s"], ratio_per_rep_median=statistics.median(per_rep))
+            entry.update(baseline=b, ratio=e["median_s"] / b["median_s"], ratio_per_rep_median=statistics.median(per_rep),
+                         ratio_cpu=e["cpu_median_s"] / b["cpu_median_s"] if b["cpu_median_s"] > 0 else float("nan"))
         if q.answer is not None and r["baseline_out"] is not None:
             eng = q.answer(r["engine_out"])
             entry["answers"] = {**compare_answers(eng, r["baseline_out"]),
@@ -387,6 +391,12 @@ def _once(fn) -> tuple[float, object]:
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
+
+
+def _cold(fn) -> dict:
+    t, c = time.perf_counter(), time.process_time()
+    fn()
+    return {"wall_s": time.perf_counter() - t, "cpu_s": time.process_time() - c}
 
 
 # --- the two benchmarks ------------------------------------------------------------------------
@@ -424,10 +434,10 @@ def bench_region(args, log=print) -> dict:
 
     # cold first queries: the engine builds its indexes (cell centres, trees, label rasters) here
     cold = {}
-    cold["coverage"], _ = _once(lambda: coverage_gaps(facilities, grid, threshold, areas=kommune, detour_factor=DETOUR))
-    cold["2sfca_gaussian"], _ = _once(lambda: two_step_fca(facilities, "kapacitet", grid, catchment, decay="gaussian",
-                                                           areas=kommune, detour_factor=DETOUR))
-    cold["corridor"], _ = _once(lambda: corridor_catchment(corridor, grid, distances, areas=areas, detour_factor=DETOUR))
+    cold["coverage"] = _cold(lambda: coverage_gaps(facilities, grid, threshold, areas=kommune, detour_factor=DETOUR))
+    cold["2sfca_gaussian"] = _cold(lambda: two_step_fca(facilities, "kapacitet", grid, catchment, decay="gaussian",
+                                                        areas=kommune, detour_factor=DETOUR))
+    cold["corridor"] = _cold(lambda: corridor_catchment(corridor, grid, distances, areas=areas, detour_factor=DETOUR))
 
     queries = [
         Query("coverage", lambda: coverage_gaps(facilities, grid, threshold, areas=kommune, detour_factor=DETOUR),
@@ -461,9 +471,11 @@ def bench_region(args, log=print) -> dict:
     targets = [_target(f"{n}: engine/baseline ≤ {RATIO_TARGET:g}", "ratio", q[n]["ratio"], RATIO_TARGET)
                for n in ("coverage", "2sfca_step", "2sfca_gaussian", "corridor")]
     targets.append(_target(f"coverage with gap polygons < {GAPS_TARGET_S * 1000:g} ms", "seconds",
-                           q["coverage_with_gaps"]["engine"]["median_s"], GAPS_TARGET_S))
+                           q["coverage_with_gaps"]["engine"]["median_s"], GAPS_TARGET_S,
+                           cpu=q["coverage_with_gaps"]["engine"]["cpu_median_s"]))
     targets.append(_target(f"one warm corridor query < {WARM_CORRIDOR_TARGET_S * 1000:g} ms", "seconds",
-                           q["corridor"]["engine"]["median_s"], WARM_CORRIDOR_TARGET_S))
+                           q["corridor"]["engine"]["median_s"], WARM_CORRIDOR_TARGET_S,
+                           cpu=q["corridor"]["engine"]["cpu_median_s"]))
     return {"grid": {"label": label, "shape": list(grid.shape), "populated_cells": n_cells, "facilities": n_fac,
                      "population": grid.total()},
             "reps": args.reps, "cold_s": cold, **res, "memory": memory, "targets": targets}
@@ -491,9 +503,9 @@ def bench_national(args, log=print) -> dict:
     gauss = lambda: two_step_fca(facilities, "kapacitet", grid, catchment, decay="gaussian", areas=areas,  # noqa: E731
                                  detour_factor=DETOUR)
     cold = {}
-    cold["coverage"], _ = _once(cov)
-    cold["2sfca_step"], _ = _once(step)
-    cold["2sfca_gaussian"], _ = _once(gauss)
+    cold["coverage"] = _cold(cov)
+    cold["2sfca_step"] = _cold(step)
+    cold["2sfca_gaussian"] = _cold(gauss)
     queries = [Query("coverage", cov, lambda: base_coverage(pb, threshold), lambda r: engine_coverage_answer(r, pb),
                      ("total_beyond",)),
                Query("2sfca_step", step, lambda: base_2sfca(pb, catchment, "step"),
@@ -504,14 +516,13 @@ def bench_national(args, log=print) -> dict:
     q = res["queries"]
     memory = {"traced_peak_mib": {"coverage": traced_peak_mib(cov), "2sfca_gaussian": traced_peak_mib(gauss)},
               "maxrss_mib": maxrss_mib()}
-    targets = [_target(f"coverage < {NATIONAL_COVERAGE_TARGET_S:g} s (warm median)", "seconds",
-                       q["coverage"]["engine"]["median_s"], NATIONAL_COVERAGE_TARGET_S),
-               _target(f"coverage < {NATIONAL_COVERAGE_TARGET_S:g} s (cold: first query, indexes built)", "seconds",
-                       cold["coverage"], NATIONAL_COVERAGE_TARGET_S)]
-    for n in ("2sfca_step", "2sfca_gaussian"):
-        targets.append(_target(f"{n} < {NATIONAL_2SFCA_TARGET_S:g} s (warm median)", "seconds",
-                               q[n]["engine"]["median_s"], NATIONAL_2SFCA_TARGET_S))
-        targets.append(_target(f"{n} < {NATIONAL_2SFCA_TARGET_S:g} s (cold)", "seconds", cold[n], NATIONAL_2SFCA_TARGET_S))
+    targets = []
+    for n, limit in (("coverage", NATIONAL_COVERAGE_TARGET_S), ("2sfca_step", NATIONAL_2SFCA_TARGET_S),
+                     ("2sfca_gaussian", NATIONAL_2SFCA_TARGET_S)):
+        targets.append(_target(f"{n} < {limit:g} s (warm median)", "seconds", q[n]["engine"]["median_s"], limit,
+                               cpu=q[n]["engine"]["cpu_median_s"]))
+        targets.append(_target(f"{n} < {limit:g} s (cold: first query, indexes built)", "seconds", cold[n]["wall_s"], limit,
+                               cpu=cold[n]["cpu_s"]))
     targets.append(_target(f"peak memory (ru_maxrss) < {NATIONAL_MEMORY_TARGET_MIB / 1024:g} GB", "MiB",
                            memory["maxrss_mib"], NATIONAL_MEMORY_TARGET_MIB))
     return {"grid": {"label": grid.source, "shape": list(grid.shape), "populated_cells": len(pb.pop), "facilities": n_fac,
@@ -519,9 +530,14 @@ def bench_national(args, log=print) -> dict:
             "reps": max(2, args.reps // 2), "cold_s": cold, **res, "memory": memory, "targets": targets}
 
 
-def _target(what: str, unit: str, value: float, limit: float) -> dict:
-    return {"what": what, "unit": unit, "value": float(value), "limit": float(limit), "met": bool(value < limit or
-                                                                                              (unit == "ratio" and value <= limit))}
+def _target(what: str, unit: str, value: float, limit: float, cpu: float | None = None) -> dict:
+    """A target, judged on wall-clock time (``met``); ``cpu`` (process CPU time) is shown next to it
+    because on a shared machine wall-clock includes waiting for the core."""
+    met = value <= limit if unit == "ratio" else value < limit
+    t = {"what": what, "unit": unit, "value": float(value), "limit": float(limit), "met": bool(met)}
+    if cpu is not None:
+        t.update(cpu_s=float(cpu), met_cpu=bool(cpu < limit))
+    return t
 
 
 # --- printing ------------------------------------------------------------------------------------
@@ -534,8 +550,8 @@ def print_section(name: str, sec: dict, log=print) -> None:
     log("")
     log(f"== {name}: medians of {sec['reps']} interleaved repetitions (spread = (max − min) / median); "
         f"load average per round: {', '.join(f'{x:.1f}' for x in sec['load_per_rep'])}")
-    log(f"{'query':<20} {'engine':>10} {'spread':>7} {'baseline':>10} {'spread':>7} {'ratio':>6} {'ratio/rep':>9} "
-        f"{'cold':>9}  answers")
+    log(f"{'query':<20} {'engine':>10} {'spread':>7} {'eng. CPU':>10} {'baseline':>10} {'spread':>7} {'ratio':>6} "
+        f"{'ratio/rep':>9} {'CPU ratio':>9} {'cold':>9}  answers")
     for qn, e in sec["queries"].items():
         eng, base = e["engine"], e.get("baseline")
         ans = e.get("answers")
@@ -544,9 +560,10 @@ def print_section(name: str, sec: dict, log=print) -> None:
         b_spread = f"{base['spread']:.0%}" if base else "-"
         ratio = f"{e['ratio']:.2f}" if base else "-"
         ratio_rep = f"{e['ratio_per_rep_median']:.2f}" if base else "-"
-        cold = _fmt(sec["cold_s"][qn]) if qn in sec["cold_s"] else ""
-        log(f"{qn:<20} {_fmt(eng['median_s']):>10} {eng['spread']:>6.0%} {b_med:>10} {b_spread:>7} {ratio:>6} "
-            f"{ratio_rep:>9} {cold:>9}  {agree}")
+        ratio_cpu = f"{e['ratio_cpu']:.2f}" if base else "-"
+        cold = _fmt(sec["cold_s"][qn]["wall_s"]) if qn in sec["cold_s"] else ""
+        log(f"{qn:<20} {_fmt(eng['median_s']):>10} {eng['spread']:>6.0%} {_fmt(eng['cpu_median_s']):>10} {b_med:>10} "
+            f"{b_spread:>7} {ratio:>6} {ratio_rep:>9} {ratio_cpu:>9} {cold:>9}  {agree}")
     for qn, e in sec["queries"].items():
         ans = e.get("answers")
         if ans:
@@ -557,7 +574,8 @@ def print_section(name: str, sec: dict, log=print) -> None:
     for t in sec["targets"]:
         val = f"{t['value']:.2f}" if t["unit"] == "ratio" else (_fmt(t["value"]) if t["unit"] == "seconds"
                                                                  else f"{t['value']:,.0f} MiB")
-        log(f"  target {t['what']:<62} {val:>10}  {'met' if t['met'] else 'MISSED'}")
+        cpu = (f"  (CPU {_fmt(t['cpu_s'])}: {'met' if t['met_cpu'] else 'missed'})" if "cpu_s" in t else "")
+        log(f"  target {t['what']:<62} {val:>10}  {'met' if t['met'] else 'MISSED'}{cpu}")
 
 
 def _kv(d: dict) -> str:
