@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -53,6 +55,39 @@ def load_layer(name: str, data_dir: str | DataDir | None = None, **options) -> g
     (``ok`` or ``no_geometry``), ``notes`` (list of str) and ``geometry_report``.
     """
     dd = resolve_data_dir(data_dir)
+    if _BUILD_LAYERS is not None:
+        key = (name, str(dd.path), repr(sorted(options.items())))
+        if key not in _BUILD_LAYERS:
+            _BUILD_LAYERS[key] = _load_layer(name, dd, **options)
+        gdf = _BUILD_LAYERS[key]
+        out = gdf.copy()
+        out.attrs = copy.deepcopy(gdf.attrs)
+        return out
+    return _load_layer(name, dd, **options)
+
+
+# Layers loaded inside `layer_cache()`: one annex build asks for the kommuner ~7 times (directly,
+# via the planning areas and via the population surface) and for the planning areas ~5 times.
+_BUILD_LAYERS: dict | None = None
+
+
+@contextmanager
+def layer_cache():
+    """Within the block, each layer is read once per data directory and options; later calls get
+    a copy (attrs included), so a caller that modifies its frame cannot affect the next one. The
+    data directory is assumed not to change inside the block (one build)."""
+    global _BUILD_LAYERS
+    outer = _BUILD_LAYERS is not None
+    if not outer:
+        _BUILD_LAYERS = {}
+    try:
+        yield
+    finally:
+        if not outer:
+            _BUILD_LAYERS = None
+
+
+def _load_layer(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     gdf = _module(name).load(name, dd, **options)
     info = layer_info(name)
     gdf.attrs.setdefault("layer", name)
