@@ -176,8 +176,8 @@ def cells_to_polygons(flat: np.ndarray, shape: tuple[int, int], transform: Affin
             if len(rings) == 1 and geoms[i] is None:
                 shells.append(np.asarray(rings[0]))
                 owners.append(i)
-            else:
-                poly = shapely.Polygon(rings[0], rings[1:])
+            else:  # a patch with holes: rings as arrays (coordinate lists go through Python per point)
+                poly = shapely.Polygon(np.asarray(rings[0]), [np.asarray(h) for h in rings[1:]])
                 geoms[i] = poly if geoms[i] is None else shapely.union(geoms[i], poly)
         if shells:
             ids = np.repeat(np.arange(len(shells)), [len(r) for r in shells])

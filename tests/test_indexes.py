@@ -197,3 +197,23 @@ def test_cells_to_polygons_equals_the_union_of_cell_squares():
     assert sorted(polys["population"].round(9)) == sorted(np.round(ndimage.sum_labels(vals, lab, range(1, n + 1)), 9))
     assert sorted(polys["m"]) == sorted(ndimage.maximum(vals, lab, range(1, n + 1)))
     assert polys.geometry.is_valid.all()
+
+
+# --- layers read once per build ------------------------------------------------------------------
+
+def test_layer_cache_reads_once_and_hands_out_independent_copies(shared_data, monkeypatch):
+    from kkr_geo.layers import kommuner as kommuner_module
+    from kkr_geo.layers.registry import layer_cache, load_layer
+    calls = []
+    real = kommuner_module.load
+    monkeypatch.setattr(kommuner_module, "load", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    with layer_cache():
+        a = load_layer("kommuner", shared_data)
+        a.loc[a.index[0], "navn"] = "Ændret"      # a careless caller edits its frame ...
+        a.attrs["notes"].append("edited")
+        b = load_layer("kommuner", shared_data)  # ... the next caller still gets the layer as read
+        load_layer("planomraader", shared_data)  # reads the kommuner internally: from the cache too
+    assert calls == ["kommuner"]
+    assert b.iloc[0]["navn"] != "Ændret" and "edited" not in b.attrs["notes"]
+    load_layer("kommuner", shared_data)  # outside the block: read again
+    assert calls == ["kommuner", "kommuner"]
