@@ -11,7 +11,7 @@ from affine import Affine
 from scipy import ndimage
 
 from kkr_geo.geo.access import two_step_fca
-from kkr_geo.geo.catchment import _euclidean_bands, _euclidean_bands_raster, corridor_catchment
+from kkr_geo.geo.catchment import _euclidean_bands, _euclidean_bands_raster
 from kkr_geo.geo.coverage import coverage_gaps
 from kkr_geo.geo.distance import facility_tree, grid_pairs_within, grid_tree_pairs, nearest_distance, pairs_within
 from kkr_geo.geo.population import PopulationGrid
