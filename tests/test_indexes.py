@@ -202,11 +202,14 @@ def test_cells_to_polygons_equals_the_union_of_cell_squares():
 # --- layers read once per build ------------------------------------------------------------------
 
 def test_layer_cache_reads_once_and_hands_out_independent_copies(shared_data, monkeypatch):
-    from kkr_geo.layers import kommuner as kommuner_module
+    from dataclasses import replace
+
+    from kkr_geo.layers import registry
     from kkr_geo.layers.registry import layer_cache, load_layer
     calls = []
-    real = kommuner_module.load
-    monkeypatch.setattr(kommuner_module, "load", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    info = registry.entry("kommuner")
+    counting = replace(info, loader=lambda *a, **k: calls.append(a[0]) or info.loader(*a, **k))
+    monkeypatch.setitem(registry._ENTRIES, "kommuner", counting)
     with layer_cache():
         a = load_layer("kommuner", shared_data)
         a.loc[a.index[0], "navn"] = "Ændret"      # a careless caller edits its frame ...
