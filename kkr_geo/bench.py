@@ -387,12 +387,6 @@ def maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _once(fn) -> tuple[float, object]:
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
-
-
 def _cold(fn) -> dict:
     t, c = time.perf_counter(), time.process_time()
     fn()
