@@ -16,14 +16,39 @@ from kkr_geo.geo.errors import InputError
 OUTSIDE_LABEL = "(uden for områder)"
 
 
+def frame_column(df: pd.DataFrame, name: str):
+    """A column's array without building a Series: pandas deep-copies ``attrs`` (a layer's
+    provenance) into every Series it hands out, which costs more than the rest of a warm corridor
+    query. Falls back to ``df[name].array`` where the shortcut does not apply."""
+    try:
+        loc = df.columns.get_loc(name)
+        if isinstance(loc, int):
+            return df._get_column_array(loc)
+    except (AttributeError, KeyError, TypeError):
+        pass
+    return df[name].array
+
+
+def geometry_array(gdf: gpd.GeoDataFrame):
+    """The active geometry column's GeometryArray (with its ``crs``), see :func:`frame_column`."""
+    name = getattr(gdf, "_geometry_column_name", None)
+    if name is not None and name in gdf.columns:
+        arr = frame_column(gdf, name)
+        if hasattr(arr, "crs"):
+            return arr
+    return gdf.geometry.values
+
+
 def ensure_analysis_crs(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
     """``gdf`` in EPSG:25832; a layer already declared EPSG:25832 is returned as is after a bounds
     check (the full :func:`geo.crs.to_analysis_crs` copies the frame, which matters in warm queries)."""
     from kkr_geo.geo.crs import ANALYSIS_CRS, looks_like_utm32, to_analysis_crs
-    if gdf.crs is not None and len(gdf) and gdf.crs == ANALYSIS_CRS:
-        b = gdf.total_bounds
-        if np.isfinite(b).all() and looks_like_utm32(tuple(b)):
-            return gdf
+    if len(gdf):
+        garr = geometry_array(gdf)
+        if garr.crs is not None and garr.crs == ANALYSIS_CRS:
+            b = shapely.total_bounds(np.asarray(garr))
+            if np.isfinite(b).all() and looks_like_utm32(tuple(b)):
+                return gdf
     return to_analysis_crs(gdf, source=source)
 
 
@@ -39,9 +64,9 @@ def geometry_key(gdf: gpd.GeoDataFrame, column: str) -> str:
     Hashing the WKB of detailed municipal boundaries costs milliseconds, so the hash is memoised
     per tuple of geometry objects, names and CRS: replacing a geometry, renaming an area or
     changing the CRS gives a new key."""
-    garr = gdf.geometry.values
+    garr = geometry_array(gdf)
     geoms = tuple(np.asarray(garr, dtype=object))
-    names = tuple(map(str, gdf[column].tolist()))
+    names = tuple(map(str, np.asarray(frame_column(gdf, column), dtype=object).tolist()))
     memo_key = (tuple(map(id, geoms)), names, str(garr.crs))
     hit = _KEY_MEMO.get(memo_key)
     if hit is not None:

@@ -23,7 +23,9 @@ per facility, per band) are compared with the baseline's in every run.
 
 *Timing*: every query and its baseline are run once as a warm-up, then ``--reps`` times
 *interleaved* (engine, baseline, next query, ...; the order reversed every other repetition), so
-a burst of load from other processes hits both sides alike. Medians, min–max spread and the
+a burst of load from other processes hits both sides alike; a query faster than 50 ms is run
+n times back to back per repetition (timeit-style, the same n for both sides) and its per-call
+time recorded. Medians, min–max spread and the
 machine's load average (``os.getloadavg``) are printed; ``--json FILE`` writes everything so that
 two runs can be compared with ``--compare``. Memory: peak traced allocation of each engine query
 (tracemalloc; C++ allocations inside scipy's KD-tree are not traced) and the process peak RSS
@@ -72,6 +74,8 @@ NATIONAL_2SFCA_TARGET_S = 10.0
 NATIONAL_MEMORY_TARGET_MIB = 3 * 1024
 AGREE_RTOL = 1e-9             # engine and baseline compute the same sums: only summation order may differ
 COMPARE_TOLERANCE = 0.25      # two runs' ratios agree if max/min - 1 <= this
+BATCH_S = 0.05                # queries faster than this are timed in batches (per-call time recorded)
+MAX_BATCH = 25
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -336,9 +340,20 @@ def stats(times: list[float]) -> dict:
 
 
 def run_interleaved(queries: list[Query], reps: int, log=print) -> dict:
-    """Warm-up, then ``reps`` rounds of engine/baseline pairs, the order reversed every other round."""
-    results = {q.name: {"engine_out": q.engine(), "baseline_out": q.baseline() if q.baseline else None,
-                        "engine": [], "baseline": [], "engine_cpu": [], "baseline_cpu": []} for q in queries}
+    """Warm-up, then ``reps`` rounds of engine/baseline pairs, the order reversed every other round.
+
+    A query shorter than :data:`BATCH_S` is timed timeit-style: each round runs it ``number`` times
+    back to back (the same ``number`` for engine and baseline) and records the time per call, so
+    that one preemption by another process does not decide a millisecond query's median."""
+    results = {}
+    for q in queries:
+        engine_out = q.engine()  # warm-up (may build indexes)
+        t = time.perf_counter()
+        q.engine()  # calibration of the batch size
+        warm = time.perf_counter() - t
+        results[q.name] = {"engine_out": engine_out, "baseline_out": q.baseline() if q.baseline else None,
+                           "engine": [], "baseline": [], "engine_cpu": [], "baseline_cpu": [],
+                           "number": max(1, min(MAX_BATCH, int(BATCH_S / max(warm, 1e-6))))}
     loads = [os.getloadavg()[0]]
     for rep in range(reps):
         seq = queries if rep % 2 == 0 else queries[::-1]
@@ -349,17 +364,19 @@ def run_interleaved(queries: list[Query], reps: int, log=print) -> dict:
             for side, fn in sides:
                 if fn is None:
                     continue
+                number = results[q.name]["number"]
                 t, c = time.perf_counter(), time.process_time()
-                fn()
-                results[q.name][side].append(time.perf_counter() - t)
-                results[q.name][side + "_cpu"].append(time.process_time() - c)
+                for _ in range(number):
+                    fn()
+                results[q.name][side].append((time.perf_counter() - t) / number)
+                results[q.name][side + "_cpu"].append((time.process_time() - c) / number)
         loads.append(os.getloadavg()[0])
     out = {}
     for q in queries:
         r = results[q.name]
         e = stats(r["engine"])
         e["cpu_median_s"] = statistics.median(r["engine_cpu"])
-        entry = {"engine": e}
+        entry = {"engine": e, "calls_per_timing": r["number"]}
         if r["baseline"]:
             b = stats(r["baseline"])
             b["cpu_median_s"] = statistics.median(r["baseline_cpu"])
@@ -542,7 +559,8 @@ def _fmt(t: float) -> str:
 
 def print_section(name: str, sec: dict, log=print) -> None:
     log("")
-    log(f"== {name}: medians of {sec['reps']} interleaved repetitions (spread = (max − min) / median); "
+    log(f"== {name}: medians of {sec['reps']} interleaved repetitions (spread = (max − min) / median; "
+        f"(×n) = per-call time of n back-to-back calls); "
         f"load average per round: {', '.join(f'{x:.1f}' for x in sec['load_per_rep'])}")
     log(f"{'query':<20} {'engine':>10} {'spread':>7} {'eng. CPU':>10} {'baseline':>10} {'spread':>7} {'ratio':>6} "
         f"{'ratio/rep':>9} {'CPU ratio':>9} {'cold':>9}  answers")
@@ -556,7 +574,8 @@ def print_section(name: str, sec: dict, log=print) -> None:
         ratio_rep = f"{e['ratio_per_rep_median']:.2f}" if base else "-"
         ratio_cpu = f"{e['ratio_cpu']:.2f}" if base else "-"
         cold = _fmt(sec["cold_s"][qn]["wall_s"]) if qn in sec["cold_s"] else ""
-        log(f"{qn:<20} {_fmt(eng['median_s']):>10} {eng['spread']:>6.0%} {_fmt(eng['cpu_median_s']):>10} {b_med:>10} "
+        name = qn if e.get("calls_per_timing", 1) == 1 else f"{qn} (×{e['calls_per_timing']})"
+        log(f"{name:<20} {_fmt(eng['median_s']):>10} {eng['spread']:>6.0%} {_fmt(eng['cpu_median_s']):>10} {b_med:>10} "
             f"{b_spread:>7} {ratio:>6} {ratio_rep:>9} {ratio_cpu:>9} {cold:>9}  {agree}")
     for qn, e in sec["queries"].items():
         ans = e.get("answers")
