@@ -38,6 +38,7 @@ _PUBLIC = {
     "join_indicators": "kkr_geo.layers.joins",
     "planlaegningsomraade_population": "kkr_geo.layers.population",
     "region_population_grid": "kkr_geo.layers.population",
+    "planning_area_access": "kkr_geo.layers.population",
     "build": "kkr_geo.maps.build",
 }
 __all__ = ["__version__", *_PUBLIC]

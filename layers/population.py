@@ -19,9 +19,27 @@ from kkr_geo.layers.joins import join_indicators
 from kkr_geo.layers.registry import load_layer
 
 SOURCE = "Region Hovedstaden, praksisplan for fysioterapi, Tabel 3 (befolkning = kapacitet × borgere pr. kapacitet)"
+#: The practice plan's table per speciale: 51 (almen fysioterapi) is Tabel 3, 62 (vederlagsfri) Tabel 4.
+TABLES = {51: "Tabel 3", 62: "Tabel 4"}
+
+
+def check_speciale(speciale) -> int:
+    try:
+        sp = int(speciale)
+    except (TypeError, ValueError):
+        sp = None
+    if sp not in TABLES:
+        raise InputError(f"speciale {speciale!r} is not one of {', '.join(map(str, TABLES))}.",
+                         hint="use 51 (Tabel 3, almen fysioterapi) or 62 (Tabel 4, vederlagsfri fysioterapi).")
+    return sp
+
+
+def source_text(speciale: int = 51) -> str:
+    return SOURCE.replace("Tabel 3", TABLES[check_speciale(speciale)])
 
 
 def read_capacity_table(dd: DataDir, speciale: int = 51):
+    speciale = check_speciale(speciale)
     key = {51: "tabel3_sp51", 62: "tabel4_sp62"}[speciale]
     path = catalog.require(dd, key, layer=f"population (speciale {speciale})")
     table = read_table(path)
@@ -34,6 +52,7 @@ def read_capacity_table(dd: DataDir, speciale: int = 51):
 
 def planlaegningsomraade_population(data_dir=None, *, speciale: int = 51) -> gpd.GeoDataFrame:
     """Planning areas with capacity, borgere pr. kapacitet and the derived ``population`` (int)."""
+    speciale = check_speciale(speciale)
     dd = resolve_data_dir(data_dir)
     areas = load_layer("planomraader", dd)
     table = read_capacity_table(dd, speciale)
@@ -45,9 +64,47 @@ def planlaegningsomraade_population(data_dir=None, *, speciale: int = 51) -> gpd
     ratio = joined[f"borgere_pr_kapacitet_sp{speciale}"].to_numpy(float)
     joined["population"] = np.rint(cap * ratio).astype("int64")
     joined.attrs.update(areas.attrs)
-    joined.attrs.update({"population_source": SOURCE, "population_precision": "approximate (rounded published ratios)",
+    joined.attrs.update({"population_source": source_text(speciale), "speciale": speciale, "population_precision": "approximate (rounded published ratios)",
                          "join_report": report.lines()})
     return joined
+
+
+def planning_area_access(data_dir=None, *, speciale: int = 51, capacity_column: str | None = None,
+                         facilities: gpd.GeoDataFrame | None = None):
+    """The practice plan's Tabel 3 (speciale 51) or Tabel 4 (speciale 62) as 2SFCA with each
+    planlægningsområde as the catchment: ``by_area`` has population, capacity and
+    ``borgere_pr_kapacitet`` per area, plus the published figure as ``tabel3_…``/``tabel4_…``
+    when the capacity comes from the table itself (no ``facilities``).
+
+    ``capacity_column`` defaults to ``kapacitet_sp{speciale}``; a column of the other speciale
+    is an error (it would divide one speciale's capacity by the other's population)."""
+    from kkr_geo.geo.access import area_catchment_fca
+
+    speciale = check_speciale(speciale)
+    capacity_column = capacity_column or f"kapacitet_sp{speciale}"
+    other = [sp for sp in TABLES if sp != speciale and capacity_column.endswith(f"_sp{sp}")]
+    if other:
+        raise InputError(f"capacity column {capacity_column!r} belongs to speciale {other[0]}, but speciale {speciale} "
+                         f"({TABLES[speciale]}) was asked for.",
+                         hint=f"use --speciale {other[0]} (speciale={other[0]}), or drop the capacity column.")
+    areas = planlaegningsomraade_population(data_dir, speciale=speciale)
+    if facilities is None:
+        res = area_catchment_fca(areas, capacity_column, population_column="population")
+    else:
+        res = area_catchment_fca(areas, capacity_column, population_column="population", facilities=facilities)
+    res.meta["population_source"] = str(areas.attrs.get("population_source"))
+    res.meta["population_precision"] = str(areas.attrs.get("population_precision"))
+    res.meta["speciale"] = speciale
+    by_area = res.by_area
+    ref = f"borgere_pr_kapacitet_sp{speciale}"
+    if facilities is None and ref in areas.columns:
+        label = TABLES[speciale].lower().replace(" ", "")
+        by_area = by_area.merge(areas[["navn", ref]].rename(columns={"navn": "area_name", ref: f"{label}_{ref}"}),
+                                on="area_name", how="left")
+        by_area.attrs.update(res.by_area.attrs)
+    res.by_area = by_area
+    res.areas = areas
+    return res
 
 
 def region_population_grid(data_dir=None, *, cell_size: float = 100.0, speciale: int = 51):

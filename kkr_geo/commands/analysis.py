@@ -50,7 +50,10 @@ def register(sub) -> None:
                        description="Two-step floating catchment area accessibility of facility capacity, per cell and "
                                    "per area; --planning-area uses each planlægningsområde as the catchment (Tabel 3).")
     _common(a, what="facilities")
-    a.add_argument("--capacity-column", default="kapacitet_sp51", help="facility capacity column (default kapacitet_sp51)")
+    a.add_argument("--capacity-column", default=None,
+                   help="facility capacity column (default kapacitet_sp51, or kapacitet_sp62 with --speciale 62)")
+    a.add_argument("--speciale", type=int, choices=[51, 62], default=None,
+                   help="with --planning-area: 51 = Tabel 3 (default), 62 = Tabel 4 (vederlagsfri fysioterapi)")
     a.add_argument("--catchment", type=float, default=None, help="catchment distance in metres (required unless --planning-area)")
     a.add_argument("--decay", choices=["step", "gaussian", "zones"], default="step",
                    help="step (2SFCA), gaussian (Dai 2010) or zones (E2SFCA, Luo & Qi 2009)")
@@ -250,21 +253,12 @@ def cmd_access(args) -> int:
     from kkr_geo.geo.access import area_catchment_fca, two_step_fca
     out = Path(args.out)
     if args.planning_area:
-        from kkr_geo.layers.population import planlaegningsomraade_population
-        areas = planlaegningsomraade_population(_data_dir(args))
+        from kkr_geo.layers.population import planning_area_access
+        speciale = args.speciale or _speciale_of(args.capacity_column) or 51
         facilities = load_features(args, required=False)
-        if facilities is None:
-            res = area_catchment_fca(areas, args.capacity_column, population_column="population")
-        else:
-            res = area_catchment_fca(areas, args.capacity_column, population_column="population", facilities=facilities)
-        res.meta["population_source"] = str(areas.attrs.get("population_source", "planning-area population"))
-        res.meta["population_precision"] = str(areas.attrs.get("population_precision", "approximate"))
-        by_area = res.by_area
-        if args.capacity_column in areas.columns and facilities is None:
-            ref = f"borgere_pr_kapacitet_{args.capacity_column.split('_')[-1]}"
-            if ref in areas.columns:
-                by_area = by_area.merge(areas[["navn", ref]].rename(columns={"navn": "area_name", ref: "tabel3_" + ref}),
-                                        on="area_name", how="left")
+        res = planning_area_access(_data_dir(args), speciale=speciale, capacity_column=args.capacity_column,
+                                   facilities=facilities)
+        by_area, areas = res.by_area, res.areas
         geo_layer = gpd.GeoDataFrame(by_area.merge(areas[["navn", "geometry"]].rename(columns={"navn": "area_name"}),
                                                    on="area_name"), geometry="geometry", crs=areas.crs)
         paths = write_csv(_with_meta(by_area, res.meta), out / "access.csv")
@@ -273,6 +267,10 @@ def cmd_access(args) -> int:
         print(by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
         _report(paths, res.meta)
         return 0
+    if args.speciale:
+        raise InputError("--speciale applies only with --planning-area.",
+                         hint="with facilities, name their capacity column with --capacity-column.")
+    args.capacity_column = args.capacity_column or "kapacitet_sp51"
     if args.catchment is None:
         raise InputError("--catchment is required (or use --planning-area).", hint="e.g. --catchment 2000")
     facilities = load_features(args)
@@ -299,6 +297,13 @@ def cmd_access(args) -> int:
     print(res.by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     _report(paths, res.meta)
     return 0
+
+
+def _speciale_of(column: str | None) -> int | None:
+    """51 or 62 from a capacity column named like ``kapacitet_sp62``; None otherwise."""
+    import re
+    m = re.search(r"_sp(51|62)$", column or "")
+    return int(m.group(1)) if m else None
 
 
 def _write_grid_tif(grid, values: np.ndarray, path: Path, description: str) -> Path:
