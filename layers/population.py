@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from kkr_geo.geo.errors import InputError
 from kkr_geo.layers import catalog
@@ -107,14 +108,94 @@ def planning_area_access(data_dir=None, *, speciale: int = 51, capacity_column: 
     return res
 
 
-def region_population_grid(data_dir=None, *, cell_size: float = 100.0, speciale: int = 51):
-    """The region's default population surface: planlægningsområde populations (Tabel 3) spread by
-    areal weighting over ``cell_size`` cells, labelled approximate (people are spread evenly within
-    each planning area)."""
+METHODS = ("dasymetric", "areal")
+_grid_cache: dict[tuple, object] = {}
+
+
+def region_population_grid(data_dir=None, *, cell_size: float = 100.0, speciale: int = 51, method: str = "dasymetric",
+                           weights_raster=None):
+    """The region's default population surface: planlægningsområde populations (Tabel 3, or Tabel 4
+    for speciale 62) on ``cell_size`` cells.
+
+    ``method="dasymetric"`` (default; :mod:`kkr_geo.geo.dasymetric`): each area's total is kept
+    exactly and spread inside the area by the first weight layer that covers it:
+
+    1. ``weights_raster``, a population GeoTIFF (WorldPop, GHS-POP, DST kvadratnet counts), where given;
+    2. the WorldPop 2020 points (``befolkning/worldpop2020_kbh_frb_punkter.geojson``) where they cover the area;
+    3. residential road length per cell from the road centre lines (``vejnet/…gpkg``);
+    4. uniform (areal weighting) as the last resort.
+
+    The grid's ``provenance`` table says which weight each area used, and its ``source`` text
+    names them. ``method="areal"`` is the old even spread (areal weighting).
+    """
     from kkr_geo.geo.population import PopulationGrid
 
-    areas = planlaegningsomraade_population(data_dir, speciale=speciale)
-    return PopulationGrid.from_polygons(
-        areas, "population", cell_size=cell_size,
-        source="Region Hovedstaden, praksisplan for fysioterapi, Tabel 3 (befolkning pr. planlægningsområde, fordelt efter areal)",
-        precision="approximate")
+    if method not in METHODS:
+        raise InputError(f"population method {method!r} is not one of {', '.join(METHODS)}.",
+                         hint="use dasymetric (default) or areal.")
+    dd = resolve_data_dir(data_dir)
+    stamps = tuple((p, p.stat().st_size, p.stat().st_mtime_ns) for p in _weight_files(dd, weights_raster))
+    key = (str(dd.path), float(cell_size), int(speciale), method, stamps)
+    if key in _grid_cache:
+        return _grid_cache[key]
+    areas = planlaegningsomraade_population(dd, speciale=speciale)
+    table = TABLES[speciale]
+    if method == "areal":
+        grid = PopulationGrid.from_polygons(
+            areas, "population", cell_size=cell_size,
+            source=f"Region Hovedstaden, praksisplan for fysioterapi, {table} (befolkning pr. planlægningsområde, fordelt efter areal)",
+            precision="approximate")
+        grid.provenance = pd.DataFrame({"navn": areas["navn"].astype(str), "total": areas["population"],
+                                        "weight": "uniform", "weight_label": "jævnt fordelt (areal)"})
+    else:
+        from kkr_geo.geo.dasymetric import dasymetric_grid, grid_frame
+        frame = grid_frame(areas, cell_size)
+        weights = _weight_layers(dd, frame, cell_size, weights_raster)
+        grid, prov = dasymetric_grid(
+            areas, "population", weights, cell_size, name_column="navn", frame=frame,
+            source=f"Region Hovedstaden, praksisplan for fysioterapi, {table} (befolkning pr. planlægningsområde)")
+        grid.provenance = prov
+    _grid_cache[key] = grid
+    return grid
+
+
+def _weight_files(dd: DataDir, weights_raster) -> list:
+    from pathlib import Path
+    files = [Path(weights_raster)] if weights_raster else []
+    for key in ("worldpop_punkter", "vejmidter"):
+        p = dd.path / catalog.DATASETS[key].path
+        if p.exists():
+            files.append(p)
+    return files
+
+
+def _weight_layers(dd: DataDir, frame, cell_size: float, weights_raster) -> list:
+    """The weight layers present, in priority order, on the surface's grid frame."""
+    import shapely
+
+    from kkr_geo.geo.dasymetric import WeightLayer, points_per_cell, raster_coverage, raster_on_grid
+    from kkr_geo.geo.io import read_vector
+    from kkr_geo.geo.population import PopulationGrid
+    from kkr_geo.layers import roads
+
+    shape, transform = frame
+    layers = []
+    if weights_raster:
+        r = PopulationGrid.from_raster(weights_raster, cell_size=cell_size)
+        layers.append(WeightLayer("raster", f"befolkningsraster ({r.source})", raster_on_grid(r, shape, transform),
+                                  coverage=raster_coverage(r)))
+    wp = dd.path / catalog.DATASETS["worldpop_punkter"].path
+    if wp.exists():
+        pts = read_vector(wp)
+        if "pop" not in pts.columns:
+            raise InputError(f"{wp}: no column 'pop' (inhabitants per point).", hint="see data/README.md for the format.")
+        from kkr_geo.geo.population import _counts
+        xy = shapely.get_coordinates(pts.geometry.values)
+        # where the points are complete: their convex hull (the extract was cut to a bounding box)
+        hull = shapely.convex_hull(shapely.multipoints(xy))
+        layers.append(WeightLayer("worldpop_punkter", "WorldPop 2020 (punkter)",
+                                  points_per_cell(xy, _counts(pts, "pop", str(wp)), shape, transform), coverage=hull))
+    if roads.has_roads(dd):
+        layers.append(WeightLayer("vejlaengde", "vejlængde pr. celle (vejmidter)",
+                                  roads.road_length_weights(dd, shape, transform)))
+    return layers
