@@ -30,7 +30,7 @@ ROADS_KEY = "vejmidter"
 NOT_RESIDENTIAL = ("Off. statsvej",)
 #: Densification of the network (metres): points snap to the street beside them (error ≤ half this).
 NETWORK_DENSIFY_M = 50.0
-CACHE_VERSION = 1
+CACHE_VERSION = 3
 
 _memory: dict[tuple, object] = {}
 
@@ -104,7 +104,8 @@ def street_network(data_dir=None, *, use_disk_cache: bool = True, log=None):
         except (OSError, ValueError, KeyError):
             net = None  # a damaged cache file is rebuilt below
     if net is None:
-        net = StreetNetwork.from_edges(road_lines(dd), source=source, densify_m=NETWORK_DENSIFY_M)
+        from kkr_geo.geo.network_build import build_street_network
+        net = build_street_network(road_lines(dd).geometry.values, source=source, densify_m=NETWORK_DENSIFY_M)
         if use_disk_cache:
             try:
                 cache.parent.mkdir(parents=True, exist_ok=True)
@@ -128,14 +129,16 @@ def has_roads(data_dir=None) -> bool:
 
 # --- measured detour factors ---------------------------------------------------------------------
 
-def measured_detour_factors(network, kommuner: gpd.GeoDataFrame, *, name_column: str = "navn", pairs: int = 100,
-                            min_m: float = 300.0, max_m: float = 2000.0, seed: int = 12) -> pd.DataFrame:
+def measured_detour_factors(network, kommuner: gpd.GeoDataFrame, *, name_column: str = "navn", pairs: int = 60,
+                            min_m: float = 400.0, max_m: float = 1600.0, seed: int = 12) -> pd.DataFrame:
     """Network ÷ straight-line distance between random pairs of network nodes in each kommune.
 
     For each kommune ``pairs`` origin nodes are drawn inside it; each gets a destination node
     ``min_m``–``max_m`` away in a straight line (the walking/cycling range of the catchments). The
-    ratio of the shortest path to the straight line is summarised as median and mean (pairs in
-    different network components are left out and counted). Reproducible (fixed ``seed``).
+    ratio of the shortest path to the straight line is summarised as median and mean; pairs with no
+    route within 2.5 × ``max_m`` (different network pieces, or a route longer than that) are left out and
+    counted as ``unreachable``. Reproducible (fixed ``seed``). The road data has no footpaths
+    through parks, so for walking these are upper estimates.
     """
     from scipy.sparse import csgraph
     from scipy.spatial import cKDTree
@@ -147,7 +150,14 @@ def measured_detour_factors(network, kommuner: gpd.GeoDataFrame, *, name_column:
     tree = cKDTree(network.xy)
     rows = []
     for name, geom in zip(kommuner[name_column].astype(str), kommuner.geometry.values):
-        inside = np.flatnonzero(shapely.contains_xy(geom, network.xy[:, 0], network.xy[:, 1])) if geom is not None else []
+        if geom is not None:
+            shapely.prepare(geom)
+            x0, y0, x1, y1 = shapely.bounds(geom)
+            box = np.flatnonzero((network.xy[:, 0] >= x0) & (network.xy[:, 0] <= x1)
+                                 & (network.xy[:, 1] >= y0) & (network.xy[:, 1] <= y1))
+            inside = box[shapely.contains_xy(geom, network.xy[box, 0], network.xy[box, 1])]
+        else:
+            inside = []
         if len(inside) < 2:
             rows.append({name_column: name, "pairs": 0, "unreachable": 0, "detour_median": np.nan, "detour_mean": np.nan})
             continue
@@ -166,8 +176,18 @@ def measured_detour_factors(network, kommuner: gpd.GeoDataFrame, *, name_column:
         if len(o) == 0:
             rows.append({name_column: name, "pairs": 0, "unreachable": 0, "detour_median": np.nan, "detour_mean": np.nan})
             continue
-        dist = csgraph.dijkstra(network.graph, directed=False, indices=o, limit=max_m * 3)
-        net_d = dist[np.arange(len(o)), d]
+        # shortest paths on the part of the network near the kommune (a route longer than
+        # `limit` cannot leave a box grown by `limit / 2` around it)
+        limit = max_m * 2.5
+        x0, y0, x1, y1 = shapely.bounds(geom)
+        m = limit / 2
+        local = np.flatnonzero((network.xy[:, 0] >= x0 - m) & (network.xy[:, 0] <= x1 + m)
+                               & (network.xy[:, 1] >= y0 - m) & (network.xy[:, 1] <= y1 + m))
+        pos = np.full(network.n_nodes, -1)
+        pos[local] = np.arange(len(local))
+        sub = network.graph[local][:, local]
+        dist = csgraph.dijkstra(sub, directed=False, indices=pos[o], limit=limit)
+        net_d = dist[np.arange(len(o)), pos[d]]
         straight = np.hypot(*(network.xy[d] - network.xy[o]).T)
         reach = np.isfinite(net_d)
         ratio = net_d[reach] / straight[reach]

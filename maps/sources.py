@@ -156,6 +156,27 @@ class Sources:
             self._cache["_grid"] = region_population_grid(self.data_dir, cell_size=GRID_CELL_M)
         return self._cache["_grid"]
 
+    def _distance(self) -> dict:
+        """Network distance on the data directory's roads when present, else straight line × 1.3."""
+        if "_distance" not in self._cache:
+            from kkr_geo.layers.analyses import distance_options
+            self._cache["_distance"] = distance_options(self.data_dir, "auto", log=self.log)
+        return self._cache["_distance"]
+
+    def _method_note(self, meta: dict) -> str:
+        """The map note on distance and population surface, in Danish."""
+        if meta.get("network"):
+            dist = "gang-/cykelafstand ad vejnettet (vejmidter)"
+        else:
+            dist = "luftlinje × omvejsfaktor {} (intet vejnet)".format(str(meta.get("detour_factor", "")).replace(".", ","))
+        prov = getattr(self._grid(), "provenance", None)
+        if prov is not None and "weight" in prov.columns and not prov["weight"].eq("uniform").all():
+            used = ", ".join(f"{lab} ({n})" for lab, n in prov["weight_label"].value_counts().items())
+            pop = f"befolkning (Tabel 3) fordelt inden for planlægningsområderne efter {used} (tilnærmet)"
+        else:
+            pop = "befolkning fordelt jævnt inden for planlægningsområderne (tilnærmet)"
+        return f"{dist}; {pop}"
+
     def _areas(self):
         plan = self.get("planomraader_samlet")
         plan = plan.assign(navn=plan["planomraade"]) if "navn" not in plan.columns else plan
@@ -166,7 +187,7 @@ class Sources:
         from kkr_geo.geo.catchment import corridor_catchment
         features = self.get(layer)
         result = corridor_catchment(features, self._grid(), distances=distances, by=by, mode="rings",
-                                    areas=self._areas())
+                                    areas=self._areas(), **self._distance())
         polys = result.polygons.copy()
         table = result.table.copy()
         # Readable names (the analysis groups by a code such as "150s").
@@ -199,10 +220,7 @@ class Sources:
             precision=("schematic" if "schematic" in prec or "skematisk" in prec else prec),
             status="ok",
             notes=list(features.attrs.get("notes", [])) + [f"{k}: {v}" for k, v in self.table_meta[name].items()],
-            map_notes=[
-                "Oplande: luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for planlægningsområderne "
-                "(tilnærmet) og kun opgjort i Region Hovedstaden.".format(
-                    str(self.table_meta[name].get("detour_factor", "")).replace(".", ","))],
+            map_notes=["Oplande: {}; kun opgjort i Region Hovedstaden.".format(self._method_note(self.table_meta[name]))],
         )
         return polys
 
@@ -218,7 +236,7 @@ class Sources:
     def _coverage(self, name: str, layer: str, threshold_m: int, title: str):
         from kkr_geo.geo.coverage import coverage_gaps
         facilities = self.get(layer)
-        result = coverage_gaps(facilities, self._grid(), threshold_m, areas=self._areas())
+        result = coverage_gaps(facilities, self._grid(), threshold_m, areas=self._areas(), **self._distance())
         table = result.table.copy()
         table.insert(0, "analyse", name)
         self.tables[name] = table
@@ -227,9 +245,7 @@ class Sources:
         gaps.attrs.update(title=title,
                           source="; ".join(x for x in (facilities.attrs.get("source"), self._grid().source) if x),
                           precision=self._grid().precision, status="ok", notes=[],
-                          map_notes=["Afstand i luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for "
-                                     "planlægningsområderne (tilnærmet).".format(
-                                         str(self.table_meta[name].get("detour_factor", "")).replace(".", ","))])
+                          map_notes=["Afstand: {}.".format(self._method_note(self.table_meta[name]))])
         return gaps
 
     def _src_klinik_daekningshuller(self):

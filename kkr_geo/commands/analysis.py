@@ -2,8 +2,9 @@
 
 Every command reads its features from a region layer (``--layer``) or a file (``--facilities``),
 a population grid from a GeoTIFF (``--population``) or the region's default surface
-(planlægningsområde populations from the practice plan's Tabel 3 spread by areal weighting over
-``--cell-size`` cells, labelled approximate), and writes to ``--out``:
+(planlægningsområde populations from the practice plan's Tabel 3 spread dasymetrically over
+``--cell-size`` cells, see :mod:`kkr_geo.geo.dasymetric`), distances on the road network where the
+data directory has it (``--distance network|euclidean``), and writes to ``--out``:
 
 * CSV in UTF-8 (``*.csv``) and a Danish-Excel variant (``*_excel.csv``: semicolon, decimal comma,
   UTF-8 with BOM), each row carrying the distance method and population source/precision;
@@ -74,9 +75,15 @@ def _common(p, *, what: str) -> None:
     p.add_argument("--areas", default="kommuner,planomraader",
                    help="area layers for the breakdown: kommuner, planomraader or a vector file (name column 'navn'); 'none' to skip")
     p.add_argument("--area-name-column", default="navn", help="name column of area files (default navn)")
+    p.add_argument("--distance", choices=["auto", "network", "euclidean"], default="auto",
+                   help="network: walking/cycling route on the road network (vejnet/ in the data directory, or --network); "
+                        "euclidean: straight line × detour factor; auto (default): network where the road data is present")
     p.add_argument("--network", metavar="FILE", help="street network (GeoPackage of edges or .osm.pbf) for route distances")
     p.add_argument("--detour-factor", type=float, default=None,
-                   help="detour factor for Euclidean distance without --network (default 1.3)")
+                   help="detour factor for straight-line distance (default 1.3; implies --distance euclidean)")
+    p.add_argument("--population-method", choices=["dasymetric", "areal"], default="dasymetric",
+                   help="default surface without --population: dasymetric (Tabel 3 per planning area spread by "
+                        "WorldPop points/road length; default) or areal (spread evenly)")
     p.add_argument("--out", default="analyse", metavar="DIR", help="output directory (default ./analyse)")
 
 
@@ -120,7 +127,8 @@ def load_population(args):
     if args.population:
         return PopulationGrid.from_raster(args.population, cell_size=args.cell_size if args.cell_size != 100.0 else None)
     from kkr_geo.layers.population import region_population_grid
-    return region_population_grid(_data_dir(args), cell_size=args.cell_size)
+    return region_population_grid(_data_dir(args), cell_size=args.cell_size,
+                                  method=getattr(args, "population_method", "dasymetric"))
 
 
 def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
@@ -146,12 +154,11 @@ def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
 
 
 def distance_options(args) -> dict:
-    from kkr_geo.geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork
-    if args.network:
-        if args.detour_factor is not None:
-            raise InputError("--detour-factor applies only without --network.", hint="drop one of the two options.")
-        return {"network": StreetNetwork.from_file(args.network)}
-    return {"detour_factor": args.detour_factor if args.detour_factor is not None else DEFAULT_DETOUR_FACTOR}
+    from kkr_geo.layers.analyses import distance_options as region_distance_options
+    if args.network and args.detour_factor is not None:
+        raise InputError("--detour-factor applies only without --network.", hint="drop one of the two options.")
+    return region_distance_options(_data_dir(args), args.distance, detour_factor=args.detour_factor,
+                                   network_file=args.network)
 
 
 def parse_distances(text: str) -> list[float]:
