@@ -24,7 +24,7 @@ import pandas as pd
 
 from kkr_geo.geo.errors import DataError, InputError
 
-FEATURE_LAYERS = ["brt", "brt_stops", "parker_og_rejs", "klinikker", "supercykelstier"]
+FEATURE_LAYERS = ["brt", "brt_stops", "parker_og_rejs", "klinikker", "supercykelstier", "stationer"]
 AREA_LAYERS = {"kommuner": "kommune", "planomraader": "planområde"}
 
 
