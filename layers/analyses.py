@@ -1,88 +1,127 @@
-"""Region defaults for the analyses: which distance and which population surface to use.
+"""The analysis service: catchments and coverage gaps as result objects, for the CLI and the build alike.
 
-The analysis core (:mod:`kkr_geo.geo`) takes a street network or a detour factor, and a population
-grid. This module picks the region's defaults from the data directory, for the CLI, the map build
-and the Python API alike:
-
-* distance ``"auto"`` (default): walking/cycling distance on the road network when the data
-  directory has the road centre lines, straight line × detour factor otherwise;
-  ``"network"`` demands the roads (a clear error without them), ``"euclidean"`` never uses them;
-* population: the dasymetric surface of :func:`kkr_geo.layers.population.region_population_grid`.
-
-Example::
-
-    from kkr_geo import load_layer, region_catchment
-    brt = load_layer("brt")
-    res = region_catchment(brt, (400, 800), by="projekt", distance="network")
+Each function takes features, a population grid and options, and returns an :class:`AnalysisResult`
+(map-ready geometry with its provenance, named tables and metadata). Nothing is stored, printed or
+written: ``kkr-geo catchment|coverage`` writes the result to files, the annex build draws the
+geometry and collects the tables into its summary.
 """
 
 from __future__ import annotations
 
-from kkr_geo.geo.errors import DataError, InputError
+from dataclasses import dataclass, field
+from typing import Any
 
-DISTANCES = ("auto", "network", "euclidean")
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
+from kkr_geo.geo.provenance import Provenance, provenance_of, with_provenance
 
-def distance_options(data_dir=None, distance: str | None = "auto", *, detour_factor: float | None = None,
-                     network_file=None, log=None) -> dict:
-    """Keyword arguments for the core analyses: ``{"network": StreetNetwork}`` or ``{"detour_factor": f}``.
-
-    ``network_file`` (a GeoPackage/OSM extract of edges) replaces the data directory's roads.
-    A detour factor with ``distance="auto"`` means straight-line distance; with ``"network"`` it is
-    an error (a route needs no factor).
-    """
-    from kkr_geo.geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor
-    from kkr_geo.layers import roads
-
-    distance = (distance or "auto").lower()
-    if distance not in DISTANCES:
-        raise InputError(f"distance {distance!r} is not one of {', '.join(DISTANCES)}.",
-                         hint="use network (route on the road network), euclidean (straight line × detour factor) or auto.")
-    if detour_factor is not None:
-        if distance == "network" or network_file:
-            raise InputError("a detour factor applies only to straight-line distance, not to network distance.",
-                             hint="drop --detour-factor, or use --distance euclidean.")
-        return {"detour_factor": check_detour_factor(detour_factor)}
-    if distance == "euclidean":
-        if network_file:
-            raise InputError("--network FILE and --distance euclidean contradict each other.", hint="drop one of them.")
-        return {"detour_factor": DEFAULT_DETOUR_FACTOR}
-    if network_file:
-        return {"network": StreetNetwork.from_file(network_file)}
-    if roads.has_roads(data_dir):
-        return {"network": roads.street_network(data_dir, log=log)}
-    if distance == "network":
-        from kkr_geo.layers import catalog
-        raise DataError(f"network distance needs the road centre lines {catalog.DATASETS[roads.ROADS_KEY].path} "
-                        "in the data directory, and they are not there.",
-                        hint="add them (see data/README.md), pass --network FILE, or use --distance euclidean.")
-    return {"detour_factor": DEFAULT_DETOUR_FACTOR}
+OUTSIDE = "uden for Region Hovedstaden: befolkning ikke opgjort"
+PARTLY = "delvis uden for Region Hovedstaden: kun regionens del opgjort"
 
 
-def _areas(data_dir):
-    from kkr_geo.layers.registry import load_layer
-    plan = load_layer("planomraader_samlet", data_dir)
-    plan = plan.assign(navn=plan["planomraade"]) if "navn" not in plan.columns else plan
-    return {"kommune": load_layer("kommuner", data_dir)[["navn", "geometry"]], "planområde": plan[["navn", "geometry"]]}
+@dataclass
+class AnalysisResult:
+    """What an analysis returns: ``geometry`` to map or export, ``tables`` by role, ``meta`` for the method
+    note. ``tables["main"]`` is the headline table; ``tables["pr_omraade"]`` the breakdown by area (if any).
+    ``raw`` is the analysis core's own result (e.g. the distance array of a coverage run)."""
+
+    name: str
+    geometry: gpd.GeoDataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    raw: Any = None
+
+    @property
+    def provenance(self) -> Provenance:
+        return provenance_of(self.geometry)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.tables["main"]
 
 
-def region_catchment(features, distances=(400, 800), *, data_dir=None, distance: str = "auto", grid=None,
-                     detour_factor: float | None = None, areas="default", **kwargs):
-    """:func:`kkr_geo.geo.catchment.corridor_catchment` on the region's defaults (see module docstring)."""
+def _detour_note(meta: dict) -> str:
+    return str(meta.get("detour_factor", "")).replace(".", ",")
+
+
+def method_note(meta: dict, grid) -> str:
+    """How distance and population were measured, in Danish, for the map's note."""
+    if meta.get("network"):
+        dist = "gang-/cykelafstand ad vejnettet (vejmidter)"
+    else:
+        dist = "luftlinje × omvejsfaktor {} (intet vejnet)".format(_detour_note(meta))
+    prov = getattr(grid, "provenance", None)
+    if prov is not None and "weight_label" in prov.columns and not prov["weight"].eq("uniform").all():
+        used = ", ".join(f"{lab} ({n} omr.)" for lab, n in prov["weight_label"].value_counts().items())
+        pop = f"befolkning pr. planlægningsområde fordelt efter {used} (tilnærmet)"
+    else:
+        pop = "befolkning fordelt jævnt inden for planlægningsområderne (tilnærmet)"
+    return f"{dist}; {pop}"
+
+
+def catchment(features: gpd.GeoDataFrame, grid, distances, *, by: str | None = None, mode: str = "rings",
+              areas: dict | None = None, name: str | None = None, title: str = "", label_column: str | None = None,
+              region=None, **distance_options) -> AnalysisResult:
+    """Population and area within ``distances`` of ``features`` (:func:`kkr_geo.geo.catchment.corridor_catchment`).
+
+    With ``label_column`` the tables and polygons get a readable ``navn``; with ``region`` (a polygon)
+    catchments wholly outside it get no population (NaN) and a ``bemaerkning``; with ``name`` the tables
+    get an ``analyse`` column."""
     from kkr_geo.geo.catchment import corridor_catchment
-    from kkr_geo.layers.population import region_population_grid
-    grid = grid if grid is not None else region_population_grid(data_dir)
-    areas = _areas(data_dir) if isinstance(areas, str) and areas == "default" else areas
-    return corridor_catchment(features, grid, distances, areas=areas,
-                              **distance_options(data_dir, distance, detour_factor=detour_factor), **kwargs)
+    res = corridor_catchment(features, grid, distances, by=by, mode=mode, areas=areas, **distance_options)
+    polys, table = res.polygons.copy(), res.table.copy()
+    by_area = res.by_area.copy() if getattr(res, "by_area", None) is not None else None
+    if label_column and by and label_column in features.columns:
+        names = dict(zip(features[by].astype(str), features[label_column].astype(str)))
+        polys["navn"] = [names.get(str(f), str(f)) for f in polys["feature"]]
+        table.insert(1, "navn", [names.get(str(f), str(f)) for f in table["feature"]])
+    if region is not None:
+        outside = {f for f, g in zip(polys["feature"], polys.geometry) if not g.intersects(region)}
+        partly = {f for f, g in zip(polys["feature"], polys.geometry) if f not in outside and not region.contains(g)}
+        polys.loc[polys["feature"].isin(outside), "population"] = np.nan
+        table.loc[table["feature"].isin(outside), "population"] = np.nan
+        table["bemaerkning"] = [OUTSIDE if f in outside else (PARTLY if f in partly else "") for f in table["feature"]]
+    if name:
+        table.insert(0, "analyse", name)
+        if by_area is not None:
+            by_area.insert(0, "analyse", name)
+    meta = dict(getattr(res, "meta", {}) or {})
+    fprov = provenance_of(features)
+    prov = Provenance(
+        title=title, layer=name or "",
+        source="; ".join(x for x in (fprov.source, grid.source) if x),
+        precision="schematic" if fprov.schematic else fprov.precision,
+        notes=(*fprov.notes, *(f"{k}: {v}" for k, v in meta.items())),
+        map_notes=("Oplande: {}; kun opgjort i Region Hovedstaden.".format(method_note(meta, grid)),)
+        if "distance_method" in meta else (),
+    )
+    tables = {"main": table}
+    if by_area is not None:
+        tables["pr_omraade"] = by_area
+    return AnalysisResult(name or "catchment", with_provenance(polys, prov), tables, meta, res)
 
 
-def region_coverage(facilities, threshold_m: float, *, data_dir=None, distance: str = "auto", grid=None,
-                    detour_factor: float | None = None, areas="default", **kwargs):
-    """:func:`kkr_geo.geo.coverage.coverage_gaps` on the region's defaults (see module docstring)."""
+def coverage(facilities: gpd.GeoDataFrame, grid, threshold_m: float, *, areas: dict | None = None,
+             name: str | None = None, title: str = "", **distance_options) -> AnalysisResult:
+    """Where people live farther than ``threshold_m`` from any facility (:func:`kkr_geo.geo.coverage.coverage_gaps`)."""
     from kkr_geo.geo.coverage import coverage_gaps
-    from kkr_geo.layers.population import region_population_grid
-    grid = grid if grid is not None else region_population_grid(data_dir)
-    areas = _areas(data_dir) if isinstance(areas, str) and areas == "default" else areas
-    return coverage_gaps(facilities, grid, threshold_m, areas=areas,
-                         **distance_options(data_dir, distance, detour_factor=detour_factor), **kwargs)
+    res = coverage_gaps(facilities, grid, threshold_m, areas=areas, **distance_options)
+    table = res.table.copy()
+    if name:
+        table.insert(0, "analyse", name)
+    meta = dict(getattr(res, "meta", {}) or {})
+    prov = Provenance(
+        title=title, layer=name or "",
+        source="; ".join(x for x in (provenance_of(facilities).source, grid.source) if x),
+        precision=grid.precision,
+        map_notes=("Afstand: {}.".format(method_note(meta, grid)),) if "distance_method" in meta else (),
+    )
+    return AnalysisResult(name or "coverage", with_provenance(res.gaps.copy(), prov), {"main": table}, meta, res)
+
+
+def region_outline(kommuner: gpd.GeoDataFrame):
+    """The region as one polygon (for :func:`catchment`'s ``region``)."""
+    return shapely.union_all(kommuner.geometry.values)

@@ -88,7 +88,7 @@ def test_network_cache_is_keyed_by_file_and_rebuilt_when_it_changes(tmp_path, mo
 
 
 def test_distance_options(tmp_path):
-    from kkr_geo.layers.analyses import distance_options
+    from kkr_geo.layers.region_defaults import distance_options
     empty = tmp_path / "empty"
     empty.mkdir()
     assert distance_options(empty, "auto") == {"detour_factor": 1.3}
@@ -132,3 +132,16 @@ def test_measured_detour_factors_on_a_grid_and_a_detour():
     assert 1.0 <= row["detour_median"] <= np.sqrt(2) + 1e-9
     # Manhattan/Euclid averaged over directions is 4/π ≈ 1.27 for a dense grid
     assert row["detour_mean"] == pytest.approx(4 / np.pi, abs=0.08)
+
+
+def test_api_distance_option_on_the_region(shared_data):
+    from kkr_geo import load_layer, region_catchment
+    brt = load_layer("brt", shared_data.path)
+    brt = brt[brt["projekt"] == "150s"]
+    net = region_catchment(brt, (400,), by="projekt", data_dir=shared_data.path, distance="network", areas=None)
+    euc = region_catchment(brt, (400,), by="projekt", data_dir=shared_data.path, distance="euclidean", areas=None)
+    assert net.meta["distance_method"] == "network shortest path"
+    assert euc.meta["distance_method"] == "euclidean × detour factor 1.3"
+    # same dasymetric surface, different distance: both count people, and they differ
+    assert 0 < net.table["population"].iloc[0] != euc.table["population"].iloc[0] > 0
+    assert "vejnettet" in net.provenance.map_notes[0] and "luftlinje" in euc.provenance.map_notes[0]
