@@ -148,3 +148,36 @@ def test_region_surface_follows_roads_not_forest(shared_data):
     # the old areal surface put people there
     old = region_population_grid(shared_data.path, method="areal")
     assert old.provenance["weight"].eq("uniform").all()
+
+
+def test_user_raster_is_the_first_weight_where_it_covers(shared_data, tmp_path):
+    """A raster covering only Gribskov's planning area: Gribskov uses it, the others keep their weights."""
+    import rasterio
+    from affine import Affine
+
+    from kkr_geo.layers.population import planlaegningsomraade_population, region_population_grid
+    areas = planlaegningsomraade_population(shared_data.path)
+    g = areas.set_index("navn").loc["Gribskov"].geometry
+    x0, y0, x1, y1 = (np.floor(np.array(g.bounds) / 100) * 100) + np.array([-100, -100, 200, 200])
+    cols, rows = int((x1 - x0) / 100), int((y1 - y0) / 100)
+    arr = np.zeros((rows, cols), dtype="float32")
+    arr[rows // 2, cols // 2] = 10.0  # one weighted cell in the middle
+    arr[rows // 3, cols // 3] = 30.0
+    path = tmp_path / "w.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32", crs="EPSG:25832",
+                       transform=Affine(100, 0, x0, 0, -100, y1)) as ds:
+        ds.write(arr, 1)
+    grid = region_population_grid(shared_data.path, weights_raster=path)
+    prov = grid.provenance.set_index("navn")
+    assert prov.loc["Gribskov", "weight"] == "raster"
+    assert prov.loc["Vesterbro", "weight"] == "worldpop_punkter" and prov.loc["Egedal", "weight"] == "vejlaengde"
+    # Gribskov's people go 1:3 to the two weighted cells (both interior); the only others counted in
+    # Gribskov are the neighbours' people in boundary cells shared with it (their share of those cells)
+    total = prov.loc["Gribskov", "total"]
+    r0 = int(round((grid.transform.f - y1) / 100))
+    c0 = int(round((x0 - grid.transform.c) / 100))
+    a = grid.values[r0 + rows // 2, c0 + cols // 2]
+    b = grid.values[r0 + rows // 3, c0 + cols // 3]
+    assert b == pytest.approx(3 * a)
+    assert 0.99 * total < a + b <= total
+    assert population_by_area(grid, areas)["Gribskov"] == pytest.approx(total)

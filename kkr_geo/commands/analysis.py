@@ -81,6 +81,9 @@ def _common(p, *, what: str) -> None:
     p.add_argument("--network", metavar="FILE", help="street network (GeoPackage of edges or .osm.pbf) for route distances")
     p.add_argument("--detour-factor", type=float, default=None,
                    help="detour factor for straight-line distance (default 1.3; implies --distance euclidean)")
+    p.add_argument("--weights-raster", metavar="FILE.tif",
+                   help="population raster (WorldPop, GHS-POP; `kkr-geo data fetch worldpop`) used as the first "
+                        "dasymetric weight where it covers a planning area")
     p.add_argument("--population-method", choices=["dasymetric", "areal"], default="dasymetric",
                    help="default surface without --population: dasymetric (Tabel 3 per planning area spread by "
                         "WorldPop points/road length; default) or areal (spread evenly)")
@@ -128,7 +131,8 @@ def load_population(args):
         return PopulationGrid.from_raster(args.population, cell_size=args.cell_size if args.cell_size != 100.0 else None)
     from kkr_geo.layers.population import region_population_grid
     return region_population_grid(_data_dir(args), cell_size=args.cell_size,
-                                  method=getattr(args, "population_method", "dasymetric"))
+                                  method=getattr(args, "population_method", "dasymetric"),
+                                  weights_raster=getattr(args, "weights_raster", None))
 
 
 def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
