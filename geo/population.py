@@ -80,6 +80,8 @@ class PopulationGrid:
     precision: str = "approximate"
     crs: CRS = ANALYSIS_CRS
     notes: list[str] = field(default_factory=list)
+    #: per-area record of how the surface was made (e.g. which weight layer each area used), or None
+    provenance: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
