@@ -22,8 +22,8 @@ OUTSIDE = "uden for Region Hovedstaden: befolkning ikke opgjort"
 PARTLY = "delvis uden for Region Hovedstaden: kun regionens del opgjort"
 # One short line of method on every map that shows population figures (maps print them rounded with
 # kkr_geo.maps.fmt.fmt_population_approx; the CSV tables keep the computed figures).
-POPULATION_METHOD_NOTE = ("Befolkningstal er afrundet til nærmeste 100 (ca.): befolkningen er fordelt jævnt inden for hvert "
-                          "planlægningsområde; de præcise beregningstal står i CSV-filerne.")
+POPULATION_METHOD_NOTE = ("Befolkningstal på kortet er afrundet til nærmeste 100 (ca.), fordi befolkningen kun kendes pr. "
+                          "planlægningsområde; de beregnede tal står i CSV-filerne.")
 
 
 @dataclass
@@ -49,6 +49,21 @@ class AnalysisResult:
 
 def _detour_note(meta: dict) -> str:
     return str(meta.get("detour_factor", "")).replace(".", ",")
+
+
+def method_note(meta: dict, grid) -> str:
+    """How distance and population were measured, in Danish, for the map's note."""
+    if meta.get("network"):
+        dist = "gang-/cykelafstand ad vejnettet (vejmidter)"
+    else:
+        dist = "luftlinje × omvejsfaktor {} (intet vejnet)".format(_detour_note(meta))
+    prov = getattr(grid, "provenance", None)
+    if prov is not None and "weight_label" in prov.columns and not prov["weight"].eq("uniform").all():
+        used = ", ".join(f"{lab} ({n} omr.)" for lab, n in prov["weight_label"].value_counts().items())
+        pop = f"befolkning pr. planlægningsområde fordelt efter {used} (tilnærmet)"
+    else:
+        pop = "befolkning fordelt jævnt inden for planlægningsområderne (tilnærmet)"
+    return f"{dist}; {pop}"
 
 
 def catchment(features: gpd.GeoDataFrame, grid, distances, *, by: str | None = None, mode: str = "rings",
@@ -98,8 +113,8 @@ def catchment(features: gpd.GeoDataFrame, grid, distances, *, by: str | None = N
         precision="schematic" if fprov.schematic else fprov.precision,
         notes=(*fprov.notes, *(f"{k}: {v}" for k, v in meta.items())),
         gaps=fprov.gaps,
-        map_notes=("Oplande: luftlinje × omvejsfaktor {} (intet vejnet); befolkning kun opgjort i Region Hovedstaden. {}".format(
-            _detour_note(meta), POPULATION_METHOD_NOTE),) if "detour_factor" in meta else (POPULATION_METHOD_NOTE,),
+        map_notes=("Oplande: {}; kun opgjort i Region Hovedstaden. {}".format(method_note(meta, grid), POPULATION_METHOD_NOTE),)
+        if "distance_method" in meta else (POPULATION_METHOD_NOTE,),
     )
     tables = {"main": table}
     if by_area is not None:
@@ -127,8 +142,8 @@ def coverage(facilities: gpd.GeoDataFrame, grid, threshold_m: float, *, areas: d
         source="; ".join(x for x in (provenance_of(facilities).source, grid.source) if x),
         precision=grid.precision,
         gaps=provenance_of(facilities).gaps,
-        map_notes=("Afstand i luftlinje × omvejsfaktor {} (intet vejnet). {}".format(_detour_note(meta), POPULATION_METHOD_NOTE),)
-        if "detour_factor" in meta else (POPULATION_METHOD_NOTE,),
+        map_notes=("Afstand: {}. {}".format(method_note(meta, grid), POPULATION_METHOD_NOTE),)
+        if "distance_method" in meta else (POPULATION_METHOD_NOTE,),
     )
     return AnalysisResult(name or "coverage", with_provenance(res.gaps.copy(), prov), {"main": table}, meta, res)
 

@@ -78,15 +78,18 @@ def share_layer(areas: gpd.GeoDataFrame, table: pd.DataFrame, area_type: str, *,
     return out
 
 
-def served_zones(facilities: gpd.GeoDataFrame, region, threshold_m: float, detour_factor: float) -> gpd.GeoDataFrame:
-    """Where the route distance (straight line × ``detour_factor``) to the nearest facility is within
-    ``threshold_m``: the union of discs of radius ``threshold_m / detour_factor``, inside ``region``."""
-    radius = float(threshold_m) / float(detour_factor)
-    pts = facilities.geometry.representative_point().values
-    zone = shapely.union_all(shapely.buffer(pts, radius, quad_segs=16)) if len(pts) else shapely.Polygon()
-    zone = zone.intersection(region)
-    return gpd.GeoDataFrame({"afstand_m": [float(threshold_m)], "radius_luftlinje_m": [round(radius)]},
-                            geometry=[zone], crs=facilities.crs)
+def served_cells(coverage_result, grid, threshold_m: float) -> gpd.GeoDataFrame:
+    """The populated cells whose distance to the nearest facility is within ``threshold_m``, by the
+    coverage analysis' own distances (network or straight line × detour factor), dissolved to polygons."""
+    from kkr_geo.geo.crs import ANALYSIS_CRS
+    from kkr_geo.geo.raster import mask_to_polygons
+    dist = np.asarray(coverage_result.distance, dtype=float)
+    with np.errstate(invalid="ignore"):
+        mask = np.isfinite(dist) & (dist <= float(threshold_m))
+    polys = mask_to_polygons(mask, grid.transform, values=grid.values, crs=ANALYSIS_CRS)
+    geom = shapely.union_all(polys.geometry.values) if len(polys) else shapely.Polygon()
+    pop = float(polys["population"].sum()) if "population" in polys.columns else float("nan")
+    return gpd.GeoDataFrame({"afstand_m": [float(threshold_m)], "population": [pop]}, geometry=[geom], crs=ANALYSIS_CRS)
 
 
 def region_total_note(table: pd.DataFrame, what: str) -> str:

@@ -89,17 +89,21 @@ def banelinjer(name, sources):
     return with_provenance(gdf, info.provenance.replace(title=info.title, layer=name))
 
 
+#: Optional data that the catchments and coverage use when present: the dasymetric weights and the road network.
+_SURFACE = ("worldpop_punkter", "vejmidter")
+
+
 def _catchment(name, sources, layer, by, label_column, distances):
     from kkr_geo.layers.registry import entry
     return analyses.catchment(sources.get(layer), sources.grid(), distances, by=by, mode="rings", areas=sources.areas(),
                               name=name, title=entry(name).title, label_column=label_column,
-                              region=analyses.region_outline(sources.get("kommuner")))
+                              region=analyses.region_outline(sources.get("kommuner")), **sources.distance())
 
 
 @register_derived(LayerInfo(
     "brt_opland", "Opland til BRT-korridorer", "polygon",
     f"Catchment rings ({'/'.join(map(str, CATCHMENT_DISTANCES))} m) around the BRT corridors with population.",
-    _CATCHMENT_SCHEMA, needs=("brt", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="catchment"))
+    _CATCHMENT_SCHEMA, needs=("brt", "kommuner", "planomraader_samlet", "tabel3_sp51", *_SURFACE), summary="catchment"))
 def brt_opland(name, sources):
     return _catchment(name, sources, "brt", "projekt", "navn", CATCHMENT_DISTANCES)
 
@@ -108,7 +112,7 @@ def brt_opland(name, sources):
     "parker_og_rejs_opland", "Opland til parkér-og-rejs-anlæg", "polygon",
     f"Catchment rings ({'/'.join(str(d // 1000) for d in PR_CATCHMENT_DISTANCES)} km) around the park-and-ride "
     "stations (cycling and short drives) with population.",
-    _CATCHMENT_SCHEMA, needs=("parker_og_rejs", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="catchment"))
+    _CATCHMENT_SCHEMA, needs=("parker_og_rejs", "kommuner", "planomraader_samlet", "tabel3_sp51", *_SURFACE), summary="catchment"))
 def parker_og_rejs_opland(name, sources):
     pr = sources.get("parker_og_rejs")
     by = "station" if "station" in pr.columns else "navn"
@@ -119,13 +123,13 @@ def _coverage(name, sources, layer, threshold_m, what):
     from kkr_geo.layers.registry import entry
     areas = {**sources.areas(), "planlægningsområde": sources.get("planlaegningsomraader")}
     return analyses.coverage(sources.get(layer), sources.grid(), threshold_m, areas=areas, name=name,
-                             title=entry(name).title, what=what)
+                             title=entry(name).title, what=what, **sources.distance())
 
 
 @register_derived(LayerInfo(
     "klinik_daekningshuller", f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik", "polygon",
     f"Areas farther than {CLINIC_GAP_THRESHOLD_M} m from any clinic, with the population there.",
-    needs=("klinikker", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="coverage",
+    needs=("klinikker", "kommuner", "planomraader_samlet", "tabel3_sp51", *_SURFACE), summary="coverage",
     summary_heading="Dækning: befolkning langt fra nærmeste klinik", summary_file="klinikker"))
 def klinik_daekningshuller(name, sources):
     return _coverage(name, sources, "klinikker", CLINIC_GAP_THRESHOLD_M, "klinik")
@@ -134,7 +138,7 @@ def klinik_daekningshuller(name, sources):
 @register_derived(LayerInfo(
     "station_daekningshuller", f"Mere end {STATION_GAP_THRESHOLD_M} m til nærmeste station", "polygon",
     f"Areas farther than {STATION_GAP_THRESHOLD_M} m from any rail station (the Finger Plan's stationsnærhed).",
-    needs=("stationer", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="coverage",
+    needs=("stationer", "kommuner", "planomraader_samlet", "tabel3_sp51", *_SURFACE), summary="coverage",
     summary_heading="Stationsnærhed: befolkning langt fra nærmeste station", summary_file="stationer"))
 def station_daekningshuller(name, sources):
     return _coverage(name, sources, "stationer", STATION_GAP_THRESHOLD_M, "station")
@@ -142,9 +146,9 @@ def station_daekningshuller(name, sources):
 
 @register_derived(LayerInfo(
     "station_andel_pr_omraade", f"Andel af borgerne mere end {STATION_GAP_THRESHOLD_M} m fra nærmeste station", "polygon",
-    f"Share of each planning area's inhabitants farther than {STATION_GAP_THRESHOLD_M} m (straight line × detour "
-    "factor) from the nearest rail station: the station-proximity map of people, not land; the same figures as "
-    "the summary's station table.",
+    f"Share of each planning area's inhabitants farther than {STATION_GAP_THRESHOLD_M} m (the coverage analysis' "
+    "distance: road network or straight line × detour factor) from the nearest rail station: the station-proximity "
+    "map of people, not land; the same figures as the summary's station table.",
     {"navn": "planning area", "befolkning": "inhabitants (approximate)", "befolkning_uden_for": "inhabitants beyond",
      "andel_uden_for_pct": "share beyond, %", "gns_afstand_m": "mean distance (empty where the area has no station)",
      "antal_i_omraadet": "stations in the area", "bemaerkning": "remark", "etiket": "map label"},
@@ -162,20 +166,16 @@ def station_andel_pr_omraade(name, sources):
 
 
 @register_derived(LayerInfo(
-    "station_naerzoner", f"Højst {STATION_GAP_THRESHOLD_M} m til en station", "polygon",
-    f"Where a rail station is within {STATION_GAP_THRESHOLD_M} m (straight line × detour factor): context for the "
-    "station-proximity map.", needs=("stationer", "kommuner"), gpkg=False))
+    "station_naerzoner", f"Bor højst {STATION_GAP_THRESHOLD_M} m fra en station", "polygon",
+    f"Populated cells within {STATION_GAP_THRESHOLD_M} m of a rail station by the coverage analysis' own distance "
+    "(road network or straight line × detour factor): context for the station-proximity map.",
+    needs=("stationer", "kommuner"), gpkg=False))
 def station_naerzoner(name, sources):
-    from kkr_geo.layers.coverage_share import served_zones
-    from kkr_geo.layers.numbers import format_da
+    from kkr_geo.layers.coverage_share import served_cells
     res = sources.result("station_daekningshuller")
-    detour = res.meta.get("detour_factor") or 1.0
-    stations = sources.get("stationer")
-    out = served_zones(stations, analyses.region_outline(sources.get("kommuner")), STATION_GAP_THRESHOLD_M, detour)
-    radius = format_da(round(STATION_GAP_THRESHOLD_M / detour, -1))
-    return with_provenance(out, provenance_of(stations).replace(
-        title=f"Højst {STATION_GAP_THRESHOLD_M} m til en station (ca. {radius} m i luftlinje)", layer=name, precision="",
-        notes=(), gaps=()))
+    out = served_cells(res.raw, sources.grid(), STATION_GAP_THRESHOLD_M)
+    return with_provenance(out, provenance_of(sources.get("stationer")).replace(
+        title=entry_title(name), layer=name, precision="", notes=(), gaps=()))
 
 
 def entry_title(name: str) -> str:

@@ -19,7 +19,7 @@ from kkr_geo.layers.export import export_geopackage
 from kkr_geo.layers.planomraader import tile_to_boundary
 from kkr_geo.layers.styles import GraduatedStyle
 from kkr_geo.maps.classify import classify
-from kkr_geo.layers.coverage_share import mark_areas_without_facility, served_zones, share_layer
+from kkr_geo.layers.coverage_share import mark_areas_without_facility, served_cells, share_layer
 from kkr_geo.maps.fmt import fmt_population_approx, fmt_value
 from kkr_geo.maps.prepare import FigureRow, prepare
 from kkr_geo.maps.sources import Sources
@@ -119,11 +119,15 @@ def test_share_beyond_per_area_equals_hand_count():
     assert total["share_beyond"] == pytest.approx(60 / 100)
 
 
-def test_served_zone_radius_follows_the_detour_factor():
-    _, areas, station = _toy()
-    region = shapely.box(X0 - 1000, Y0 - 1000, X0 + 1000, Y0 + 1000)
-    zone = served_zones(station, region, 600, 1.5).geometry.iloc[0]
-    assert zone.area == pytest.approx(np.pi * 400 ** 2, rel=0.01)
+def test_served_cells_are_the_cells_within_the_threshold():
+    grid, areas, station = _toy()
+    res = coverage_gaps(station, grid, 150, areas={"område": areas}, detour_factor=1.0)
+    zone = served_cells(res, grid, 150)
+    # distances 0 and 100 m are within 150 m: the two cells of area A (2 × 100 m × 100 m), 40 people
+    assert zone.geometry.iloc[0].area == pytest.approx(20_000)
+    assert zone["population"].iloc[0] == pytest.approx(40)
+    assert zone.geometry.iloc[0].equals(shapely.box(X0, Y0, X0 + 200, Y0 + 100).normalize()) or \
+        zone.geometry.iloc[0].symmetric_difference(shapely.box(X0, Y0, X0 + 200, Y0 + 100)).area < 1e-6
 
 
 # -- seamless planning areas ------------------------------------------------------------------
