@@ -131,7 +131,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             outcome.files.update(res.files)
             outcome.labels_dropped = res.labels_dropped
             if res.labels_dropped:
-                log(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+                log(f"  note: labels left out to avoid overlaps: {', '.join(t.replace(chr(10), ' ') for t in res.labels_dropped)}")
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         # CPU time next to wall-clock: on a shared machine the difference is time spent waiting for a core

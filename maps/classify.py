@@ -158,6 +158,8 @@ def classify(values, scheme: str = "quantiles", k: int = 5, breaks=None, palette
     classes = np.full(arr.shape, -1, dtype=int)
     classes[valid] = np.minimum(np.searchsorted(bins, own, side="left"), len(bins) - 1)
     lower = float(min(data.min(), bins[0]))
+    if scheme == "manual" and data.min() >= 0 and data.min() > bins[0]:
+        lower = 0.0  # fixed classes of a non-negative measure start at 0, not at an empty "40–40"
     colours = palette_colours(palette, len(bins))
     step = 10.0 ** -decimals
     integers = bool(np.all(np.isclose(np.round(data / step) * step, data)))

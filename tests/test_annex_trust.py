@@ -267,3 +267,9 @@ def test_layer_styles_are_found_the_way_qgis_looks_them_up(tmp_path):
     assert re.findall(r'<range lower="([^"]+)" upper="([^"]+)"', qml) == [("1.0", "2.0"), ("2.0", "5.0")]
     assert "255,255,204,255" in qml and "37,52,148,255" in qml  # the annex colours
     assert 'type="singleSymbol"' in found["stationer"]
+
+
+def test_fixed_classes_of_a_share_start_at_zero_not_at_an_empty_class():
+    cls = classify([43.0, 55.0, 97.0], "manual", breaks=[40, 60, 80, 90, 100])
+    assert cls.labels[0] == "0–40" and cls.counts[0] == 0
+    assert all(_bounds_of(lab)[0] <= _bounds_of(lab)[1] for lab in cls.labels)
