@@ -228,16 +228,27 @@ def test_known_gaps_on_the_maps_in_the_summary_and_not_denied_by_the_geopackage(
 
 
 def test_catchment_outputs_agree_per_ring(built):
+    """Map figures, the main table and the breakdown by area tell the same story for every ring:
+    "ikke opgjort" (no population, no rows by area) or a number equal to the sum of its rows by area."""
+    from kkr_geo.maps.prepare import prepare
     _, out, _, sources = built
-    main = sources.tables["parker_og_rejs_opland"]
-    by_area = sources.tables["parker_og_rejs_opland_pr_omraade"]
-    tre = main[main["navn"] == "Trekroner"].set_index("band")
-    inner, outer = sorted(tre.index, key=lambda b: tre.at[b, "distance_m"])
-    assert np.isnan(tre.at[inner, "population"]) and "ikke opgjort" in tre.at[inner, "bemaerkning"]
-    counted = by_area[(by_area["feature"] == "Trekroner") & (by_area["area_type"] == "kommune")]
-    assert set(counted["band"]) == {outer}  # no people for a ring that is "ikke opgjort"
-    assert tre.at[outer, "population"] == pytest.approx(counted["population"].sum())
-    assert "kun regionens del" in tre.at[outer, "bemaerkning"]
+    spec = {s.name: s for s in load_specs()}
+    for analysis, map_name in (("parker_og_rejs_opland", "parker_og_rejs"), ("brt_opland", "brt_oplande")):
+        main = sources.tables[analysis]
+        by_area = sources.tables[f"{analysis}_pr_omraade"]
+        for _, row in main.iterrows():
+            rows = by_area[(by_area["feature"] == row["feature"]) & (by_area["band"] == row["band"])
+                           & (by_area["area_type"] == "kommune")]
+            if np.isnan(row["population"]):
+                assert rows.empty, (row["navn"], row["band"])
+                assert "ikke opgjort" in row["bemaerkning"]
+            else:
+                assert row["population"] == pytest.approx(rows["population"].sum(), abs=0.5), (row["navn"], row["band"])
+        _, _, fig_rows = prepare(spec[map_name], sources).figures()
+        for r in fig_rows:
+            counted = main[(main["navn"] == r.name)]["population"].notna().to_numpy()
+            assert [v == v for v in r.values] == list(np.maximum.accumulate(counted)), r.name
+            assert ("ikke opgjort" in r.text()) == (not counted.all()), r.name
 
 
 def test_station_map_shows_people_and_says_no_station(built):
