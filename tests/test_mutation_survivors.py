@@ -260,3 +260,116 @@ def test_html_map_keeps_hostile_names_inside_the_embedded_json(tmp_path):
     for i, name in enumerate(HOSTILE_NAMES):
         assert by_name[name] == [name, "Navn", name, NOTE_LABEL, HOSTILE_NAMES[::-1][i]]
     assert sorted(_tooltip_texts(f["properties"]["_t"])[0] for f in points["features"]) == sorted(HOSTILE_NAMES)
+
+
+# ============================================================== 3. the printed scale and the scale bar
+
+SCALE_TEXT = re.compile(r"^Målestok 1:(\d{1,3}(?:\.\d{3})*) ved udskrift på (A[34])$")
+BAR_END = re.compile(r"^(\d+(?:,\d+)?) (km|m)$")
+PRINTED_SCALE_TOLERANCE = 0.005  # maps/static.py: the denominator is rounded to three significant digits
+
+
+def _static_pm(tmp_path, extent, page):
+    from kkr_geo.maps.prepare import prepare
+    from kkr_geo.maps.sources import Sources
+    from kkr_geo.maps.spec import parse_spec
+
+    x0, y0, x1, y1 = extent
+    gdf = gpd.GeoDataFrame({"navn": ["a"]}, geometry=[shapely.box(x0, y0, x1, y1)], crs=25832)
+    gdf.attrs.update(title="Flade", source="Test", precision="exact", status="ok", notes=[])
+    src = Sources(tmp_path)
+    src.register("flade", gdf)
+    spec = parse_spec({"title": "Målestok", "page": page, "extent": list(extent),
+                       "layers": [{"id": "f", "source": "flade", "style": "fill", "label": "Flade"}]},
+                      label="scale.yaml", name="scale")
+    return prepare(spec, src)
+
+
+def _measure(fig):
+    """Everything about the scale, read off the drawn figure (not from the code's own variables)."""
+    fig.canvas.draw()  # applies the equal aspect: the axes' final position on the page
+    page_w_mm, page_h_mm = (v * 25.4 for v in fig.get_size_inches())
+    maps = [a for a in fig.axes if a.get_aspect() == 1.0]  # the map frame and the Bornholm inset
+    ax = max(maps, key=lambda a: a.get_position().width)
+    x0, x1 = ax.get_xlim()
+    axes_w_mm = page_w_mm * ax.get_position().width
+    true_n = (x1 - x0) * 1000 / axes_w_mm
+    # the same from the height: the map is not stretched
+    y0, y1 = ax.get_ylim()
+    true_n_h = (y1 - y0) * 1000 / (page_h_mm * ax.get_position().height)
+
+    texts = [(a, t) for a in fig.axes for t in a.texts] + [(None, t) for t in fig.texts]
+    stated = [(a, SCALE_TEXT.match(t.get_text())) for a, t in texts if SCALE_TEXT.match(t.get_text())]
+    assert len(stated) == 1, [t.get_text() for _, t in texts]
+    sax, m = stated[0]
+    printed_n = int(m.group(1).replace(".", ""))
+    paper = m.group(2)
+
+    def to_mm(ax_, x, y):
+        px, py = ax_.transData.transform((x, y))
+        return px / fig.dpi * 25.4, py / fig.dpi * 25.4
+
+    from matplotlib.patches import Rectangle
+    segs = [p for p in sax.patches if isinstance(p, Rectangle)]
+    assert len(segs) == 4
+    xs = []
+    for p in segs:
+        xs += [to_mm(sax, p.get_x(), p.get_y())[0], to_mm(sax, p.get_x() + p.get_width(), p.get_y())[0]]
+    bar_x0, bar_x1 = min(xs), max(xs)
+    ends = [(t, BAR_END.match(t.get_text())) for t in sax.texts if BAR_END.match(t.get_text())]
+    assert len(ends) == 1, [t.get_text() for t in sax.texts]
+    t_end, m_end = ends[0]
+    ground_m = float(m_end.group(1).replace(",", ".")) * (1000 if m_end.group(2) == "km" else 1)
+    label_x_mm = to_mm(sax, *t_end.get_position())[0]
+    return {"page_mm": (page_w_mm, page_h_mm), "paper": paper, "true_n": true_n, "true_n_h": true_n_h,
+            "printed_n": printed_n, "bar_mm": bar_x1 - bar_x0, "bar_x1": bar_x1, "ground_m": ground_m,
+            "label_x_mm": label_x_mm}
+
+
+REGION = (680_000.0, 6_150_000.0, 740_000.0, 6_230_000.0)   # ~60 × 80 km, the capital region's mainland
+TOWN = (718_000.0, 6_175_000.0, 722_500.0, 6_178_000.0)     # ~4.5 × 3 km, one municipality
+BLOCK = (720_000.0, 6_176_000.0, 720_600.0, 6_176_400.0)     # 600 × 400 m around a station
+
+
+@pytest.mark.parametrize("extent", [REGION, TOWN, BLOCK], ids=["region", "town", "block"])
+@pytest.mark.parametrize("page", [{"size": "A4"}, {"size": "A4", "orientation": "landscape"},
+                                  {"size": "A3", "orientation": "portrait"}], ids=["A4", "A4-landscape", "A3"])
+def test_printed_scale_and_scale_bar_match_the_drawn_map(tmp_path, extent, page):
+    import matplotlib.pyplot as plt
+
+    from kkr_geo.maps.static import StaticResult, build_figure
+
+    pm = _static_pm(tmp_path, extent, page)
+    result = StaticResult()
+    fig = build_figure(pm, result)
+    try:
+        got = _measure(fig)
+    finally:
+        plt.close(fig)
+    w, h = {"A4": (210, 297), "A3": (297, 420)}[page["size"]]
+    if page.get("orientation") == "landscape":
+        w, h = h, w
+    assert got["paper"] == page["size"]
+    assert abs(got["page_mm"][0] - w) < 0.01 and abs(got["page_mm"][1] - h) < 0.01
+    true_n = got["true_n"]
+    assert abs(got["true_n_h"] / true_n - 1) < 0.001, got  # same scale across and along: no distortion
+    # the printed scale is the scale of the printed map
+    assert abs(got["printed_n"] / true_n - 1) <= PRINTED_SCALE_TOLERANCE, (got["printed_n"], true_n)
+    assert result.scale_denominator == got["printed_n"]
+    # the bar: its printed length times the scale is the distance written at its end
+    assert got["bar_mm"] * true_n / 1000 == pytest.approx(got["ground_m"], rel=0.001), got
+    assert got["bar_mm"] * got["printed_n"] / 1000 == pytest.approx(got["ground_m"], rel=PRINTED_SCALE_TOLERANCE), got
+    assert abs(got["label_x_mm"] - got["bar_x1"]) < 0.1  # the distance is written at the bar's end
+    assert 10 <= got["bar_mm"] <= 60  # readable, and it fits the footer
+
+
+def test_printed_denominator_rounding_by_hand():
+    from kkr_geo.maps.static import printed_denominator
+
+    assert printed_denominator(537.123) == 537_000      # region map on A4: 537 m per printed mm
+    assert printed_denominator(25.6452) == 25_600       # town map
+    assert printed_denominator(3.2549) == 3_250         # a few blocks: not "1:0"
+    assert printed_denominator(0.0999) == 100
+    assert printed_denominator(1234.5) == 1_230_000
+    with pytest.raises(ValueError):
+        printed_denominator(float("nan"))
