@@ -65,6 +65,9 @@ class AreaWeights:
     split_indptr: np.ndarray
     split_cols: np.ndarray
     split_w: np.ndarray
+    split_rows: np.ndarray    # the row of each further entry
+    split_count: np.ndarray   # further entries per row
+    whole: bool               # every row a single weight of 1 (no split cell): plain bincounts
 
     @property
     def n_columns(self) -> int:
@@ -74,8 +77,7 @@ class AreaWeights:
     def matrix(self) -> sparse.csr_matrix:
         """The full cells × (areas + outside) matrix (rows sum to 1)."""
         n = len(self.col0)
-        extra = np.diff(self.split_indptr)
-        rows = np.concatenate([np.arange(n), np.repeat(np.arange(n), extra)])
+        rows = np.concatenate([np.arange(n), self.split_rows])
         return sparse.csr_matrix((np.concatenate([self.w0, self.split_w]),
                                   (rows, np.concatenate([self.col0, self.split_cols]))), shape=(n, self.n_columns))
 
@@ -83,10 +85,9 @@ class AreaWeights:
         """``Wᵀ values``: per-area sums of a per-cell quantity (length ``len(names) + 1``)."""
         k = self.n_columns
         values = np.asarray(values, dtype=float)
-        out = np.bincount(self.col0, weights=values * self.w0, minlength=k)
+        out = np.bincount(self.col0, weights=values if self.whole else values * self.w0, minlength=k)
         if len(self.split_cols):
-            rows = np.repeat(np.arange(len(self.col0)), np.diff(self.split_indptr))
-            out += np.bincount(self.split_cols, weights=values[rows] * self.split_w, minlength=k)
+            out += np.bincount(self.split_cols, weights=values[self.split_rows] * self.split_w, minlength=k)
         return out
 
     def band_sums(self, cells: np.ndarray, band: np.ndarray, values: np.ndarray, n_bands: int) -> np.ndarray:
@@ -94,16 +95,15 @@ class AreaWeights:
         ``cells``, each in band ``band``) per band and area."""
         k = self.n_columns
         values = np.asarray(values, dtype=float)
-        out = np.bincount(band * k + self.col0[cells], weights=values * self.w0[cells], minlength=n_bands * k)
+        out = np.bincount(band * k + self.col0[cells], weights=values if self.whole else values * self.w0[cells],
+                          minlength=n_bands * k)
         if len(self.split_cols):
-            starts, ends = self.split_indptr[cells], self.split_indptr[cells + 1]
-            counts = ends - starts
-            sel = np.flatnonzero(counts)
+            sel = np.flatnonzero(self.split_count[cells])
             if len(sel):
-                cnt = counts[sel]
+                cnt = self.split_count[cells[sel]]
                 rep = np.repeat(sel, cnt)
                 offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-                j = starts[rep] + offs
+                j = self.split_indptr[cells[rep]] + offs
                 out += np.bincount(band[rep] * k + self.split_cols[j], weights=values[rep] * self.split_w[j],
                                    minlength=n_bands * k)
         return out[: n_bands * k].reshape(n_bands, k)
@@ -113,8 +113,8 @@ class AreaWeights:
         per_column = np.asarray(per_column, dtype=float)
         out = per_column[self.col0] * self.w0
         if len(self.split_cols):
-            rows = np.repeat(np.arange(len(self.col0)), np.diff(self.split_indptr))
-            out += np.bincount(rows, weights=per_column[self.split_cols] * self.split_w, minlength=len(self.col0))
+            out += np.bincount(self.split_rows, weights=per_column[self.split_cols] * self.split_w,
+                               minlength=len(self.col0))
         return out
 
 
@@ -184,7 +184,7 @@ def _build(grid, areas: gpd.GeoDataFrame, name_column: str, area_type: str) -> A
     return _pack(n_cells, np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), outside + 1, names)
 
 
-def _pack(n_cells, rows, cols, vals, k, names=None) -> AreaWeights:
+def _pack(n_cells, rows, cols, vals, k, names) -> AreaWeights:
     m = sparse.csr_matrix((vals, (rows, cols)), shape=(n_cells, k))
     m.sum_duplicates()
     m.sort_indices()
@@ -196,8 +196,8 @@ def _pack(n_cells, rows, cols, vals, k, names=None) -> AreaWeights:
     mask = np.ones(len(indices), bool)
     mask[first] = False
     split_indptr = np.concatenate([[0], np.cumsum(extra)]).astype(np.int64)
-    arrays = [col0, w0, split_indptr, indices[mask], data[mask]]
+    split_rows = np.repeat(np.arange(n_cells), extra)
+    arrays = [col0, w0, split_indptr, indices[mask], data[mask], split_rows, extra.astype(np.int64)]
     for a in arrays:
         a.flags.writeable = False
-    names = list(names) if names is not None else []
-    return AreaWeights(names, *arrays[:2], split_indptr=arrays[2], split_cols=arrays[3], split_w=arrays[4])
+    return AreaWeights(list(names), *arrays, whole=bool(len(arrays[3]) == 0 and np.all(w0 == 1.0)))
