@@ -272,7 +272,7 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         panel_ax.set_ylabel("")
         panel_ax.text(0.03, 0.97, "København og Frederiksberg", transform=panel_ax.transAxes, fontsize=7 * fs, va="top",
                       ha="left", fontweight="bold", path_effects=HALO, zorder=30)
-        panel_scale = int(round((px1 - px0) / dw * 1000 / 5000.0) * 5000)
+        panel_scale = printed_denominator((px1 - px0) / dw)
         panel_ax.text(0.03, 0.03, f"Målestok 1:{fmt_number(panel_scale, 0)}", transform=panel_ax.transAxes,
                       fontsize=5.5 * fs, va="bottom", ha="left", color="#555555", path_effects=HALO, zorder=30)
         # where the panel lies on the main map
