@@ -117,11 +117,6 @@ def _rasterize_labels(grid, areas, name_column, area_type):
         if shapes:
             labels = rasterio.features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform,
                                                  fill=-1, dtype="int32", all_touched=False)
-            # Cells cut by a coastline or a boundary whose centre falls just outside every polygon
-            # still hold people (areal weighting put them there): give them to an area they touch.
-            touched = rasterio.features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform,
-                                                  fill=-1, dtype="int32", all_touched=True)
-            labels = np.where(labels < 0, touched, labels)
     labels.flags.writeable = False
     return labels, names
 

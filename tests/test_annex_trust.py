@@ -14,7 +14,6 @@ import shapely
 
 from kkr_geo.geo.coverage import coverage_gaps
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.raster import area_labels
 from kkr_geo.layers.export import export_geopackage
 from kkr_geo.layers.planomraader import tile_to_boundary
 from kkr_geo.layers.styles import GraduatedStyle
@@ -148,8 +147,10 @@ def test_coastal_cell_whose_centre_is_outside_still_belongs_to_its_area():
     grid = PopulationGrid.from_cell_arrays(np.array([X0]), np.array([Y0]), np.array([5.0]), 100,
                                            source="toy", precision="exact")
     coast = gpd.GeoDataFrame({"navn": ["Kyst"]}, geometry=[shapely.box(X0, Y0, X0 + 40, Y0 + 100)], crs=25832)  # centre outside
-    labels, names = area_labels(grid, coast, "navn")
-    assert names == ["Kyst"] and labels.ravel()[0] == 0
+    station = gpd.GeoDataFrame({"navn": ["S"]}, geometry=[shapely.Point(X0 + 20, Y0 + 50)], crs=25832)
+    table = coverage_gaps(station, grid, 600, areas={"kommune": coast}, detour_factor=1.0).table
+    rows = table[table["area_type"] == "kommune"].set_index("area_name")
+    assert list(rows.index) == ["Kyst"] and rows.at["Kyst", "population"] == pytest.approx(5.0)  # no "(uden for områder)"
 
 
 # -- labels: every area with a value -----------------------------------------------------------
