@@ -191,7 +191,7 @@ def _legend_html(pm: PreparedMap) -> str:
             parts.append(f"<div class=\"kkr-li\"><span class=\"kkr-sw\" style=\"background:{esc(e.colour)};opacity:{e.alpha};"
                          f"{extra}border-color:{esc(e.edge or e.colour)}\"></span>{label}</div>")
         elif e.kind == "note":
-            parts.append(f"<div class=\"kkr-note\">{label}</div>")
+            parts.append(f"<div class=\"kkr-lnote\">{label}</div>")
         elif e.kind == "line":
             dash = "dashed" if e.dashed else "solid"
             parts.append(f"<div class=\"kkr-li\"><span class=\"kkr-ln\" style=\"border-top:{max(1, round(e.width * 1.5))}px {dash} "
@@ -253,11 +253,13 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None) -> folium.Map:
         data = _feature_collection(pm, lay)
         GeoJsonLayer(data, _base_style(lay), name=esc(lay.label), show=lay.spec.show,
                      control=lay.style != "context").add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)  # small screens: the map first
     _MetricScale().add_to(m)
     m.fit_bounds(main)
 
     views = [f"<a onclick=\"{{map}}.fitBounds({_json(main)})\">Hovedstadsområdet</a>"]
+    if pm.detail_extent is not None:
+        views.append(f"<a onclick=\"{{map}}.fitBounds({_json(_bounds_latlon(pm.detail_extent))})\">København og Frederiksberg</a>")
     if pm.inset_extent is not None:
         views.append(f"<a onclick=\"{{map}}.fitBounds({_json(_bounds_latlon(pm.inset_extent))})\">Bornholm</a>")
     title = f"<h1>{esc(spec.title)}</h1>" + (f"<p>{esc(spec.subtitle)}</p>" if spec.subtitle else "")
@@ -265,11 +267,20 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None) -> folium.Map:
     root = m.get_root()
     root.header.add_child(Element(_CSS), name="kkr_css")
     root.html.add_child(Element(f"<div class=\"kkr-title\">{title.replace('{map}', m.get_name())}</div>"), name="kkr_title")
-    root.html.add_child(Element(_legend_html(pm)), name="kkr_legend")
+    _add_access(root, pm)
     if not tiles:
         note = "Ingen baggrundskort: kun grænser."
         root.html.add_child(Element(f"<div style=\"display:none\" id=\"kkr-notiles\">{esc(note)}</div>"), name="kkr_nt")
     return m
+
+
+def _add_access(root, pm: PreparedMap) -> None:
+    """Legend in a toggle box, "Tal bag kortet" tables, keyboard and small-screen fixes (maps/html_access.py)."""
+    from kkr_geo.maps import html_access
+    root.header.add_child(Element(html_access.ACCESS_CSS), name="kkr_access_css")
+    root.html.add_child(Element(html_access.legend_box(_legend_html(pm))), name="kkr_legend")
+    root.html.add_child(Element(html_access.data_section(pm)), name="kkr_data")
+    root.html.add_child(Element(html_access.ACCESS_JS), name="kkr_access_js")
 
 
 def render_html(pm: PreparedMap, path: str | Path, *, tiles: bool | None = None) -> int:
