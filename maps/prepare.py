@@ -34,6 +34,9 @@ class PreparedLayer:
     gdf: gpd.GeoDataFrame
     schematic: bool
     label: str
+    # every filtered row, including those without geometry (a catchment that reaches nobody still has
+    # a row in the figures box: "ikke opgjort" instead of vanishing from the map)
+    rows: gpd.GeoDataFrame | None = None
 
     @property
     def style(self) -> str:
@@ -85,7 +88,7 @@ class PreparedMap:
         if not fig:
             return None
         lay = self.layer(fig["layer"])
-        gdf = lay.gdf
+        gdf = lay.rows if lay.rows is not None else lay.gdf
         if not {"feature", "population", "distance_m"} <= set(gdf.columns):
             return None
         dists = sorted(pd.unique(gdf["distance_m"].astype(float)))
@@ -246,6 +249,7 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
             continue
         source_gdf = gdf
         gdf = _apply_filter(gdf, lspec.filter, f"{spec.name}: layer {lspec.id}")
+        rows = gdf
         gdf = carry_provenance(gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy(), source_gdf)
         attrs = gdf.attrs
         for col in lspec.tooltip + lspec.popup:
@@ -258,7 +262,7 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
             label = (f"{label} (skematisk linjeføring)" if lspec.style in ("line", "context")
                      else f"{label}, beregnet fra skematisk linjeføring" if lspec.style == "catchment"
                      else f"{label} (skematisk)")
-        layers.append(PreparedLayer(lspec, gdf, schematic, label))
+        layers.append(PreparedLayer(lspec, gdf, schematic, label, rows))
 
     classification = None
     if spec.indicator is not None:

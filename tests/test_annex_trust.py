@@ -274,3 +274,25 @@ def test_fixed_classes_of_a_share_start_at_zero_not_at_an_empty_class():
     cls = classify([43.0, 55.0, 97.0], "manual", breaks=[40, 60, 80, 90, 100])
     assert cls.labels[0] == "0–40" and cls.counts[0] == 0
     assert all(_bounds_of(lab)[0] <= _bounds_of(lab)[1] for lab in cls.labels)
+
+
+def test_a_catchment_reaching_nobody_stays_in_the_figures_box(tmp_path):
+    """With network distance a station outside the region gets empty catchment polygons; its row must
+    still say "ikke opgjort" rather than vanish from the map's figures."""
+    sources, _ = _planning_sources(tmp_path)
+    rings = gpd.GeoDataFrame({"feature": ["A", "A", "B", "B"], "navn": ["A", "A", "B", "B"],
+                              "band": ["0–2 km", "2–5 km"] * 2, "distance_m": [2000.0, 5000.0] * 2,
+                              "population": [120.0, 3000.0, np.nan, np.nan], "opgjort": ["ja", "ja", "nej", "nej"]},
+                             geometry=[shapely.box(700_000, 6_180_000, 701_000, 6_181_000).buffer(0),
+                                       shapely.box(701_000, 6_180_000, 703_000, 6_181_000), shapely.Polygon(), shapely.Polygon()],
+                             crs=25832)
+    rings.attrs.update(title="Opland", source="test", precision="exact", status="ok", notes=[])
+    sources.register("opl", rings)
+    spec = {"title": "P+R", "layers": [{"id": "kom", "source": "kommuner", "style": "fill"},
+                                       {"id": "opl", "source": "opl", "style": "catchment"}],
+            "figures": {"layer": "opl", "title": "Befolkning inden for 2 km / 5 km"}}
+    pm = prepare(parse_spec(spec, label="f.yaml", name="f"), sources)
+    rows = {r.name: r.text() for r in pm.figures()[2]}
+    assert rows == {"A": "ca. 100 / ca. 3.100", "B": "ikke opgjort"}
+    res = render_static(pm, {"png": tmp_path / "f.png"}, dpi=40)
+    assert res.figure_lines == ["A: ca. 100 / ca. 3.100", "B: ikke opgjort"]
