@@ -17,6 +17,7 @@ import pandas as pd
 
 from kkr_geo.geo.errors import KkrGeoError
 from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.geo.safe_text import csv_frame, md_text
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
 from kkr_geo.maps.prepare import prepare
@@ -159,8 +160,9 @@ def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
 
 
 def _danish_csv(df: pd.DataFrame) -> str:
-    """Danish CSV for Excel: ';' separated, decimal comma, UTF-8 with BOM."""
-    return "\ufeff" + df.to_csv(sep=";", decimal=",", index=False, float_format="%.2f", lineterminator="\n")
+    """Danish CSV for Excel: ';' separated, decimal comma, UTF-8 with BOM; text cells that a spreadsheet
+    would read as a formula are neutralised (:func:`kkr_geo.geo.safe_text.csv_cell`)."""
+    return "\ufeff" + csv_frame(df).to_csv(sep=";", decimal=",", index=False, float_format="%.2f", lineterminator="\n")
 
 
 MD_HEADERS = {"analyse": "Analyse", "navn": "Navn", "feature": "Objekt", "band": "Afstandsbånd", "distance_m": "Til (m)",
@@ -171,7 +173,7 @@ MD_HEADERS = {"analyse": "Analyse", "navn": "Navn", "feature": "Objekt", "band":
 
 def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
     cols = list(df.columns)
-    lines = ["| " + " | ".join(MD_HEADERS.get(c, c) for c in cols) + " |",
+    lines = ["| " + " | ".join(md_text(MD_HEADERS.get(c, c)) for c in cols) + " |",
              "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) else "---" for c in cols) + "|"]
     for _, row in df.iterrows():
         cells = []
@@ -180,7 +182,7 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
             if pd.api.types.is_numeric_dtype(df[c]):
                 cells.append(fmt_number(v, decimals.get(c, 0)))
             else:
-                cells.append("" if pd.isna(v) else str(v).replace("|", "\\|"))
+                cells.append("" if pd.isna(v) else md_text(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -210,15 +212,16 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> Non
             md += [f"## {heading}", "", _md_table(df, {"share_beyond": 3}), ""]
     md += ["## Metode", ""]
     for name, meta in sorted(sources.table_meta.items()):
-        md.append(f"- **{name}**: " + "; ".join(f"{k}: {v}" for k, v in sorted(meta.items()) if v not in (None, "")))
+        md.append(f"- **{md_text(name)}**: " + "; ".join(f"{md_text(k)}: {md_text(v)}" for k, v in sorted(meta.items())
+                                                         if v not in (None, "")))
     md += ["", "## Kort", ""]
     for m in report.maps:
         if m.skipped:
-            md.append(f"- {m.title} (`{m.name}`): ikke lavet – {m.skipped}")
+            md.append(f"- {md_text(m.title)} ({md_text(m.name)}): ikke lavet – {md_text(m.skipped)}")
         else:
-            md.append(f"- {m.title} (`{m.name}`): " + ", ".join(p.name for p in m.files.values()))
+            md.append(f"- {md_text(m.title)} ({md_text(m.name)}): " + ", ".join(md_text(p.name) for p in m.files.values()))
     if report.geopackage:
-        md += ["", f"GeoPackage: `{report.geopackage.name}` med lagene {', '.join(report.gpkg_layers)}."]
+        md += ["", f"GeoPackage: {md_text(report.geopackage.name)} med lagene {md_text(', '.join(report.gpkg_layers))}."]
     written.append(write_text_atomic(out / f"{SUMMARY_NAME}.md", "\n".join(md) + "\n"))
     report.summary_files = written
     log(f"summary: {', '.join(p.name for p in written)}")
