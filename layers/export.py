@@ -17,6 +17,7 @@ import shapely
 from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.io import atomic_path
+from kkr_geo.geo.safe_text import TextReport, clean, text_frame
 from kkr_geo.layers.styles import qml
 
 _FAMILY = {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line", "MultiLineString": "line",
@@ -60,11 +61,13 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
     if path.suffix.lower() != ".gpkg":
         raise InputError(f"{path}: the output must be a .gpkg file.", hint="use a name ending in .gpkg.")
     styles = []
+    text_report = TextReport()
     with atomic_path(path, suffix=".gpkg") as tmp:
         for name, gdf in layers.items():
             info = layer_info(name) if name in LAYER_NAMES else None
             geom_type = _geometry_type(gdf, name, info.geometry if info else None)
-            data = _prepare(gdf)
+            # NUL would silently cut a GeoPackage string ("Før\0..." -> "Før"): replaced, and reported
+            data = text_frame(_prepare(gdf), label=f"layer {name}", report=text_report)
             if geom_type.startswith("Multi"):
                 data = data.set_geometry(data.geometry.map(_to_multi))
             title = gdf.attrs.get("title") or (info.title if info else name)
@@ -74,11 +77,13 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
                     desc_parts.append(f"{label}: {gdf.attrs[key]}")
             description = ". ".join(p.rstrip(".") for p in desc_parts if p) + "."
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", geometry_type=geom_type,
-                                    append=tmp.exists(), layer_options={"IDENTIFIER": title, "DESCRIPTION": description})
+                                    append=tmp.exists(), layer_options={"IDENTIFIER": clean(title), "DESCRIPTION": clean(description)})
             fam = _FAMILY[geom_type] if geom_type in _FAMILY else "point"
             styles.append((name, data.geometry.name, qml(name, fam, columns=list(data.columns)), title))
         _write_styles(tmp, styles)
-    return verify_geopackage(path)
+    summary = verify_geopackage(path)
+    summary["text_changes"] = list(text_report.items)
+    return summary
 
 
 def _to_multi(geom):

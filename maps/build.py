@@ -140,13 +140,15 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
     out.mkdir(parents=True, exist_ok=True)
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
     try:
-        export_geopackage(path, layers)
+        summary = export_geopackage(path, layers)
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     report.geopackage = path
     report.gpkg_layers = list(layers)
     log(f"GeoPackage: {path.name} ({_size(path)}) with {len(layers)} layer(s): {', '.join(layers)}"
         + (f"; not available: {', '.join(report.gpkg_skipped)}" if report.gpkg_skipped else ""))
+    for item in summary.get("text_changes", []):
+        log(f"  note: GeoPackage {item}")
 
 
 def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:

@@ -174,7 +174,10 @@ def _with_meta(df: pd.DataFrame, meta: dict) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> list[Path]:
+    """UTF-8 CSV and the Danish Excel variant; text cells a spreadsheet would run as formulas are neutralised."""
     from kkr_geo.geo.io import atomic_path
+    from kkr_geo.geo.safe_text import csv_frame
+    df = csv_frame(df)
     excel = path.with_name(path.stem + "_excel.csv")
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8")
@@ -184,14 +187,20 @@ def write_csv(df: pd.DataFrame, path: Path) -> list[Path]:
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
+    """Write the layers; text GDAL cannot hold (NUL, lone surrogates) is replaced and the change printed."""
     from kkr_geo.geo.io import atomic_path
+    from kkr_geo.geo.safe_text import TextReport, text_frame
+    report = TextReport()
     with atomic_path(path) as tmp:
         for name, gdf in layers.items():
             g = gdf.copy()
             for col in g.columns:
                 if col != g.geometry.name and g[col].dtype == object:
                     g[col] = g[col].map(lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+            g = text_frame(g, label=f"{path.name} layer {name}", report=report)
             g.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    for item in report.items:
+        print(f"note: {item}")
     return path
 
 

@@ -82,6 +82,8 @@ def cmd_export(args) -> int:
         styled = "styled" if name in summary["styles"] else "no style"
         print(f"  {name:20s} {info['features']:5d} {info['geometry_type']:16s} {info['crs']}  {styled}")
         _print_notes(name, layers[name])
+    for item in summary.get("text_changes", []):
+        print(f"  note: {item}")
     for n in LAYER_NAMES:
         if n not in layers:
             print(f"  {n:20s} not included: {found.skipped.get(n, 'no data').splitlines()[0]}")
