@@ -17,6 +17,7 @@ import pandas as pd
 
 from kkr_geo.geo.errors import KkrGeoError
 from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.geo.outputs import OutputGuard
 from kkr_geo.geo.safe_text import csv_frame, md_text
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
@@ -30,6 +31,8 @@ GPKG_NAME = "kkr_geo_lag.gpkg"
 COVERAGE_TABLES = {"klinik_daekningshuller": ("klinikker", "Dækning: befolkning langt fra nærmeste klinik"),
                    "station_daekningshuller": ("stationer", "Stationsnærhed: befolkning langt fra nærmeste station")}
 SUMMARY_NAME = "oplande_og_daekning"
+SUMMARY_FILES = [f"{SUMMARY_NAME}.csv", f"{SUMMARY_NAME}_pr_omraade.csv", f"{SUMMARY_NAME}.md",
+                 *(f"{SUMMARY_NAME}_{suffix}.csv" for suffix, _ in COVERAGE_TABLES.values())]
 FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
 # Layers and derived datasets written to the GeoPackage (when the data directory has them).
 GPKG_SOURCES = ("kommuner", "planomraader", "planomraader_samlet", "planlaegningsomraader", "brt", "brt_stops",
@@ -56,6 +59,7 @@ class BuildReport:
     gpkg_layers: list[str] = field(default_factory=list)
     gpkg_skipped: dict[str, str] = field(default_factory=dict)
     summary_files: list[Path] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)   # what happened to outputs a previous build made and this one did not
 
     @property
     def built(self) -> list[MapOutcome]:
@@ -69,11 +73,23 @@ class BuildReport:
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
           date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
-          log: Callable[[str], None] = print) -> BuildReport:
+          overwrite: bool = False, log: Callable[[str], None] = print) -> BuildReport:
     """Build the annex set into ``out_dir``. ``only`` restricts the maps (and then skips the GeoPackage
-    unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi."""
+    unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi.
+
+    Files in ``out_dir`` that kkr-geo did not write (or that were changed since) are never replaced
+    unless ``overwrite``; previous outputs of the maps built now that this build no longer makes are
+    removed (if unchanged) and listed as stale (:class:`kkr_geo.geo.outputs.OutputGuard`)."""
     out = Path(out_dir)
     specs = load_specs(spec_dir, only)  # validate every spec before any work
+    full = not only if with_geopackage is None else with_geopackage
+    guard = OutputGuard(out, command="build", overwrite=overwrite)
+    planned = [out / f"{spec.name}.{f}" for spec in specs for f in (formats or spec.formats)]
+    if full:
+        planned += [out / GPKG_NAME] + [out / n for n in SUMMARY_FILES]
+    guard.check(planned)  # refuse before anything is written
+    owners = {spec.name for spec in specs} | ({"geopackage", "summary"} if full else set())
+    written: list[Path] = []
     sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
     report = BuildReport(out)
     log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
@@ -92,26 +108,31 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
         if "html" in fmts:
             path = out / f"{spec.name}.html"
             outcome.html_bytes = render_html(pm, path, tiles=tiles)
-            outcome.files["html"] = path
+            outcome.files["html"] = guard.record(path, spec.name)
             if outcome.html_bytes > SIZE_BUDGET_BYTES:
                 log(f"  warning: {path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
         static = {f: out / f"{spec.name}.{f}" for f in fmts if f in ("png", "pdf", "svg")}
         if static:
             res = render_static(pm, static, dpi=dpi)
-            outcome.files.update(res.files)
+            outcome.files.update({k: guard.record(p, spec.name) for k, p in res.files.items()})
             outcome.labels_dropped = res.labels_dropped
             if res.labels_dropped:
                 log(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+        written += outcome.files.values()
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s]")
 
-    full = not only if with_geopackage is None else with_geopackage
     if full:
         _write_geopackage(report, sources, out, log)
-        _write_summary(report, sources, out, log)
+        written.append(guard.record(report.geopackage, "geopackage"))
+        _write_summary(report, sources, out, log, guard=guard, owners=owners, written=written)
     else:
+        stale = guard.stale(owners, written)
+        report.stale = stale.lines()
         log("GeoPackage and summary table are written by a full build (without --only).")
+    for line in report.stale:
+        log(f"stale: {line}")
     log(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped.")
     return report
 
@@ -189,28 +210,29 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> None:
+def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, guard: OutputGuard, owners: set[str],
+                   written: list[Path]) -> None:
     tables = summary_tables(sources)
     main = [t for k, t in tables.items() if not k.endswith("_pr_omraade") and k not in COVERAGE_TABLES]
     by_area = [t for k, t in tables.items() if k.endswith("_pr_omraade")]
     md = ["# Oplande og dækning", "",
           "Befolkning og areal i oplandene til KKR Hovedstadens mobilitetsprojekter og dækningen af klinikker.",
           "Tal med dansk talformat; befolkningstal er tilnærmede (se metode nedenfor).", ""]
-    written = []
+    files: dict[str, str] = {}
     if main:
         df = pd.concat(main, ignore_index=True)
         keep = [c for c in ("analyse", "navn", "band", "distance_m", "population", "area_km2", "bemaerkning") if c in df.columns]
         df = df[keep]
-        written.append(write_text_atomic(out / f"{SUMMARY_NAME}.csv", _danish_csv(df)))
+        files[f"{SUMMARY_NAME}.csv"] = _danish_csv(df)
         md += ["## Oplande pr. projekt", "", _md_table(df, {"population": 0, "area_km2": 2, "distance_m": 0}), ""]
     if by_area:
         df = pd.concat(by_area, ignore_index=True)
-        written.append(write_text_atomic(out / f"{SUMMARY_NAME}_pr_omraade.csv", _danish_csv(df)))
+        files[f"{SUMMARY_NAME}_pr_omraade.csv"] = _danish_csv(df)
         md += ["## Oplande fordelt på kommuner og planområder", "", _md_table(df, {"population": 0}), ""]
     for key, (suffix, heading) in COVERAGE_TABLES.items():
         if key in tables:
             df = tables[key]
-            written.append(write_text_atomic(out / f"{SUMMARY_NAME}_{suffix}.csv", _danish_csv(df)))
+            files[f"{SUMMARY_NAME}_{suffix}.csv"] = _danish_csv(df)
             md += [f"## {heading}", "", _md_table(df, {"share_beyond": 3}), ""]
     md += ["## Metode", ""]
     for name, meta in sorted(sources.table_meta.items()):
@@ -224,6 +246,12 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> Non
             md.append(f"- {md_text(m.title)} ({md_text(m.name)}): " + ", ".join(md_text(p.name) for p in m.files.values()))
     if report.geopackage:
         md += ["", f"GeoPackage: {md_text(report.geopackage.name)} med lagene {md_text(', '.join(report.gpkg_layers))}."]
-    written.append(write_text_atomic(out / f"{SUMMARY_NAME}.md", "\n".join(md) + "\n"))
-    report.summary_files = written
-    log(f"summary: {', '.join(p.name for p in written)}")
+    # outputs of an earlier build that this one no longer makes: removed if unchanged, listed either way
+    stale = guard.stale(owners, [*written, *(out / n for n in files), out / f"{SUMMARY_NAME}.md"])
+    report.stale = stale.lines()
+    if report.stale:
+        md += ["", "## Forældede filer fra en tidligere kørsel", ""] + [f"- {md_text(line)}" for line in report.stale]
+    files[f"{SUMMARY_NAME}.md"] = "\n".join(md) + "\n"
+    summary_paths = [guard.record(write_text_atomic(out / name, text), "summary") for name, text in files.items()]
+    report.summary_files = summary_paths
+    log(f"summary: {', '.join(p.name for p in summary_paths)}")

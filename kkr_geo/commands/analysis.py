@@ -75,6 +75,8 @@ def _common(p, *, what: str) -> None:
     p.add_argument("--detour-factor", type=float, default=None,
                    help="detour factor for Euclidean distance without --network (default 1.3)")
     p.add_argument("--out", default="analyse", metavar="DIR", help="output directory (default ./analyse)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace files in --out that kkr-geo did not write (never an input of the command)")
 
 
 # --- inputs ----------------------------------------------------------------------------------------
@@ -163,6 +165,33 @@ def parse_distances(text: str) -> list[float]:
 
 # --- outputs ---------------------------------------------------------------------------------------
 
+OUTPUTS = {
+    "catchment": ["catchment.csv", "catchment_excel.csv", "catchment_omraader.csv", "catchment_omraader_excel.csv",
+                  "catchment.gpkg", "catchment_meta.json"],
+    "coverage": ["coverage.csv", "coverage_excel.csv", "coverage.gpkg", "coverage_distance.tif", "coverage_meta.json"],
+    "access": ["access.csv", "access_excel.csv", "access_facilities.csv", "access_facilities_excel.csv", "access.gpkg",
+               "access_per_10000.tif", "access_meta.json"],
+}
+
+
+def output_guard(args, command: str):
+    """Check every output of ``command`` before any work: never an input, never a user's file."""
+    from kkr_geo.geo.outputs import OutputGuard
+    areas = [a.strip() for a in (getattr(args, "areas", "") or "").split(",") if a.strip() and a.strip() not in AREA_LAYERS
+             and a.strip().lower() != "none"]
+    inputs = [args.facilities, args.klinikker, args.population, args.network, *areas]
+    guard = OutputGuard(Path(args.out), command=command, overwrite=args.overwrite, inputs=inputs)
+    guard.check(Path(args.out) / n for n in OUTPUTS[command])
+    return guard
+
+
+def finish_outputs(guard, command: str, paths: list[Path]) -> None:
+    """Record what was written; an output of an earlier run of ``command`` not written now is stale."""
+    for p in paths:
+        guard.record(p, command)
+    for line in guard.stale({command}, paths).lines():
+        print(f"stale: {line}")
+
 META_COLUMNS = ("distance_method", "population_source", "population_precision")
 
 
@@ -220,6 +249,7 @@ def _report(paths: list[Path], meta: dict) -> None:
 
 def cmd_catchment(args) -> int:
     from kkr_geo.geo.catchment import corridor_catchment
+    guard = output_guard(args, "catchment")
     features = load_features(args)
     by = args.by
     if by == "auto":
@@ -234,6 +264,7 @@ def cmd_catchment(args) -> int:
     paths += write_csv(_with_meta(res.by_area, res.meta), out / "catchment_omraader.csv")
     paths.append(write_gpkg({"catchment": _with_meta(res.polygons, res.meta)}, out / "catchment.gpkg"))
     paths.append(write_meta(res.meta, out / "catchment_meta.json"))
+    finish_outputs(guard, "catchment", paths)
     print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     _report(paths, res.meta)
     return 0
@@ -241,6 +272,7 @@ def cmd_catchment(args) -> int:
 
 def cmd_coverage(args) -> int:
     from kkr_geo.geo.coverage import coverage_gaps
+    guard = output_guard(args, "coverage")
     facilities = load_features(args)
     grid = load_population(args)
     areas = load_areas(args)
@@ -250,6 +282,7 @@ def cmd_coverage(args) -> int:
     paths.append(write_gpkg({"gaps": _with_meta(res.gaps, res.meta)}, out / "coverage.gpkg"))
     paths.append(_write_grid_tif(grid, res.distance, out / "coverage_distance.tif", "distance to nearest facility (m)"))
     paths.append(write_meta(res.meta, out / "coverage_meta.json"))
+    finish_outputs(guard, "coverage", paths)
     print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     _report(paths, res.meta)
     return 0
@@ -258,6 +291,7 @@ def cmd_coverage(args) -> int:
 def cmd_access(args) -> int:
     from kkr_geo.geo.access import area_catchment_fca, two_step_fca
     out = Path(args.out)
+    guard = output_guard(args, "access")
     if args.planning_area:
         from kkr_geo.layers.population import planlaegningsomraade_population
         areas = planlaegningsomraade_population(_data_dir(args))
@@ -279,6 +313,7 @@ def cmd_access(args) -> int:
         paths = write_csv(_with_meta(by_area, res.meta), out / "access.csv")
         paths.append(write_gpkg({"omraader": _with_meta(geo_layer, res.meta)}, out / "access.gpkg"))
         paths.append(write_meta(res.meta, out / "access_meta.json"))
+        finish_outputs(guard, "access", paths)
         print(by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
         _report(paths, res.meta)
         return 0
@@ -305,6 +340,7 @@ def cmd_access(args) -> int:
     paths.append(write_gpkg({k: _with_meta(v, res.meta) for k, v in layers.items()}, out / "access.gpkg"))
     paths.append(_write_grid_tif(grid, res.cells, out / "access_per_10000.tif", "capacity per 10,000 inhabitants"))
     paths.append(write_meta(res.meta, out / "access_meta.json"))
+    finish_outputs(guard, "access", paths)
     print(res.by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     _report(paths, res.meta)
     return 0
