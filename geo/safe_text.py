@@ -12,7 +12,8 @@ literal text; writers call it and never paste a user string in any other way:
 * :func:`md_text`      Markdown table cells and list items: raw HTML escaped, Markdown syntax backslashed
 * :func:`csv_cell`     spreadsheet CSV: a text cell starting with ``= + - @``, tab or CR is prefixed with
                        ``'`` (OWASP CSV injection); numbers stay numbers
-* :func:`text_frame`   a DataFrame's text cells cleaned for a GeoPackage/CSV, with a report of changes
+* :func:`text_frame`   a DataFrame's text cells made storable (NUL, lone surrogates) for a GeoPackage,
+                       with a report of every change
 
 Template engines (Jinja in folium/branca) never see user text at all: see :mod:`kkr_geo.maps.slots`.
 """
@@ -51,17 +52,20 @@ def _balance_bidi(text: str) -> str:
     return text + "".join(reversed(stack))
 
 
-def clean(value) -> str:
-    """``value`` as text that every output can hold literally (see the module docstring)."""
+def clean(value, *, bidi: bool = True) -> str:
+    """``value`` as text that every output can hold literally (see the module docstring).
+
+    ``bidi=False`` (data files such as the GeoPackage, where each value is a field of its own) keeps
+    bidi controls exactly as they are and only replaces what the file cannot hold."""
     text = "" if value is None else str(value)
     if "\x00" in text:
         text = text.replace("\x00", REPLACEMENT)
     if _SURROGATE.search(text):
         text = _SURROGATE.sub(REPLACEMENT, text)
-    return _balance_bidi(text)
+    return _balance_bidi(text) if bidi else text
 
 
-def changes(value) -> list[str]:
+def changes(value, *, bidi: bool = True) -> list[str]:
     """What :func:`clean` would change in ``value`` (for reports); empty when nothing."""
     if not isinstance(value, str):
         return []
@@ -71,7 +75,7 @@ def changes(value) -> list[str]:
     n = len(_SURROGATE.findall(value))
     if n:
         out.append(f"{n} lone surrogate(s) replaced by U+FFFD")
-    if _balance_bidi(value) != value:
+    if bidi and _balance_bidi(value) != value:
         out.append("unclosed bidi override closed")
     return out
 
@@ -167,7 +171,8 @@ class TextReport:
 
 
 def text_frame(df: pd.DataFrame, *, label: str, report: TextReport | None = None) -> pd.DataFrame:
-    """``df`` with text cells passed through :func:`clean`; every change is added to ``report``."""
+    """``df`` with text cells GDAL can store (NUL and lone surrogates -> U+FFFD; bidi controls kept as data);
+    every change is added to ``report``."""
     out = df.copy()
     geom = getattr(df, "_geometry_column_name", None)
     for col in out.columns:
@@ -177,14 +182,14 @@ def text_frame(df: pd.DataFrame, *, label: str, report: TextReport | None = None
         if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
             continue
         for i, v in s.items():
-            what = changes(v)
+            what = changes(v, bidi=False)
             if what and report is not None:
                 report.add(f"{label}, column {col!r}, row {i}", "; ".join(what))
-        out[col] = s.map(lambda v: clean(v) if isinstance(v, str) else v)
-    renamed = {c: clean(c) for c in out.columns if isinstance(c, str) and changes(c)}
+        out[col] = s.map(lambda v: clean(v, bidi=False) if isinstance(v, str) else v)
+    renamed = {c: clean(c, bidi=False) for c in out.columns if isinstance(c, str) and changes(c, bidi=False)}
     if renamed:
         if report is not None:
             for c in renamed:
-                report.add(f"{label}, column name {clean(c)!r}", "; ".join(changes(c)))
+                report.add(f"{label}, column name {clean(c)!r}", "; ".join(changes(c, bidi=False)))
         out = out.rename(columns=renamed)
     return out

@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     debug = args.debug or os.environ.get("KKR_GEO_DEBUG") == "1"
+    for stream in (sys.stdout, sys.stderr):  # a name the console cannot encode (lone surrogate) is shown escaped
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     try:
         return int(args.func(args) or 0)
     except KkrGeoError as exc:

@@ -77,7 +77,8 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
                     desc_parts.append(f"{label}: {gdf.attrs[key]}")
             description = ". ".join(p.rstrip(".") for p in desc_parts if p) + "."
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", geometry_type=geom_type,
-                                    append=tmp.exists(), layer_options={"IDENTIFIER": clean(title), "DESCRIPTION": clean(description)})
+                                    append=tmp.exists(), layer_options={"IDENTIFIER": clean(title, bidi=False),
+                                                                        "DESCRIPTION": clean(description, bidi=False)})
             fam = _FAMILY[geom_type] if geom_type in _FAMILY else "point"
             styles.append((name, data.geometry.name, qml(name, fam, columns=list(data.columns)), title))
         _write_styles(tmp, styles)

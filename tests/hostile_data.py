@@ -94,7 +94,7 @@ def make_spec_dir(shipped: Path, spec_dir: Path, pwn_dir: Path) -> Path:
         "name": "ondsindet", "title": f"Titel {j[0]} {j[1]} {s[1]}", "subtitle": f"Undertitel {j[2]} {s[0]} {s[2]} {j[3]}",
         "description": "hostile spec",
         "layers": [
-            {"id": "kom", "source": "kommuner", "style": "fill", "label": f"Lag {j[1]} {s[1]} {j[4]}",
+            {"id": "kom", "source": "kommuner", "style": "fill", "label": f"Lagnavn {{{{ 7*7 }}}} L {j[1]} {s[1]} {j[4]}",
              "tooltip": [{"navn": f"Navn {j[0]} {s[2]}"}]},
             {"id": "kl", "source": "klinikker", "style": "point", "label": f"Klinikker {s[3]} {j[5]}",
              "tooltip": [{"navn": f"Klinik {s[0]}"}]},

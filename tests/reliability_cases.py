@@ -91,8 +91,8 @@ class _SummaryPlugin:
         c = LEDGER.counts()
         tr = terminalreporter
         tr.section("reliability ledger")
-        tr.write_line(f"inputs tried: {c['inputs_tried']}  (parsed {c['parsed']}, parsed with report {c['reported']}, "
-                      f"clear errors/refusals {c['clear_errors']})")
+        tr.write_line(f"inputs tried: {c['inputs_tried']}  (parsed {c['parsed']}, read with a report {c['reported']}, "
+                      f"refused with a message {c['clear_errors']})")
         tr.write_line(f"silent losses: {c['silent_losses']}  unclear errors: {c['unclear_errors']}  "
                       f"unescaped strings: {c['unescaped_strings']} (of {c['html_strings_checked']} hostile strings checked in HTML)  "
                       f"executed payloads: {c['executed_payloads']}")

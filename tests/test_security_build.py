@@ -76,6 +76,7 @@ def _page(hostile, name):
     ("Titel Klinik {{ 7*7 }} A", "ondsindet"),          # spec title
     ("Undertitel {% if True %}ja{% endif %} B", "ondsindet"),
     ("Navn Klinik {{ 7*7 }} A", "ondsindet"),           # tooltip label
+    ("Lagnavn {{ 7*7 }} L", "ondsindet"),               # layer label (layer control)
 ])
 def test_template_syntax_is_shown_literally(hostile, text, where):
     page = _page(hostile, where)
@@ -126,8 +127,10 @@ CHECKER = """<script>
     setTimeout(function () {
       var r = document.createElement('pre');
       r.id = 'kkr-security-result';
+      var lc = document.querySelector('.leaflet-control-layers'), tb = document.querySelector('.kkr-title');
       r.textContent = JSON.stringify({pwned: window.__pwned === undefined ? null : String(window.__pwned),
-                                      title: document.title, opened: n});
+                                      title: document.title, opened: n,
+                                      layers: lc ? lc.textContent : '', titlebox: tb ? tb.textContent : ''});
       document.body.appendChild(r);
     }, 1500);
   });
@@ -169,8 +172,18 @@ def test_no_payload_runs_in_a_browser(hostile, name):
     LEDGER.html_strings_checked += len(SCRIPT_PAYLOADS)
     check(f"browser:{name}", AREA, "parses", "unescaped" if ran else "parses", str(seen)[:300])
     assert seen["opened"] > 0, "the checker opened no tooltip/popup, so fragments were not tried"
-    if name == "ondsindet":
+    if name == "ondsindet":  # and the reader sees the literal text
         assert seen["title"].startswith("Titel Klinik {{ 7*7 }} A"), seen["title"][:120]
+        assert "Lagnavn {{ 7*7 }} L" in seen["layers"] and SCRIPT_PAYLOADS[1] in seen["layers"], seen["layers"][:300]
+        assert "Undertitel {% if True %}ja{% endif %} B" in seen["titlebox"] and SCRIPT_PAYLOADS[2] in seen["titlebox"]
+
+
+def test_browser_check_fails_in_ci_without_chromium(monkeypatch, tmp_path):
+    """In CI a missing browser is a failure, never a skip."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        run_in_chromium(tmp_path / "x.html")
 
 
 def test_browser_check_detects_a_payload(tmp_path):
