@@ -12,6 +12,8 @@ literal text; writers call it and never paste a user string in any other way:
 * :func:`md_text`      Markdown table cells and list items: raw HTML escaped, Markdown syntax backslashed
 * :func:`csv_cell`     spreadsheet CSV: a text cell starting with ``= + - @``, tab or CR is prefixed with
                        ``'`` (OWASP CSV injection); numbers stay numbers
+* :func:`console_text` the terminal: control characters (ANSI escapes, CR, BEL) and bidi controls
+                       shown as visible ``\\xNN``/``<U+202E>`` instead of acting on the terminal
 * :func:`text_frame`   a DataFrame's text cells made storable (NUL, lone surrogates) for a GeoPackage,
                        with a report of every change
 
@@ -153,6 +155,33 @@ def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = s.astype(object).map(csv_cell)
     out.columns = [csv_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
+
+
+# ---------------------------------------------------------------------------------------- console
+
+_CONSOLE_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONSOLE_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def console_text(value) -> str:
+    """Text for a terminal: it cannot move the cursor, recolour, clear the screen or reorder the line."""
+    text = _SURROGATE.sub(REPLACEMENT, "" if value is None else str(value))
+    text = _CONSOLE_CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+    return _CONSOLE_BIDI.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", text)
+
+
+class ConsoleStream:
+    """A text stream wrapper that passes everything written through :func:`console_text`."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(console_text(text))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 # ---------------------------------------------------------------------------------- GeoPackage etc.

@@ -223,3 +223,35 @@ def test_build_refuses_to_replace_a_users_file_and_removes_stale_maps(shared_dat
     said = "stale" in r.stdout.lower() and mine.name in r.stdout
     check("build_stale_map_removed", AREA, "reported", "reported" if gone and said else "silent_loss",
           r.stdout[-400:])
+
+
+def test_full_rebuild_lists_stale_outputs_in_the_summary(shared_data, tmp_path):
+    """A full build whose clinic file went away: the old clinic map and clinic CSV are removed and named in
+    the Markdown summary; a stale file the user changed is kept and named too."""
+    from kkr_geo.maps.build import SUMMARY_NAME, build
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for child in shared_data.path.iterdir():
+        (root / child.name).symlink_to(child)
+    writable_subdir(root, "klinikker")
+    (root / "klinikker" / "klinikker.csv").write_text(
+        "navn;lat;lon;kapacitet_sp51\nKlinik A;55.6761;12.5683;2\nKlinik B;55.93;12.30;1\n", encoding="utf-8")
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shipped = Path(__file__).resolve().parents[1] / "maps" / "specs" / "klinik_daekningshuller.yaml"
+    (specs / shipped.name).write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "bilag"
+    build(root, out, spec_dir=specs, formats=["html", "svg"], dpi=30, log=lambda m: None)
+    html, svg, csv = out / "klinik_daekningshuller.html", out / "klinik_daekningshuller.svg", out / f"{SUMMARY_NAME}_klinikker.csv"
+    assert html.exists() and svg.exists() and csv.exists()
+    svg.write_text(svg.read_text(encoding="utf-8") + "<!-- user edit -->", encoding="utf-8")  # the user changed this one
+    (root / "klinikker" / "klinikker.csv").unlink()
+    lines: list[str] = []
+    report = build(root, out, spec_dir=specs, formats=["html"], dpi=30, log=lines.append)
+    md = (out / f"{SUMMARY_NAME}.md").read_text(encoding="utf-8")
+    removed_ok = not html.exists() and not csv.exists() and svg.exists()
+    listed = all(n.replace("_", "\\_") in md for n in (html.name, svg.name, csv.name))
+    on_console = any("stale" in ln and html.name in ln for ln in lines) and any(svg.name in ln for ln in lines)
+    check("full_build_stale_summary", AREA, "reported", "reported" if removed_ok and listed and on_console else "silent_loss",
+          f"{report.stale} {md[-400:]}")

@@ -63,3 +63,40 @@ def test_slot_tokens_are_inert_in_jinja_and_filled_once():
     page = Template(page).render()  # branca renders macro output a second time: still inert
     out = slots.fill(page)
     assert out == f"<p><b>{{{{ 7*7 }}}}</b></p><script>var n = \"x\";</script>{t2}"
+
+
+def test_no_package_code_hands_text_to_branca_as_a_template():
+    """By construction: every ``Element(...)`` in the package gets a slot token, never markup or text."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    bad = []
+    for path in [*root.glob("maps/*.py"), *root.glob("layers/*.py"), *root.glob("kkr_geo/**/*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Element":
+                arg = node.args[0] if node.args else None
+                ok = isinstance(arg, ast.Call) and getattr(arg.func, "attr", None) == "markup"
+                if not ok:
+                    bad.append(f"{path.name}:{node.lineno}")
+    assert not bad, f"Element(...) with template source instead of a slot token: {bad}"
+
+
+def test_console_text_shows_control_characters_instead_of_obeying_them():
+    from kkr_geo.geo.safe_text import console_text
+
+    assert console_text("Klinik \x1b[2J\x1b[31mA\x07\r") == "Klinik \\x1b[2J\\x1b[31mA\\x07\\x0d"
+    assert console_text("\u202eevil.exe") == "<U+202E>evil.exe"
+    assert console_text("Ørestad\tNord\n") == "Ørestad\tNord\n"
+    assert console_text("\ud800") == "\ufffd"
+
+
+def test_cli_messages_cannot_drive_the_terminal(shared_data, tmp_path, capsys):
+    from kkr_geo.cli import main
+
+    rc = main(["--data-dir", str(shared_data.path), "layers", "export", str(tmp_path / "lag\x1b[2J\u202e.txt")])
+    err = capsys.readouterr().err
+    raw = "\x1b" in err or "\u202e" in err
+    check("console_control_chars", AREA, "parses", "unescaped" if raw else "parses", repr(err[-200:]))
+    assert rc != 0 and "\\x1b[2J<U+202E>.txt" in err
