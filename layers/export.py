@@ -55,7 +55,7 @@ def _geometry_type(gdf: gpd.GeoDataFrame, name: str, declared: str | None) -> st
 
 def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> dict:
     """Write ``layers`` (name -> GeoDataFrame) to ``path``. Returns the read-back summary."""
-    from kkr_geo.layers.registry import LAYER_NAMES, layer_info
+    from kkr_geo.layers.registry import entries
 
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
@@ -64,7 +64,7 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
     text_report = TextReport()
     with atomic_path(path, suffix=".gpkg") as tmp:
         for name, gdf in layers.items():
-            info = layer_info(name) if name in LAYER_NAMES else None
+            info = entries().get(name)
             geom_type = _geometry_type(gdf, name, info.geometry if info else None)
             # NUL would silently cut a GeoPackage string ("Før\0..." -> "Før"): replaced, and reported
             data = text_frame(_prepare(gdf), label=f"layer {name}", report=text_report)

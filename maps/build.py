@@ -27,17 +27,35 @@ from kkr_geo.maps.spec import load_specs
 from kkr_geo.maps.static import render_static
 
 GPKG_NAME = "kkr_geo_lag.gpkg"
-# coverage analyses: source name -> (summary file suffix, Markdown heading)
-COVERAGE_TABLES = {"klinik_daekningshuller": ("klinikker", "Dækning: befolkning langt fra nærmeste klinik"),
-                   "station_daekningshuller": ("stationer", "Stationsnærhed: befolkning langt fra nærmeste station")}
 SUMMARY_NAME = "oplande_og_daekning"
-SUMMARY_FILES = [f"{SUMMARY_NAME}.csv", f"{SUMMARY_NAME}_pr_omraade.csv", f"{SUMMARY_NAME}.md",
-                 *(f"{SUMMARY_NAME}_{suffix}.csv" for suffix, _ in COVERAGE_TABLES.values())]
 FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
-# Layers and derived datasets written to the GeoPackage (when the data directory has them).
-GPKG_SOURCES = ("kommuner", "planomraader", "planomraader_samlet", "planlaegningsomraader", "brt", "brt_stops",
-                "parker_og_rejs", "supercykelstier", "klinikker", "brt_opland", "parker_og_rejs_opland",
-                "klinik_daekningshuller", "stationer", "station_daekningshuller", "patientstroemme")
+
+
+def gpkg_sources() -> tuple[str, ...]:
+    """Layers and derived datasets written to the GeoPackage (registry entries with ``gpkg=True``)."""
+    from kkr_geo.layers.registry import gpkg_sources as names
+    return names()
+
+
+def coverage_tables() -> dict[str, tuple[str, str]]:
+    """Coverage analyses of the summary: source name -> (summary file suffix, Markdown heading)."""
+    from kkr_geo.layers.registry import summary_sources
+    return {n: (e.summary_file or n, e.summary_heading or e.title) for n, e in summary_sources("coverage").items()}
+
+
+def __getattr__(name: str):
+    # old constant names, now derived from the registry
+    if name == "GPKG_SOURCES":
+        return gpkg_sources()
+    if name == "COVERAGE_TABLES":
+        return coverage_tables()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def summary_files() -> list[str]:
+    """Every file name the summary may write (checked before a full build writes anything)."""
+    return [f"{SUMMARY_NAME}.csv", f"{SUMMARY_NAME}_pr_omraade.csv", f"{SUMMARY_NAME}.md",
+            *(f"{SUMMARY_NAME}_{suffix}.csv" for suffix, _ in coverage_tables().values())]
 
 
 @dataclass
@@ -81,16 +99,16 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     unless ``overwrite``; previous outputs of the maps built now that this build no longer makes are
     removed (if unchanged) and listed as stale (:class:`kkr_geo.geo.outputs.OutputGuard`)."""
     out = Path(out_dir)
-    specs = load_specs(spec_dir, only)  # validate every spec before any work
+    sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
+    specs = load_specs(spec_dir, only, known_sources=sources.names())  # validate every spec before any work
     full = not only if with_geopackage is None else with_geopackage
     guard = OutputGuard(out, command="build", overwrite=overwrite)
     planned = [out / f"{spec.name}.{f}" for spec in specs for f in (formats or spec.formats)]
     if full:
-        planned += [out / GPKG_NAME] + [out / n for n in SUMMARY_FILES]
+        planned += [out / GPKG_NAME] + [out / n for n in summary_files()]
     guard.check(planned)  # refuse before anything is written
     owners = {spec.name for spec in specs} | ({"geopackage", "summary"} if full else set())
     written: list[Path] = []
-    sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
     report = BuildReport(out)
     log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     for i, spec in enumerate(specs, 1):
@@ -146,16 +164,15 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
     import pyogrio
     from kkr_geo.layers.export import export_geopackage
     layers = {}
-    for name in GPKG_SOURCES:
+    for name in gpkg_sources():
         try:
             gdf = sources.get(name)
         except (SourceUnavailable, KkrGeoError) as exc:
             report.gpkg_skipped[name] = exc.message.split("\n")[0]
             continue
         if "part" in gdf.columns:  # flow lines: the arrowheads are a drawing device, not data
-            attrs = dict(gdf.attrs)
-            gdf = gdf[gdf["part"] == "linje"].drop(columns="part")
-            gdf.attrs = attrs
+            from kkr_geo.geo.provenance import carry_provenance
+            gdf = carry_provenance(gdf[gdf["part"] == "linje"].drop(columns="part"), gdf)
         layers[name] = gdf
     path = out / GPKG_NAME
     out.mkdir(parents=True, exist_ok=True)
@@ -172,14 +189,28 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
         log(f"  note: GeoPackage {item}")
 
 
-def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
-    """Catchment and coverage tables collected during the build (after the maps were made)."""
-    for name in ("brt_opland", "parker_og_rejs_opland", *COVERAGE_TABLES):
+def summary_results(sources: Sources) -> dict[str, object]:
+    """The analysis results behind the summary (registry entries with a summary role), made if needed."""
+    from kkr_geo.layers.registry import summary_sources
+    out = {}
+    for name in summary_sources():
         try:
-            sources.get(name)
+            res = sources.result(name)
         except (SourceUnavailable, KkrGeoError):
-            pass
-    return dict(sources.tables)
+            continue
+        if res is not None:
+            out[name] = res
+    return out
+
+
+def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
+    """Catchment and coverage tables by name (``<name>_pr_omraade`` for the breakdown by area)."""
+    out = {}
+    for name, res in summary_results(sources).items():
+        out[name] = res.tables["main"]
+        if "pr_omraade" in res.tables:
+            out[f"{name}_pr_omraade"] = res.tables["pr_omraade"]
+    return out
 
 
 def _danish_csv(df: pd.DataFrame) -> str:
@@ -212,9 +243,11 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
 
 def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, guard: OutputGuard, owners: set[str],
                    written: list[Path]) -> None:
-    tables = summary_tables(sources)
-    main = [t for k, t in tables.items() if not k.endswith("_pr_omraade") and k not in COVERAGE_TABLES]
-    by_area = [t for k, t in tables.items() if k.endswith("_pr_omraade")]
+    from kkr_geo.layers.registry import entry
+    results = summary_results(sources)
+    coverage = coverage_tables()
+    main = [r.tables["main"] for k, r in results.items() if entry(k).summary == "catchment"]
+    by_area = [r.tables["pr_omraade"] for k, r in results.items() if entry(k).summary == "catchment" and "pr_omraade" in r.tables]
     md = ["# Oplande og dækning", "",
           "Befolkning og areal i oplandene til KKR Hovedstadens mobilitetsprojekter og dækningen af klinikker.",
           "Tal med dansk talformat; befolkningstal er tilnærmede (se metode nedenfor).", ""]
@@ -229,13 +262,13 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, gua
         df = pd.concat(by_area, ignore_index=True)
         files[f"{SUMMARY_NAME}_pr_omraade.csv"] = _danish_csv(df)
         md += ["## Oplande fordelt på kommuner og planområder", "", _md_table(df, {"population": 0}), ""]
-    for key, (suffix, heading) in COVERAGE_TABLES.items():
-        if key in tables:
-            df = tables[key]
+    for key, (suffix, heading) in coverage.items():
+        if key in results:
+            df = results[key].tables["main"]
             files[f"{SUMMARY_NAME}_{suffix}.csv"] = _danish_csv(df)
-            md += [f"## {heading}", "", _md_table(df, {"share_beyond": 3}), ""]
+            md += [f"## {md_text(heading)}", "", _md_table(df, {"share_beyond": 3}), ""]
     md += ["## Metode", ""]
-    for name, meta in sorted(sources.table_meta.items()):
+    for name, meta in sorted((k, r.meta) for k, r in results.items()):
         md.append(f"- **{md_text(name)}**: " + "; ".join(f"{md_text(k)}: {md_text(v)}" for k, v in sorted(meta.items())
                                                          if v not in (None, "")))
     md += ["", "## Kort", ""]
