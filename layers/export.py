@@ -20,6 +20,7 @@ from kkr_geo.geo.io import atomic_path
 from kkr_geo.geo.safe_text import TextReport, clean, text_frame
 from kkr_geo.layers.styles import qml
 
+GENERATOR_METADATA = {"GENERATOR": "kkr-geo", "KKR_GEO_NOTE": "written by kkr-geo; layers added by hand may be lost on re-export"}
 _FAMILY = {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line", "MultiLineString": "line",
            "Point": "point", "MultiPoint": "point"}
 _PROMOTE = {"polygon": "MultiPolygon", "line": "MultiLineString", "point": "Point"}
@@ -76,9 +77,12 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
                 if gdf.attrs.get(key):
                     desc_parts.append(f"{label}: {gdf.attrs[key]}")
             description = ". ".join(p.rstrip(".") for p in desc_parts if p) + "."
+            first = not tmp.exists()
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", geometry_type=geom_type,
-                                    append=tmp.exists(), layer_options={"IDENTIFIER": clean(title, bidi=False),
-                                                                        "DESCRIPTION": clean(description, bidi=False)})
+                                    append=not first, layer_options={"IDENTIFIER": clean(title, bidi=False),
+                                                                     "DESCRIPTION": clean(description, bidi=False)},
+                                    # recognisable as a kkr-geo output (see also geo.outputs' manifest)
+                                    dataset_metadata=GENERATOR_METADATA if first else None)
             fam = _FAMILY[geom_type] if geom_type in _FAMILY else "point"
             styles.append((name, data.geometry.name, qml(name, fam, columns=list(data.columns)), title))
         _write_styles(tmp, styles)

@@ -169,6 +169,7 @@ def test_layers_export_replaces_its_own_output_but_not_after_the_user_changed_it
     out = tmp_path / "lag.gpkg"
     assert run("--data-dir", shared_data.path, "layers", "export", out).returncode == 0
     assert (tmp_path / ".kkr-geo-manifest.json").exists()
+    assert pyogrio.read_info(out, layer="kommuner")["dataset_metadata"]["GENERATOR"] == "kkr-geo"  # recognisable
     r = run("--data-dir", shared_data.path, "layers", "export", out)
     assert r.returncode == 0, r.stderr  # a previous output of the tool is replaced without fuss
     # the user adds a layer of their own in QGIS: the file is now theirs too
