@@ -16,7 +16,8 @@ from typing import Callable
 import pandas as pd
 
 from kkr_geo.geo.errors import KkrGeoError
-from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
+from kkr_geo.geo.notes import warnings_as_notes
 from kkr_geo.geo.outputs import OutputGuard
 from kkr_geo.geo.safe_text import csv_frame, md_text
 from kkr_geo.maps.fmt import fmt_number
@@ -88,6 +89,7 @@ class BuildReport:
         return [m for m in self.maps if m.skipped]
 
 
+@warnings_as_notes
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
           date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
@@ -111,6 +113,9 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     written: list[Path] = []
     report = BuildReport(out)
     log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
+    parts = remove_stale_parts(out)
+    if parts:
+        log(f"  note: removed {len(parts)} temporary file(s) left by an interrupted run: {', '.join(p.name for p in parts)}")
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
         report.maps.append(outcome)
@@ -151,8 +156,21 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
         log("GeoPackage and summary table are written by a full build (without --only).")
     for line in report.stale:
         log(f"stale: {line}")
+    _log_input_notes(sources, log)
     log(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped.")
     return report
+
+
+def _log_input_notes(sources: Sources, log) -> None:
+    """What the inputs did not give as they are: features left out (clinics outside Denmark),
+    geometries repaired, cells not read. Said once per layer, in the log."""
+    seen = set()
+    for name, gdf in sources.loaded().items():
+        for note in getattr(gdf, "attrs", {}).get("notes", []) or []:
+            if note in seen:
+                continue
+            seen.add(note)
+            log(f"  note: {name}: {note}")
 
 
 def _size(path: Path) -> str:
