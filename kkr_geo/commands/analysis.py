@@ -203,7 +203,8 @@ def output_guard(args, command: str):
     from kkr_geo.geo.outputs import OutputGuard
     areas = [a.strip() for a in (getattr(args, "areas", "") or "").split(",") if a.strip() and a.strip() not in AREA_LAYERS
              and a.strip().lower() != "none"]
-    inputs = [args.facilities, args.klinikker, args.population, args.network, *areas]
+    inputs = [getattr(args, k, None) for k in ("facilities", "klinikker", "population", "network", "weights_raster")]
+    inputs += areas
     guard = OutputGuard(Path(args.out), command=command, overwrite=args.overwrite, inputs=inputs)
     guard.check(Path(args.out) / n for n in OUTPUTS[command])
     return guard
