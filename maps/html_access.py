@@ -7,12 +7,14 @@
 * the layer control starts collapsed; the view links and every toggle are keyboard-reachable;
 * CSS for 375-1400 px wide screens with AA contrast.
 
-Every user string goes through :func:`kkr_geo.maps.fmt.esc`.
+Every user string goes through :func:`kkr_geo.geo.safe_text.html_text`; the markup enters the page via
+:class:`kkr_geo.maps.slots.Slots` like the rest of the page (see ``maps/interactive.py``).
 """
 
 from __future__ import annotations
 
-from kkr_geo.maps.fmt import esc, fmt_population_approx, fmt_value
+from kkr_geo.geo.safe_text import html_text as esc
+from kkr_geo.maps.fmt import fmt_population_approx, fmt_value
 from kkr_geo.maps.prepare import PreparedMap
 
 SMALL_SCREEN_PX = 1100
