@@ -85,12 +85,14 @@ def official_names() -> dict[str, str]:
 
 
 def _official_names(gdf: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
-    """Replace DAGI names by the official ones in place; return (code, old, new) for each change."""
+    """Replace DAGI spellings by the official names in place ("Høje Taastrup" -> "Høje-Taastrup");
+    return (code, old, new) for each change. Only a spelling variant of the same name is replaced: a
+    file whose name for a code is something else entirely keeps its own name (the data is shown as given)."""
     names = official_names()
     changed = []
     for i, code, old in zip(gdf.index, gdf["kommunekode"], gdf["navn"]):
         new = names.get(code)
-        if new and new != old:
+        if new and new != old and normalise_name(str(old)) == normalise_name(new):
             gdf.at[i, "navn"] = new
             changed.append((code, old, new))
     return changed

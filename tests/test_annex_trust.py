@@ -296,3 +296,13 @@ def test_a_catchment_reaching_nobody_stays_in_the_figures_box(tmp_path):
     assert rows == {"A": "ca. 100 / ca. 3.100", "B": "ikke opgjort"}
     res = render_static(pm, {"png": tmp_path / "f.png"}, dpi=40)
     assert res.figure_lines == ["A: ca. 100 / ca. 3.100", "B: ikke opgjort"]
+
+
+def test_official_names_replace_spelling_variants_only():
+    from kkr_geo.layers.kommuner import _official_names
+    gdf = gpd.GeoDataFrame({"kommunekode": ["0169", "0151", "0101"],
+                            "navn": ["Høje Taastrup", "Ballerup {{ 7*7 }}", "København"]},
+                           geometry=[shapely.Point(X0, Y0)] * 3, crs=25832)
+    changed = _official_names(gdf)
+    assert list(gdf["navn"]) == ["Høje-Taastrup", "Ballerup {{ 7*7 }}", "København"]
+    assert changed == [("0169", "Høje Taastrup", "Høje-Taastrup")]
