@@ -200,8 +200,8 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
                 precision = "stop points (gazetteer, ~50 m)"
                 how = "punkt ved " + ", ".join(pts["gazetteer_navn"])
         if geom is None and missing:
-            how = (f"ikke stedfæstet – {', '.join(missing)} mangler i stednavnelisten (gazetteer); "
-                   "et halvt forløb tegnes ikke")
+            how = (f"ikke stedfæstet – {', '.join(missing)} mangler i stednavnelisten (gazetteer)"
+                   + ("; et halvt forløb tegnes ikke" if p["metode"] == "linje" else ""))
         elif p is not None and p["note"] and p["metode"] != "brt":
             how = f"{how} – {p['note']}" if geom is not None else f"ikke stedfæstet – {p['note']}"
         row.update({"kategori": kategori, "stedfaestelse": how, "precision": precision,

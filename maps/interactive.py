@@ -264,6 +264,9 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None) -> folium.Map:
     root.header.add_child(Element(_CSS), name="kkr_css")
     root.html.add_child(Element(f"<div class=\"kkr-title\">{title.replace('{map}', m.get_name())}</div>"), name="kkr_title")
     root.html.add_child(Element(_legend_html(pm)), name="kkr_legend")
+    if getattr(pm, "table", None) is not None:
+        from kkr_geo.maps.table import table_html
+        root.html.add_child(Element(table_html(pm.table)), name="kkr_table")
     if not tiles:
         note = "Ingen baggrundskort: kun grænser."
         root.html.add_child(Element(f"<div style=\"display:none\" id=\"kkr-notiles\">{esc(note)}</div>"), name="kkr_nt")
