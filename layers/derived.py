@@ -195,8 +195,12 @@ def supercykelstier_kommuner(name, sources):
     out["befolkning_i_alt"] = out["navn"].map(totals).round(0)
     for d in CYCLE_CATCHMENT_DISTANCES:
         out[f"andel_{d // 1000}km_pct"] = (100 * out[f"inden_{d // 1000}km"] / out["befolkning_i_alt"]).round(1)
+    outside = by[~by["area_name"].isin(set(out["navn"]))]
+    notes = [f"{outside['population'].sum():,.0f} inhabitants of the {d // 1000} km catchment lie in cells outside every "
+             "kommune polygon (coast generalisation); counted in the totals, not in any kommune"
+             for d in CYCLE_CATCHMENT_DISTANCES[:1] if len(outside)]
     prov = provenance_of(res.geometry)
-    return with_provenance(out, prov.replace(title=entry_title(name), layer=name))
+    return with_provenance(out, prov.replace(title=entry_title(name), layer=name).with_notes(*notes))
 
 
 def entry_title(name):

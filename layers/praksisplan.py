@@ -149,7 +149,8 @@ def _join(base: gpd.GeoDataFrame, table: pd.DataFrame, key: str, *, layer_on: st
     for n in notes:
         sources.log(f"{name}: {n}")
     prov = provenance_of(base)
-    src = "; ".join(dict.fromkeys(p.strip() for p in (prov.source + ";" + SOURCE).split(";") if p.strip()))
+    parts = [p.strip() for p in prov.source.split(";") if p.strip() and "praksisplan for fysioterapi" not in p]
+    src = "; ".join(dict.fromkeys([*parts, SOURCE]))
     return with_provenance(joined, prov.replace(title=title, layer=name, source=src,
                                                 notes=(*prov.notes, *notes, *report.lines()[:1])))
 

@@ -212,6 +212,19 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
+def _project_table(sources: Sources, out: Path, md: list[str]) -> list[Path]:
+    """All projects of the mobility analysis (none dropped, placed or not) as a table of the summary."""
+    try:
+        gdf = sources.get("mobilitetsprojekter")
+    except (SourceUnavailable, KkrGeoError):
+        return []
+    from kkr_geo.layers.mobilitetsprojekter import overview_table
+    df = overview_table(gdf)
+    md += [f"## Mobilitetsprojekter (alle {len(df)})", "",
+           _md_table(df, {"anlaeg_mio_kr": 0, "rejsetid_reduktion_pct": 0}), ""]
+    return [write_text_atomic(out / f"{SUMMARY_NAME}_mobilitetsprojekter.csv", _danish_csv(df))]
+
+
 def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> None:
     from kkr_geo.layers.registry import entry
     results = summary_results(sources)
@@ -237,6 +250,7 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> Non
             df = results[key].tables["main"]
             written.append(write_text_atomic(out / f"{SUMMARY_NAME}_{suffix}.csv", _danish_csv(df)))
             md += [f"## {heading}", "", _md_table(df, {"share_beyond": 3}), ""]
+    written += _project_table(sources, out, md)
     md += ["## Metode", ""]
     for name, meta in sorted((k, r.meta) for k, r in results.items()):
         md.append(f"- **{name}**: " + "; ".join(f"{k}: {v}" for k, v in sorted(meta.items()) if v not in (None, "")))

@@ -53,7 +53,9 @@ def draw_table(fig, t: MapTable, x_mm: float, y_top_mm: float, width_mm: float, 
     size = 5.6 * fs
     line_h = size * 0.3528 * 1.45
     char_w = size * 0.3528 * 0.56
-    widths = [max(len(h), *(len(r[i]) for r in t.rows)) if t.rows else len(h) for i, h in enumerate(t.headers)]
+    # bold headers are ~15 % wider than the body text
+    widths = [max(int(len(h) * 1.15) + 1, *(len(r[i]) for r in t.rows)) if t.rows else len(h) + 1
+              for i, h in enumerate(t.headers)]
     total = sum(widths) * char_w
     limit = [w for w in widths]
     if total > width_mm:  # shorten the widest text columns until the table fits
@@ -72,7 +74,10 @@ def draw_table(fig, t: MapTable, x_mm: float, y_top_mm: float, width_mm: float, 
     def clip(text, n):
         return text if len(text) <= n else text[: max(1, n - 1)] + "…"
     for i, h in enumerate(t.headers):
-        fig.text(xs[i] / W, y / H, clip(h, limit[i]), fontsize=size, fontweight="bold", va="top", ha="left")
+        if t.numeric[i]:  # right-aligned over right-aligned figures
+            fig.text((xs[i] + limit[i] * char_w) / W, y / H, h, fontsize=size, fontweight="bold", va="top", ha="right")
+        else:
+            fig.text(xs[i] / W, y / H, clip(h, limit[i]), fontsize=size, fontweight="bold", va="top", ha="left")
     y -= line_h
     for k, r in enumerate(t.rows):
         for i, v in enumerate(r):
