@@ -20,7 +20,7 @@ import re
 from importlib import resources
 
 import geopandas as gpd
-
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -55,7 +55,7 @@ _SCHEMA = {"nr": "project number (1-33)", "navn": "project name as published", "
            "passagerpotentiale_dogn": "passenger potential per day", "anlaeg_mio_kr": "cost, million DKK",
            "co2_anlaeg_t_min": "CO2 in construction, t (low)", "co2_anlaeg_t_max": "CO2 in construction, t (high)",
            "…_tekst": "the published text of each figure"}
-_NEEDS = ("mobilitetsprojekter", "gazetteer", "brt")
+_NEEDS = ("mobilitetsprojekter", "gazetteer", "brt", "banelinjer")
 INFO = {
     "mobilitetsprojekter": LayerInfo(
         "mobilitetsprojekter", "Mobilitetsprojekter (alle 33)", "line",
@@ -187,12 +187,22 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
             b = brt[brt["projekt"] == p["punkter"]].iloc[0]
             geom, precision = b.geometry, str(b["precision"])
             how = ("BRT-korridor (Rejseplanens rute)" if "real" in precision else "BRT-korridor (skematisk)")
-        elif p["metode"] in ("linje", "punkt"):
+        elif p["metode"] in ("linje", "punkt", "bane"):
             refs = [tuple(w.rsplit("@", 1)) for w in p["punkter"].split("|") if w]
             pts, missing = gaz.points(refs)
             if missing:
                 notes.append(f"project {nr}: no coordinates for {', '.join(missing)} (not in the gazetteer)")
-            if p["metode"] == "linje" and len(pts) >= 2:
+            if p["metode"] == "bane" and len(pts) >= 2 and not missing:
+                geom, routed = along_rail(pts, rail_graph(dd))
+                legs = len(pts) - 1
+                if routed == legs:
+                    precision = "OSM-afledt (eksisterende bane)"
+                    how = "langs eksisterende bane (OpenStreetMap) gennem " + ", ".join(pts["gazetteer_navn"])
+                else:
+                    precision = "schematic"
+                    how = (f"linje gennem {', '.join(pts['gazetteer_navn'])}: {routed} af {legs} delstrækninger langs "
+                           "eksisterende bane, resten skematisk (lige linje)")
+            elif p["metode"] in ("linje", "bane") and len(pts) >= 2:
                 geom, precision = shapely.LineString(list(pts.geometry)), "schematic"
                 how = "linje (skematisk) gennem " + ", ".join(pts["gazetteer_navn"])
             elif p["metode"] == "punkt" and len(pts):
@@ -201,8 +211,8 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
                 how = "punkt ved " + ", ".join(pts["gazetteer_navn"])
         if geom is None and missing:
             how = (f"ikke stedfæstet – {', '.join(missing)} mangler i stednavnelisten (gazetteer)"
-                   + ("; et halvt forløb tegnes ikke" if p["metode"] == "linje" else ""))
-        elif p is not None and p["note"] and p["metode"] != "brt":
+                   + ("; et halvt forløb tegnes ikke" if p["metode"] in ("linje", "bane") else ""))
+        elif p is not None and p["note"] and p["metode"] not in ("brt", "bane"):
             how = f"{how} – {p['note']}" if geom is not None else f"ikke stedfæstet – {p['note']}"
         row.update({"kategori": kategori, "stedfaestelse": how, "precision": precision,
                     "geometri": "ingen" if geom is None else ("linje" if "Line" in geom.geom_type else "punkt")})
@@ -220,7 +230,10 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     notes.append(f"{len(gdf)} project(s): {int((gdf['geometri'] == 'linje').sum())} as lines, "
                  f"{int((gdf['geometri'] == 'punkt').sum())} as points, {n_none} not placed (ikke stedfæstet)")
     schematic = (gdf["precision"] == "schematic").any()
-    prov = Provenance(source=SOURCE + "; stop: Københavns Kommune, OpenStreetMap, Movia" + ("; skematisk linjeføring" if schematic else ""),
+    osm = (gdf["precision"] == "OSM-afledt (eksisterende bane)").any()
+    prov = Provenance(source=SOURCE + "; stop: Københavns Kommune, OpenStreetMap, Movia"
+                      + ("; banelinjer: OpenStreetMap-bidragydere (ODbL)" if osm else "")
+                      + ("; skematisk linjeføring" if schematic else ""),
                       licence="public document; CC BY 4.0 / ODbL (stops)",
                       precision="schematic (150S: real (Rejseplanen GTFS))" if schematic else "mixed",
                       status="ok", notes=tuple(notes), layer=name, title=INFO[name].title)
@@ -251,3 +264,92 @@ def overview_table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 
+
+
+# ------------------------------------------------------------------------------------- along existing rail
+RAIL_SNAP_M = 300.0        # a station must lie this close to a rail line to be routed along it
+RAIL_GAP_M = 25.0          # gaps between OSM line pieces bridged up to this length
+MAX_DETOUR = 1.6           # a routed leg longer than this × the straight distance is not trusted
+
+
+class RailGraph:
+    """The OSM rail lines (``osm/banelinjer_osm.geojson``) as a graph for routing between stations."""
+
+    def __init__(self, lines: gpd.GeoDataFrame):
+        from scipy.sparse import coo_matrix
+        from scipy.spatial import cKDTree
+        coords, edges = [], []
+        index: dict[tuple[int, int], int] = {}
+
+        def node(x, y):
+            key = (int(round(x / 2)), int(round(y / 2)))  # 2 m snapping: shared vertices become one node
+            if key not in index:
+                index[key] = len(coords)
+                coords.append((x, y))
+            return index[key]
+        ends = []
+        for geom in lines.geometry:
+            for part in getattr(geom, "geoms", [geom]):
+                ids = [node(x, y) for x, y in part.coords]
+                edges += [(a, b) for a, b in zip(ids[:-1], ids[1:]) if a != b]
+                ends += [ids[0], ids[-1]]
+        xy = np.asarray(coords)
+        tree = cKDTree(xy)
+        for e in set(ends):  # bridge small gaps between pieces
+            for other in tree.query_ball_point(xy[e], RAIL_GAP_M):
+                if other != e:
+                    edges.append((e, other))
+        a, b = np.array(edges).T
+        w = np.hypot(*(xy[a] - xy[b]).T) + 1e-6
+        n = len(xy)
+        self.matrix = coo_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+        self.xy, self.tree = xy, tree
+
+    def route(self, p, q) -> shapely.LineString | None:
+        """The rail path from point ``p`` to ``q``, or None (off the network, no path, or an implausible detour)."""
+        from scipy.sparse.csgraph import dijkstra
+        dp, ip = self.tree.query((p.x, p.y))
+        dq, iq = self.tree.query((q.x, q.y))
+        if dp > RAIL_SNAP_M or dq > RAIL_SNAP_M:
+            return None
+        dist, pred = dijkstra(self.matrix, indices=ip, return_predecessors=True)
+        if not np.isfinite(dist[iq]) or dist[iq] > MAX_DETOUR * max(p.distance(q), 1.0):
+            return None
+        path = [iq]
+        while path[-1] != ip:
+            path.append(pred[path[-1]])
+        pts = self.xy[path[::-1]]
+        return shapely.LineString(pts) if len(pts) >= 2 else None
+
+
+_RAIL: dict[str, RailGraph] = {}
+
+
+def rail_graph(dd: DataDir) -> RailGraph | None:
+    path = dd.path / catalog.DATASETS["banelinjer"].path
+    if not path.exists():
+        return None
+    key = str(path)
+    if key not in _RAIL:
+        from kkr_geo.geo.io import read_vector
+        _RAIL[key] = RailGraph(read_vector(path).to_crs(ANALYSIS_CRS))
+    return _RAIL[key]
+
+
+def along_rail(pts: gpd.GeoDataFrame, graph: RailGraph | None) -> tuple[object, int]:
+    """A line through ``pts`` (in order) along the rail lines; legs that cannot be routed stay straight.
+    Returns (geometry, number of legs routed along the rails)."""
+    legs, routed = [], 0
+    geoms = list(pts.geometry)
+    for p, q in zip(geoms[:-1], geoms[1:]):
+        leg = graph.route(p, q) if graph is not None else None
+        if leg is None:
+            leg = shapely.LineString([p, q])
+        else:
+            routed += 1
+        legs.append(leg)
+    coords = []
+    for leg in legs:
+        c = list(leg.coords)
+        coords += c if not coords else c[1:]
+    return shapely.LineString(coords), routed

@@ -114,7 +114,7 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
             outcome.files.update(res.files)
             outcome.labels_dropped = res.labels_dropped
             if res.labels_dropped:
-                log(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+                log("  note: labels left out to avoid overlaps: " + ", ".join(lab.replace("\n", " ") for lab in res.labels_dropped))
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s]")
