@@ -31,7 +31,7 @@ from kkr_geo.layers import catalog
 from kkr_geo.layers._common import Gazetteer
 from kkr_geo.layers.catalog import Dataset
 from kkr_geo.layers.datadir import DataDir
-from kkr_geo.layers.registry import LayerInfo, register_layer
+from kkr_geo.layers.registry import LayerInfo, register_derived, register_layer
 
 DATASET = catalog.register_dataset(Dataset(
     "mobilitetsprojekter", "mobilitet/mobilitetsanalyse_33_projekter.csv",
@@ -56,12 +56,12 @@ _SCHEMA = {"nr": "project number (1-33)", "navn": "project name as published", "
            "co2_anlaeg_t_min": "CO2 in construction, t (low)", "co2_anlaeg_t_max": "CO2 in construction, t (high)",
            "…_tekst": "the published text of each figure"}
 _NEEDS = ("mobilitetsprojekter", "gazetteer", "brt", "banelinjer")
+ALL = LayerInfo(
+    "mobilitetsprojekter", "Mobilitetsprojekter (alle 33)", "line",
+    "All 33 projects of the mobility analysis with typed figures and the published text; geometry where it can be "
+    "honestly given (lines, points or none), so this table is not written to the GeoPackage (see _linjer/_punkter; "
+    "the build's summary lists all 33).", _SCHEMA, _NEEDS, gpkg=False)
 INFO = {
-    "mobilitetsprojekter": LayerInfo(
-        "mobilitetsprojekter", "Mobilitetsprojekter (alle 33)", "line",
-        "All 33 projects of the mobility analysis with typed figures and the published text; geometry where it can be "
-        "honestly given (lines, points or none), so this table is not written to the GeoPackage (see _linjer/_punkter).",
-        _SCHEMA, _NEEDS, gpkg=False),
     "mobilitetsprojekter_linjer": LayerInfo(
         "mobilitetsprojekter_linjer", "Mobilitetsprojekter – strækninger", "line",
         "Mobility projects placed as lines: BRT corridors (150S real, others schematic) and schematic lines through "
@@ -163,6 +163,12 @@ def read_projects(dd: DataDir, *, layer: str = "mobilitetsprojekter") -> tuple[p
     return df, notes
 
 
+@register_derived(ALL)
+def all_projects(name, sources) -> gpd.GeoDataFrame:
+    """All 33 projects (a derived dataset: lines, points and rows without geometry in one table)."""
+    return load(name, sources.data_dir)
+
+
 @register_layer(*INFO.values())
 def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     from kkr_geo.layers.registry import load_layer
@@ -236,7 +242,8 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
                       + ("; skematisk linjeføring" if schematic else ""),
                       licence="public document; CC BY 4.0 / ODbL (stops)",
                       precision="schematic (150S: real (Rejseplanen GTFS))" if schematic else "mixed",
-                      status="ok", notes=tuple(notes), layer=name, title=INFO[name].title)
+                      status="ok", notes=tuple(notes), layer=name, title=(INFO.get(name) or ALL).title,
+                      description=(INFO.get(name) or ALL).description)
     if name == "mobilitetsprojekter":
         return with_provenance(gdf, prov)
     want = "linje" if name == "mobilitetsprojekter_linjer" else "punkt"

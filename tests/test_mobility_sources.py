@@ -14,7 +14,7 @@ from tests.conftest import writable_subdir
 
 @pytest.fixture(scope="module")
 def projects(shared_data):
-    return load_layer("mobilitetsprojekter", shared_data)
+    return Sources(shared_data).get("mobilitetsprojekter")
 
 
 # ---------------------------------------------------------------------------------------- 33 projects
@@ -53,7 +53,11 @@ def test_placement_is_honest(projects, shared_data):
     assert p.loc[3, "precision"] == "real (Rejseplanen GTFS)"               # BRT 150S
     brt = load_layer("brt", shared_data).set_index("projekt")
     assert p.loc[3, "geometry"].equals(brt.loc["150s", "geometry"])
-    assert p.loc[1, "precision"] == "schematic"                               # straight line between named stations
+    # on existing rail: along the OSM rail lines; a new line: straight between the named stations
+    assert p.loc[1, "precision"] == "OSM-afledt (eksisterende bane)"
+    assert p.loc[1, "geometry"].length > 1.2 * shapely.Point(p.loc[1, "geometry"].coords[0]).distance(
+        shapely.Point(p.loc[1, "geometry"].coords[-1]))                       # Kystbanen follows the coast
+    assert p.loc[11, "precision"] == "schematic" and len(p.loc[11, "geometry"].coords) == 2
     # Hvidovre Hospital is not in the gazetteer: no half line to København Syd
     assert p.loc[12, "geometri"] == "ingen" and "Hvidovre Hospital" in p.loc[12, "stedfaestelse"]
     assert p.loc[24, "geometri"] == "punkt" and "2 af 7" in p.loc[24, "stedfaestelse"]
