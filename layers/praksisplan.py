@@ -180,8 +180,15 @@ def ventetider(name, sources):
         wide[f"ventetid_spaend_sp{sp}"] = [f"{_weeks(lo)}–{_weeks(hi)} uger" if pd.notna(lo) and pd.notna(hi) else ""
                                            for lo, hi in zip(wide[f"ventetid_min_sp{sp}"], wide[f"ventetid_max_sp{sp}"])]
     base = sources.get("planlaegningsomraader")[["navn", "planomraade", "kommunekode", "geometry"]]
-    return _join(base, wide, "planlaegningsomraade", layer_on="navn", name=name, title="Ventetider til fysioterapi 2024",
-                 source_table=t, sources=sources)
+    out = _join(base, wide, "planlaegningsomraade", layer_on="navn", name=name, title="Ventetider til fysioterapi 2024",
+                source_table=t, sources=sources)
+    counts = {sp: int(out[f"klinikker_sp{sp}"].sum()) for sp in SPECIALER}
+    note = ("Ventetiden er oplyst af " + " og ".join(f"{counts[sp]} klinikker i speciale {sp}" for sp in SPECIALER)
+            + f" ({int(out[[f'klinikker_sp{sp}' for sp in SPECIALER]].min().min())}–"
+            f"{int(out[[f'klinikker_sp{sp}' for sp in SPECIALER]].max().max())} pr. område); "
+            "antallet pr. område står i det interaktive kort.")
+    prov = provenance_of(out)
+    return with_provenance(out, prov.replace(map_notes=(*prov.map_notes, note)))
 
 
 # ------------------------------------------------------------------------------------- population forecast

@@ -143,3 +143,9 @@ def test_parse_amount():
     assert parse_amount("1.095 kr.") == 1095
     assert parse_amount("65 %") == 65
     assert parse_amount("") is None
+
+
+def test_single_value_class_label():
+    from kkr_geo.maps.classify import class_labels
+    # the capacity map's first class holds only the areas without a proposal: "0,0", not "0,0–0,0"
+    assert class_labels(0.0, [0.0, 0.5, 1.0], 1) == ["0,0", "0,0–0,5", "0,5–1,0"]
