@@ -16,7 +16,8 @@ from typing import Callable
 import pandas as pd
 
 from kkr_geo.geo.errors import KkrGeoError
-from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
+from kkr_geo.geo.notes import warnings_as_notes
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
 from kkr_geo.maps.prepare import prepare
@@ -79,21 +80,34 @@ class BuildReport:
         return [m for m in self.maps if m.skipped]
 
 
+@warnings_as_notes
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
           date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
           log: Callable[[str], None] = print) -> BuildReport:
     """Build the annex set into ``out_dir``. ``only`` restricts the maps (and then skips the GeoPackage
     unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi."""
+    from kkr_geo.layers.registry import layer_cache
+    with layer_cache():  # each layer read once per build
+        return _build(data_dir, out_dir, only=only, spec_dir=spec_dir, tiles=tiles, dpi=dpi, formats=formats,
+                      date_stamp=date_stamp, sources=sources, with_geopackage=with_geopackage, log=log)
+
+
+def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp, sources, with_geopackage,
+           log) -> BuildReport:
     out = Path(out_dir)
+    t_start, c_start = time.perf_counter(), time.process_time()
     sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
     specs = load_specs(spec_dir, only, known_sources=sources.names())  # validate every spec before any work
     report = BuildReport(out)
     log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
+    stale = remove_stale_parts(out)
+    if stale:
+        log(f"  note: removed {len(stale)} temporary file(s) left by an interrupted run: {', '.join(p.name for p in stale)}")
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
         report.maps.append(outcome)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         prefix = f"[{i}/{len(specs)}] {spec.name}"
         try:
             pm = prepare(spec, sources, date_stamp=date_stamp)
@@ -117,7 +131,8 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
                 log("  note: labels left out to avoid overlaps: " + ", ".join(lab.replace("\n", " ") for lab in res.labels_dropped))
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
-        log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s]")
+        # CPU time next to wall-clock: on a shared machine the difference is time spent waiting for a core
+        log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s, CPU {time.process_time() - c0:.1f} s]")
 
     full = not only if with_geopackage is None else with_geopackage
     if full:
@@ -125,8 +140,22 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
         _write_summary(report, sources, out, log)
     else:
         log("GeoPackage and summary table are written by a full build (without --only).")
-    log(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped.")
+    _log_input_notes(sources, log)
+    log(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped "
+        f"[{time.perf_counter() - t_start:.1f} s, CPU {time.process_time() - c_start:.1f} s].")
     return report
+
+
+def _log_input_notes(sources: Sources, log) -> None:
+    """What the inputs did not give as they are: features left out (clinics outside Denmark),
+    geometries repaired, cells not read. Said once per layer, in the log."""
+    seen = set()
+    for name, gdf in sources.loaded().items():
+        for note in getattr(gdf, "attrs", {}).get("notes", []) or []:
+            if note in seen:
+                continue
+            seen.add(note)
+            log(f"  note: {name}: {note}")
 
 
 def _size(path: Path) -> str:
