@@ -200,9 +200,8 @@ def supercykelstier_kommuner(name, sources):
     for d in CYCLE_CATCHMENT_DISTANCES:
         out[f"andel_{d // 1000}km_pct"] = (100 * out[f"inden_{d // 1000}km"] / out["befolkning_i_alt"]).round(1)
     outside = by[~by["area_name"].isin(set(out["navn"]))]
-    notes = [f"{outside['population'].sum():,.0f} inhabitants of the {d // 1000} km catchment lie in cells outside every "
-             "kommune polygon (coast generalisation); counted in the totals, not in any kommune"
-             for d in CYCLE_CATCHMENT_DISTANCES[:1] if len(outside)]
+    notes = [f"{outside['population'].sum():,.0f} inhabitants of the catchment lie outside every kommune polygon; "
+             "counted in the totals, not in any kommune"] if len(outside) and outside["population"].sum() > 0.5 else []
     prov = provenance_of(res.geometry)
     return with_provenance(out, prov.replace(title=entry_title(name), layer=name).with_notes(*notes))
 
@@ -213,9 +212,9 @@ def entry_title(name):
 
 
 def _grid_totals(grid, areas):
-    """Population of the surface per area name (cells assigned by their centre)."""
-    import geopandas as gpd
-    c = grid.cell_centres()
-    pts = gpd.GeoDataFrame({"pop": c.population}, geometry=gpd.points_from_xy(c.x, c.y), crs=areas.crs)
-    hit = gpd.sjoin(pts, areas[["navn", "geometry"]], predicate="within", how="inner")
-    return hit.groupby("navn")["pop"].sum()
+    """Population of the surface per area name, by area share (the rule of the catchment's per-area table)."""
+    import pandas as pd
+    from kkr_geo.geo.area_weights import area_weights
+    w = area_weights(grid, areas, "navn", area_type="kommune")
+    sums = w.sums(grid.cell_centres().population)
+    return pd.Series(list(sums[: len(w.names)]), index=list(w.names))
