@@ -17,6 +17,7 @@ import pandas as pd
 
 from kkr_geo.geo.errors import KkrGeoError
 from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.maps.annex_set import AnnexSet
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
 from kkr_geo.maps.prepare import prepare
@@ -75,6 +76,7 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     specs = load_specs(spec_dir, only)  # validate every spec before any work
     sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
     report = BuildReport(out)
+    annex = AnnexSet(out, log)
     log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
@@ -101,6 +103,7 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
             outcome.labels_dropped = res.labels_dropped
             if res.labels_dropped:
                 log(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+        annex.add_map(pm, outcome, fmts, sources.tables)  # <map>_tal.csv, <map>_bilag.pdf, link to index.html
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s]")
@@ -109,8 +112,9 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     if full:
         _write_geopackage(report, sources, out, log)
         _write_summary(report, sources, out, log)
+        annex.write_index(report)
     else:
-        log("GeoPackage and summary table are written by a full build (without --only).")
+        log("GeoPackage, summary table and index.html are written by a full build (without --only).")
     log(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped.")
     return report
 
