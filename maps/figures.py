@@ -9,6 +9,7 @@ the areas with the highest and lowest values, with those values.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from numbers import Number
 
@@ -120,9 +121,15 @@ class MapFigures:
 
 def _csv_quote(text: str) -> str:
     text = str(text)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number_text(text):
+        text = "'" + text  # a spreadsheet would run it as a formula
     if any(ch in text for ch in ';"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+def _is_number_text(text: str) -> bool:
+    return re.fullmatch(r"-?\d+(,\d+)?", text) is not None
 
 
 # -- building the tables ------------------------------------------------------------------------------------------

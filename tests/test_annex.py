@@ -1,0 +1,289 @@
+"""The annex set: accessible annex PDFs (<map>_bilag.pdf), figure CSVs (<map>_tal.csv), index.html.
+
+Figures are checked against the data by hand-rolled Danish formatting (not through the code under test);
+the PDFs are read back with pypdf (text layer) and pikepdf (structure, metadata, fonts); the index page
+and the back link are checked in headless Chromium with axe-core.
+"""
+
+from __future__ import annotations
+
+import html as html_mod
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kkr_geo.maps.build import build
+from kkr_geo.maps.sources import Sources
+
+from axe_check import run_axe, serious
+
+DPI = 40
+MAPS = ["borgere_pr_kapacitet_sp51", "brt_oplande", "parker_og_rejs", "stationsnaerhed", "patientstroemme"]
+
+
+def _weasyprint_or_fail():
+    import os
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"WeasyPrint/Pango missing in CI (.ci/run installs them): {exc}")
+        pytest.skip(f"WeasyPrint not usable here: {exc}")
+
+
+def da(value: float, decimals: int = 0) -> str:
+    """Danish number format, written independently of kkr_geo.maps.fmt."""
+    s = f"{value:,.{decimals}f}"
+    return s.replace(",", "X").replace(".", ",").replace("X", ".")
+
+
+@pytest.fixture(scope="module")
+def annex(shared_data, tmp_path_factory):
+    _weasyprint_or_fail()
+    out = tmp_path_factory.mktemp("annex")
+    sources = Sources(shared_data.path)
+    lines: list[str] = []
+    report = build(shared_data.path, out, only=MAPS, dpi=DPI, with_geopackage=True, sources=sources,
+                   log=lines.append)
+    return report, out, sources, lines
+
+
+def _text(pdf: Path) -> str:
+    from pypdf import PdfReader
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(pdf).pages)
+
+
+def _struct_elements(pdf):
+    """All structure elements (dicts with /S) of a pikepdf document, depth first."""
+    import pikepdf
+    out, stack, seen = [], [pdf.Root.StructTreeRoot], set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, pikepdf.Array):
+            stack.extend(node)
+            continue
+        if not isinstance(node, pikepdf.Dictionary):
+            continue
+        key = node.objgen
+        if key != (0, 0):
+            if key in seen:
+                continue
+            seen.add(key)
+        if "/S" in node:
+            out.append(node)
+        if "/K" in node:
+            stack.append(node.K)
+    return out
+
+
+def test_annex_pdfs_written_for_built_maps(annex):
+    report, out, _, lines = annex
+    built = {m.name for m in report.built}
+    assert {"borgere_pr_kapacitet_sp51", "brt_oplande", "stationsnaerhed"} <= built
+    for m in report.built:
+        pdf = out / f"{m.name}_bilag.pdf"
+        assert pdf.read_bytes().startswith(b"%PDF-1.7"), m.name
+        assert m.files["bilag"] == pdf
+    # the print maps are still there, unchanged in kind
+    for m in report.built:
+        for ext in ("png", "pdf", "html"):
+            assert (out / f"{m.name}.{ext}").stat().st_size > 1000
+    for m in report.skipped:
+        assert not (out / f"{m.name}_bilag.pdf").exists()
+    assert not list(out.glob("*.part*")) and not list(out.glob(".*part*"))
+
+
+def test_annex_pdf_is_tagged_with_language_title_and_embedded_fonts(annex):
+    import pikepdf
+    report, out, _, _ = annex
+    for m in report.built:
+        with pikepdf.open(out / f"{m.name}_bilag.pdf") as pdf:
+            root = pdf.Root
+            assert "/StructTreeRoot" in root, m.name
+            assert bool(root.MarkInfo.Marked) is True
+            assert str(root.Lang) == "da"
+            assert bool(root.ViewerPreferences.DisplayDocTitle) is True
+            assert str(pdf.docinfo.Title) == m.title
+            assert "/OutputIntents" in root  # PDF/A: sRGB output intent
+            with pdf.open_metadata() as meta:
+                assert meta["dc:title"] == m.title
+                assert meta["pdfaid:part"] == "3" and meta["pdfaid:conformance"] == "B"
+                assert meta["pdfuaid:part"] == "1"
+            fonts = 0
+            for page in pdf.pages:
+                for font in page.Resources.get("/Font", {}).values():
+                    fonts += 1
+                    descendants = font.get("/DescendantFonts")
+                    desc = (descendants[0] if descendants else font).FontDescriptor
+                    assert any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")), (m.name, font.BaseFont)
+            assert fonts >= 1
+            tags = [str(e.S) for e in _struct_elements(pdf)]
+            for tag in ("/H1", "/Figure", "/Table", "/TH", "/TD", "/Caption"):
+                assert tag in tags, (m.name, tag)
+
+
+def test_map_image_alt_text_states_highest_and_lowest_areas(annex):
+    import pikepdf
+    report, out, sources, _ = annex
+    data = sources.get("planlaegningsomraader")
+    values = data[["navn", "borgere_pr_kapacitet_sp51"]].dropna().sort_values("borgere_pr_kapacitet_sp51")
+    with pikepdf.open(out / "borgere_pr_kapacitet_sp51_bilag.pdf") as pdf:
+        figures = [e for e in _struct_elements(pdf) if str(e.S) == "/Figure"]
+        assert len(figures) == 1
+        alt = str(figures[0].Alt)
+    for name, v in list(values.itertuples(index=False))[-3:] + list(values.itertuples(index=False))[:3]:
+        assert f"{name} ({da(v)} borgere)" in alt, alt
+    sentences = re.split(r"(?<=\.) (?=[A-ZÆØÅ])", alt)
+    assert 1 <= len(sentences) <= 2, sentences
+
+
+def test_text_layer_holds_every_area_name_and_figure(annex):
+    report, out, sources, _ = annex
+    data = sources.get("planlaegningsomraader")
+    text = _text(out / "borgere_pr_kapacitet_sp51_bilag.pdf")
+    assert "Borgere pr. kapacitet – almen fysioterapi (speciale 51)" in text
+    assert "Tal bag kortet" in text and "Kilde:" in text and "Datagrundlag:" in text
+    for row in data.itertuples():
+        value = getattr(row, "borgere_pr_kapacitet_sp51")
+        assert row.navn in text, row.navn
+        if pd.notna(value):
+            # the row reads name, planområde, value (rounded as the map rounds: whole borgere)
+            assert re.search(re.escape(row.navn) + r" \S+ " + re.escape(da(value)) + r" ", text), (row.navn, da(value))
+        if pd.notna(row.population):
+            assert da(row.population) in text
+
+
+def test_catchment_annex_figures_match_the_catchment_table(annex):
+    report, out, sources, _ = annex
+    table = sources.tables["brt_opland"]
+    text = _text(out / "brt_oplande_bilag.pdf")
+    for navn, grp in table.groupby("navn"):
+        grp = grp.sort_values("distance_m")
+        cum = grp["population"].cumsum().tolist()
+        assert f"{navn} {da(cum[0])} {da(cum[1])}" in text, navn
+
+
+def test_missing_populations_are_said_not_counted(annex):
+    _, out, sources, _ = annex
+    table = sources.tables["parker_og_rejs_opland"]
+    missing = sorted(set(table.loc[table["population"].isna(), "navn"]))
+    assert missing  # the development data has stations outside the region
+    text = _text(out / "parker_og_rejs_bilag.pdf")
+    for navn in missing:
+        assert f"{navn} ikke opgjort ikke opgjort" in text
+
+
+def test_figure_csv_is_danish_excel_and_matches_data(annex):
+    _, out, sources, _ = annex
+    raw = (out / "borgere_pr_kapacitet_sp51_tal.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    csv = pd.read_csv(out / "borgere_pr_kapacitet_sp51_tal.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    data = sources.get("planlaegningsomraader").set_index("navn")["borgere_pr_kapacitet_sp51"]
+    assert len(csv) == len(data)
+    got = csv.set_index(csv.columns[0])["Borgere pr. kapacitet"]
+    for navn, v in data.items():
+        assert got[navn] == round(v), navn
+    # sorted from the highest value down
+    assert list(got) == sorted(got, reverse=True)
+
+
+def test_coverage_csv_shares_are_percent_of_population(annex):
+    _, out, sources, _ = annex
+    cov = sources.tables["station_daekningshuller"]
+    csv = pd.read_csv(out / "stationsnaerhed_tal.csv", sep=";", decimal=",", encoding="utf-8-sig").set_index("Kommune")
+    cov = cov[cov["area_type"].isin(["kommune", "total"])]
+    assert len(csv) == len(cov) and len(cov) > 29  # 29 municipalities, the total, the population outside them
+    for row in cov.itertuples():
+        assert csv.loc[row.area_name, "Befolkning uden for"] == round(row.population_beyond)
+        assert csv.loc[row.area_name, "Andel uden for (%)"] == pytest.approx(round(100 * row.share_beyond, 1))
+
+
+def test_index_page_links_every_file_and_lists_what_was_skipped(annex):
+    report, out, _, _ = annex
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="da">' in page
+    assert "<script" not in page and not re.search(r"(src|href)=\"(https?:)?//", page)
+    hrefs = re.findall(r'href="([^"#]+)"', page)
+    for h in hrefs:
+        assert (out / html_mod.unescape(h)).exists(), h
+    for m in report.built:
+        assert html_mod.escape(m.title) in page
+        for suffix in (".html", ".pdf", "_bilag.pdf", ".png", "_tal.csv"):
+            assert f'href="{m.name}{suffix}"' in page, (m.name, suffix)
+    for m in report.skipped:
+        assert html_mod.escape(m.skipped.split(" (")[0]) in page
+    assert 'href="kkr_geo_lag.gpkg"' in page and 'href="oplande_og_daekning.md"' in page
+    assert page.count('src="data:image/png;base64,') == len(report.built)
+    assert "Datagrundlag:" in page and "Kilde:" in page
+
+
+def test_index_sentence_is_the_map_message(annex):
+    _, out, sources, _ = annex
+    page = html_mod.unescape((out / "index.html").read_text(encoding="utf-8"))
+    cov = sources.tables["station_daekningshuller"]
+    kom = cov[cov["area_type"] == "kommune"].sort_values("share_beyond")
+    lowest = kom.iloc[0]
+    assert f"{lowest.area_name} ({da(100 * lowest.share_beyond, 1)} %)" in page
+
+
+def test_html_maps_link_back_to_the_index(annex):
+    report, out, _, _ = annex
+    for m in report.built:
+        page = (out / f"{m.name}.html").read_text(encoding="utf-8")
+        body = page[page.index("<body"):]
+        assert re.search(r'<a href="index.html">Til oversigten</a>', body), m.name
+        assert page.count("Til oversigten") == 1
+        assert m.html_bytes == len(page.encode("utf-8"))
+
+
+def test_index_page_passes_axe_core(annex):
+    _, out, _, _ = annex
+    for width in (375, 1400):
+        violations = run_axe(out / "index.html", width=width, height=900)
+        assert serious(violations) == [], violations
+        assert violations == [], violations  # not even minor or moderate ones on this page
+
+
+def test_axe_check_detects_violations(tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><html><head><title>x</title></head><body><img src="x.png">'
+                   '<a href="y.html"></a></body></html>', encoding="utf-8")
+    ids = {v["id"] for v in serious(run_axe(bad))}
+    assert {"html-has-lang", "image-alt", "link-name"} <= ids
+
+
+def test_back_link_is_not_an_accessibility_regression(annex):
+    _, out, _, _ = annex
+    violations = run_axe(out / "brt_oplande.html")
+    # the link sits in its own named landmark: no violation (of any impact) points at it
+    on_link = [v for v in violations for n in v["nodes"] if "kkr-index" in n]
+    assert on_link == [], on_link
+    page = (out / "brt_oplande.html").read_text(encoding="utf-8")
+    assert '<nav class="kkr-index" aria-label="Kortbilag">' in page
+
+
+# -- without a build ---------------------------------------------------------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from kkr_geo.maps.figures import Column, FigureTable, MapFigures, shown_decimals  # noqa: E402
+from kkr_geo.maps.fmt import fmt_number, fmt_value  # noqa: E402
+
+
+@given(st.floats(min_value=-1e7, max_value=1e7, allow_nan=False))
+def test_table_rounds_like_the_tooltips(v):
+    assert fmt_number(v, shown_decimals(v, None)) == fmt_value(v)
+
+
+def test_csv_cells_round_like_the_table_and_quote_text():
+    t = FigureTable("T", [Column("Navn", numeric=False), Column("Værdi", 1), Column("Auto")],
+                    [['Nord; "syd"', 1234.56, 12.345], ["=cmd", float("nan"), 3.0], ["Øst", -0.04, 250.5]])
+    mf = MapFigures("x", [t], "Lead.", None)
+    assert t.texts() == [['Nord; "syd"', "1.234,6", "12,3"], ["=cmd", "–", "3"], ["Øst", "0,0", "250"]]
+    lines = mf.csv().lstrip("\ufeff").splitlines()
+    assert lines[0] == "Navn;Værdi;Auto"
+    assert lines[1] == '"Nord; ""syd""";1234,6;12,3'
+    assert lines[2] == "'=cmd;;3"  # no formula for Excel to run
+    assert lines[3] == "Øst;0,0;250"
