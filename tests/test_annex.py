@@ -287,3 +287,24 @@ def test_csv_cells_round_like_the_table_and_quote_text():
     assert lines[1] == '"Nord; ""syd""";1234,6;12,3'
     assert lines[2] == "'=cmd;;3"  # no formula for Excel to run
     assert lines[3] == "Øst;0,0;250"
+
+
+def test_build_without_weasyprint_says_so_and_keeps_the_rest(shared_data, tmp_path, monkeypatch):
+    """A machine without Pango: the maps, CSVs and index are still written; the missing annex is reported."""
+    import kkr_geo.maps.annex as annex_mod
+    from kkr_geo.maps.annex import AnnexUnavailable
+
+    def unavailable():
+        raise AnnexUnavailable("annex PDF: WeasyPrint cannot be loaded (libpango missing).")
+    monkeypatch.setattr(annex_mod, "_weasyprint", unavailable)
+    lines: list[str] = []
+    report = build(shared_data.path, tmp_path, only=["planomraader_borgere_pr_kapacitet"], dpi=DPI,
+                   with_geopackage=True, log=lines.append)
+    assert [m.name for m in report.built] == ["planomraader_borgere_pr_kapacitet"]
+    assert not list(tmp_path.glob("*_bilag.pdf"))
+    assert (tmp_path / "planomraader_borgere_pr_kapacitet.pdf").exists()
+    assert (tmp_path / "planomraader_borgere_pr_kapacitet_tal.csv").exists()
+    assert any("annex PDF of planomraader_borgere_pr_kapacitet not written" in line for line in lines)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "tilgængeligt bilag (PDF)" in page and "libpango missing" in page
+    assert "_bilag.pdf" not in page
