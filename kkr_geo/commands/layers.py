@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kkr_geo.layers.datadir import resolve_data_dir
-from kkr_geo.layers.registry import LAYER_NAMES, available_layers, layer_info, load_layer
+from kkr_geo.layers.registry import available_layers, layer_info, layer_names, load_layer
 
 
 def register(sub) -> None:
@@ -12,7 +12,7 @@ def register(sub) -> None:
     lp = lsub.add_parser("list", help="the layers, their status and precision")
     lp.set_defaults(func=cmd_list)
     sp = lsub.add_parser("show", help="schema, provenance and notes of one layer")
-    sp.add_argument("name", choices=LAYER_NAMES)
+    sp.add_argument("name", choices=layer_names())
     sp.add_argument("--klinikker", metavar="FILE", help="clinic file (for the klinikker layer)")
     sp.set_defaults(func=cmd_show)
     ep = lsub.add_parser("export", help="write all available layers to one GeoPackage (EPSG:25832, QGIS styles)")
@@ -32,7 +32,7 @@ def cmd_list(args) -> int:
     dd = resolve_data_dir(args.data_dir)
     print(f"Data directory: {dd}")
     layers = available_layers(dd)
-    for name in LAYER_NAMES:
+    for name in layer_names():
         info = layer_info(name)
         if name in layers:
             g = layers[name]
@@ -82,7 +82,7 @@ def cmd_export(args) -> int:
         styled = "styled" if name in summary["styles"] else "no style"
         print(f"  {name:20s} {info['features']:5d} {info['geometry_type']:16s} {info['crs']}  {styled}")
         _print_notes(name, layers[name])
-    for n in LAYER_NAMES:
+    for n in layer_names():
         if n not in layers:
             print(f"  {n:20s} not included: {found.skipped.get(n, 'no data').splitlines()[0]}")
     return 0
