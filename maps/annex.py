@@ -14,6 +14,7 @@ available to the build); the tests check the structural requirements listed abov
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from kkr_geo.geo.errors import KkrGeoError
@@ -105,7 +106,9 @@ def annex_html(pm: PreparedMap, figures: MapFigures, image: Path) -> str:
     parts = [f"<h1>{esc(spec.title)}</h1>"]
     if spec.subtitle:
         parts.append(f"<p class=\"sub\">{esc(spec.subtitle)}</p>")
-    parts.append(f"<figure><img src=\"{esc(image.resolve().as_uri())}\" alt=\"{esc(figures.message)}\">"
+    # a data: URI, not the file's path: the PDF must not depend on where the build runs (rebuilds are identical)
+    src = "data:image/png;base64," + base64.b64encode(Path(image).read_bytes()).decode("ascii")
+    parts.append(f"<figure><img src=\"{src}\" alt=\"{esc(figures.message)}\">"
                  f"<figcaption>Kortet i fuld størrelse findes som {esc(spec.name)}.pdf (tryk) og "
                  f"{esc(spec.name)}.html (interaktivt).</figcaption></figure>")
     if figures.tables:
@@ -155,7 +158,7 @@ def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path) -
     """Render the annex document of one map to ``path`` (atomically)."""
     weasyprint = _weasyprint()
     html = annex_html(pm, figures, Path(image))
-    doc = weasyprint.HTML(string=html, base_url=str(Path(image).resolve().parent))
+    doc = weasyprint.HTML(string=html)
     pdf = doc.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, uncompressed_pdf=False,
                         custom_metadata=False)
     pdf = _add_pdfua_identification(pdf)
