@@ -83,6 +83,7 @@ thead th{border-bottom:0.8pt solid #555;text-align:left}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tbody th{text-align:left;font-weight:normal}
 tr{break-inside:avoid}
+tr.total th,tr.total td{font-weight:bold;border-top:0.8pt solid #555}
 p.meta{margin:0 0 1.5mm}
 section.figs{break-before:page}
 """
@@ -96,7 +97,7 @@ def table_html(t: FigureTable) -> str:
     for i, row in enumerate(t.texts()):
         cells = [f"<th scope=\"row\">{esc(row[0])}</th>"]
         cells += [f"<td{num if t.columns[j].numeric else ''}>{esc(v)}</td>" for j, v in enumerate(row) if j]
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        body.append(("<tr class=\"total\">" if row[0] == "I alt" else "<tr>") + "".join(cells) + "</tr>")
     return (f"<table><caption>{esc(t.caption)}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 

@@ -61,6 +61,10 @@ class FigureTable:
     rows: list[list]
     missing_text: str = MISSING
     notes: list[str] = field(default_factory=list)
+    name_parts: int = 1           # leading text columns that together name a row in the message ("A → B")
+
+    def row_name(self, i: int) -> str:
+        return " → ".join(str(v) for v in self.rows[i][:self.name_parts])
 
     def text(self, i: int, j: int) -> str:
         """Cell (i, j) as the map shows it (Danish number format)."""
@@ -166,7 +170,10 @@ def _layer_table(pm: PreparedMap, lay, *, sort_col: str | None = None) -> Figure
         unit = ind.unit if is_ind and c == ind.column else None
         header = ind.label if is_ind and c == ind.column and c not in names else names.get(c, c)
         columns.append(Column(header, decimals, numeric, unit, key=is_ind and c == ind.column))
-    df = gdf[cols].copy()
+    df = gdf
+    if "part" in df.columns:  # flow lines: the arrowheads are a drawing device, not data
+        df = df[df["part"] == "linje"]
+    df = df[cols].copy()
     sort_col = sort_col or (ind.column if is_ind else next((c for c in cols[1:] if _is_numeric(gdf[c])), None))
     if sort_col is not None:
         df = df.sort_values(sort_col, ascending=False, na_position="last", kind="mergesort")
@@ -176,7 +183,8 @@ def _layer_table(pm: PreparedMap, lay, *, sort_col: str | None = None) -> Figure
     if sort_col is not None and len(rows) > 1:
         header = columns[cols.index(sort_col)].header
         caption += f", sorteret efter {_lower_first(header)} (størst først)"
-    return FigureTable(caption, columns, rows)
+    flow_names = lay.style == "flow" and len(cols) > 1 and not columns[1].numeric
+    return FigureTable(caption, columns, rows, name_parts=2 if flow_names else 1)
 
 
 def _catchment_table(pm: PreparedMap) -> FigureTable | None:
@@ -200,8 +208,10 @@ def _coverage_table(pm: PreparedMap, lay, tables: dict[str, pd.DataFrame]) -> Fi
     if "area_type" in df.columns:
         kom = df[df["area_type"] == "kommune"]
         total = df[df["area_type"] == "total"]
-        df = pd.concat([kom.sort_values("share_beyond" if "share_beyond" in kom.columns else "population_beyond",
-                                        ascending=False, kind="mergesort"), total])
+        kom = kom.sort_values("share_beyond" if "share_beyond" in kom.columns else "population_beyond",
+                              ascending=False, kind="mergesort")
+        outside = kom["area_name"].astype(str).str.startswith("(")  # "(uden for områder)": after the municipalities
+        df = pd.concat([kom[~outside], kom[outside], total])
     keys = [c for c in COVERAGE_COLUMNS if c in df.columns]
     columns = [Column("Kommune", numeric=False)]
     columns += [Column(COVERAGE_COLUMNS[c][0], COVERAGE_COLUMNS[c][1], True, "%" if c == "share_beyond" else "borgere",
@@ -243,7 +253,7 @@ def map_figures(pm: PreparedMap, tables: dict[str, pd.DataFrame] | None = None) 
                 layer_tables.append((lay.style == "fill", t))  # project layers before area fills
     out += [t for _, t in sorted(layer_tables, key=lambda p: p[0])]
     analytic = bool(out) and (pm.spec.indicator is not None or pm.figures() is not None
-                              or any(lay.style == "gap" for lay in pm.layers))
+                              or any(lay.style in ("gap", "flow") for lay in pm.layers))
     lead, summary = _message(pm, out) if analytic else (_overview_lead(pm), _largest(out[0]) if out else None)
     return MapFigures(pm.spec.name, out, lead, summary)
 
@@ -262,7 +272,7 @@ def _with_value(t: FigureTable, i: int, j: int) -> str:
         text += " %"
     elif unit:
         text += f" {unit}"
-    return f"{t.rows[i][0]} ({text})"
+    return f"{t.row_name(i)} ({text})"
 
 
 def _value_column(t: FigureTable) -> int | None:
@@ -298,7 +308,7 @@ def _message(pm: PreparedMap, tables: list[FigureTable]) -> tuple[str, str | Non
     j = _value_column(t)
     skip = [i for i, r in enumerate(t.rows) if r[0] == "I alt" or str(r[0]).startswith("(")]
     idx = [i for i, r in enumerate(t.rows) if i not in skip and j is not None and not _missing(r[j])]
-    missing = [t.rows[i][0] for i in range(len(t.rows)) if i not in skip and i not in idx]
+    missing = [t.row_name(i) for i in range(len(t.rows)) if i not in skip and i not in idx]
     if spec.indicator is not None:
         lead = f"Kortet viser {_lower_first(spec.indicator.label)} i {len(t.rows)} områder."
     else:
@@ -314,7 +324,8 @@ def _message(pm: PreparedMap, tables: list[FigureTable]) -> tuple[str, str | Non
     else:
         hi = [_with_value(t, i, j) for i in idx[:k]]
         lo = [_with_value(t, i, j) for i in reversed(idx[-k:])]
-        most, least = ("Flest borgere", "færrest") if catchment else ("Højest", "lavest")
+        most, least = ("Flest borgere", "færrest") if catchment else ("Flest", "færrest") if t.name_parts > 1 \
+            else ("Højest", "lavest")
         summary = f"{most} {what}: {_join(hi)}; {least}: {_join(lo)}."
     total = [i for i, r in enumerate(t.rows) if r[0] == "I alt"]
     if total:

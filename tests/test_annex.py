@@ -308,3 +308,28 @@ def test_build_without_weasyprint_says_so_and_keeps_the_rest(shared_data, tmp_pa
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "tilgængeligt bilag (PDF)" in page and "libpango missing" in page
     assert "_bilag.pdf" not in page
+
+
+def test_flow_map_table_has_one_row_per_flow(data_copy, tmp_path):
+    """The flow layer draws each flow as a line plus an arrowhead: the table and CSV list each flow once."""
+    from conftest import writable_subdir
+    _weasyprint_or_fail()
+    root = data_copy()
+    flows = writable_subdir(root, "flows")
+    for f in flows.iterdir():
+        f.unlink()
+    (flows / "patientstroemme.csv").write_text(
+        "bopaelskommune;klinikkommune;antal\nFrederiksberg;København;1.250\nGentofte;København;430\n"
+        "Ballerup;Herlev;210\nKøbenhavn;Frederiksberg;380\nBornholm;Bornholm;900\n", encoding="utf-8")
+    out = tmp_path / "ud"
+    report = build(root, out, only=["patientstroemme"], dpi=DPI, formats=["png", "pdf"], log=lambda m: None)
+    assert [m.name for m in report.built] == ["patientstroemme"]
+    csv = (out / "patientstroemme_tal.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert csv == ["Bopælskommune;Klinikkommune;Patienter", "Frederiksberg;København;1250", "Gentofte;København;430",
+                   "København;Frederiksberg;380", "Ballerup;Herlev;210"]
+    text = _text(out / "patientstroemme_bilag.pdf")
+    assert "Frederiksberg København 1.250" in text and "900 patienter behandles i egen kommune" in text
+    import pikepdf
+    with pikepdf.open(out / "patientstroemme_bilag.pdf") as pdf:
+        alt = str(next(e for e in _struct_elements(pdf) if str(e.S) == "/Figure").Alt)
+    assert "Flest patienter: Frederiksberg → København (1.250) og Gentofte → København (430)" in alt
