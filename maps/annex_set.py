@@ -48,7 +48,11 @@ class AnnexSet:
                                     pm.source_line, pm.date_line, list(pm.notes)))
 
     def write_index(self, report) -> Path:
-        from kkr_geo.maps.build import SUMMARY_NAME
+        from kkr_geo.maps.build import SUMMARY_NAME, coverage_tables
+        labels = {f"{SUMMARY_NAME}.csv": "Oplande pr. projekt",
+                  f"{SUMMARY_NAME}_pr_omraade.csv": "Oplande fordelt på kommuner og planområder",
+                  f"{SUMMARY_NAME}.md": "Oversigt over oplande og dækning med metode"}
+        labels.update({f"{SUMMARY_NAME}_{suffix}.csv": heading for suffix, heading in coverage_tables().values()})
         skipped = [(m.title, m.skipped) for m in report.skipped]
         skipped += [(f"GeoPackage-lag {name}", why) for name, why in report.gpkg_skipped.items()]
         skipped += self.not_made
@@ -57,9 +61,8 @@ class AnnexSet:
             downloads.append(("GeoPackage til QGIS/ArcGIS", report.geopackage,
                               f"lagene {', '.join(report.gpkg_layers)} (EPSG:25832)"))
         for p in report.summary_files:
-            desc = {".md": "oversigt over oplande og dækning (tekst)", ".csv": "tal til Excel (semikolon, decimalkomma)"}
-            label = "Oversigt" if p.suffix == ".md" else p.stem.replace(SUMMARY_NAME, "Oplande og dækning").replace("_", " ")
-            downloads.append((label.strip(), p, desc.get(p.suffix, "")))
+            desc = "tekst (Markdown)" if p.suffix == ".md" else "tal til Excel (semikolon, decimalkomma)"
+            downloads.append((labels.get(p.name, p.stem), p, desc))
         sources = [(c.title, " · ".join(t for t in (c.source_line, c.date_line) if t)) for c in self.cards]
         path = write_index(self.cards, self.out, skipped=skipped, downloads=downloads, sources=sources)
         self.log(f"index: {path.name} ({len(self.cards)} map(s))")
