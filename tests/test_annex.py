@@ -333,3 +333,30 @@ def test_flow_map_table_has_one_row_per_flow(data_copy, tmp_path):
     with pikepdf.open(out / "patientstroemme_bilag.pdf") as pdf:
         alt = str(next(e for e in _struct_elements(pdf) if str(e.S) == "/Figure").Alt)
     assert "Flest patienter: Frederiksberg → København (1.250) og Gentofte → København (430)" in alt
+
+
+def test_hostile_titles_and_names_are_escaped_in_index_and_annex(tmp_path):
+    """Titles and area names come from specs and data files: they must reach HTML as text, never as markup."""
+    from kkr_geo.maps.annex import annex_html, table_html
+    from kkr_geo.maps.index_page import IndexCard, render_index
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    t = FigureTable(evil, [Column(evil, numeric=False), Column("Værdi", 0)], [[evil, 1.0]])
+    html = table_html(t)
+    assert "<script" not in html and "<img" not in html and "&lt;script&gt;" in html
+    png = tmp_path / "m.png"
+    from PIL import Image
+    Image.new("RGB", (40, 30), "white").save(png)
+    card = IndexCard("m", evil, evil, evil, {"png": png}, evil, evil)
+    page = render_index([card], tmp_path, skipped=[(evil, evil)], sources=[(evil, evil)])
+    assert "<script" not in page and "<img src=x" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5
+
+    class _Spec:
+        name, title, subtitle = "m", evil, evil
+
+    class _PM:
+        spec, notes, source_line, date_line = _Spec, [evil], evil, evil
+    doc = annex_html(_PM, MapFigures("m", [t], evil, evil), png)
+    body = doc[doc.index("<body>"):]
+    assert "<script" not in body and "<img src=x" not in body
+    assert f'alt="{html_mod.escape(evil + " " + evil)}"' in body
