@@ -27,10 +27,10 @@ class AnnexSet:
         self.cards: list[IndexCard] = []
         self.not_made: list[tuple[str, str]] = []   # (what, why) for the index page
 
-    def add_map(self, pm, outcome, formats, tables: dict) -> None:
+    def add_map(self, pm, outcome, formats, tables: dict, meta: dict | None = None) -> None:
         """Figures CSV always; the annex PDF when the build writes PDFs; the back link when it writes HTML."""
         spec = pm.spec
-        figures = map_figures(pm, tables)
+        figures = map_figures(pm, tables, meta)
         if figures.tables:
             outcome.files["csv"] = write_text_atomic(self.out / f"{spec.name}{CSV_SUFFIX}", figures.csv())
         if "pdf" in formats:

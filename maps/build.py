@@ -117,7 +117,7 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
             outcome.labels_dropped = res.labels_dropped
             if res.labels_dropped:
                 log(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
-        annex.add_map(pm, outcome, fmts, sources.tables)  # <map>_tal.csv, <map>_bilag.pdf, link to index.html
+        annex.add_map(pm, outcome, fmts, sources.tables, sources.table_meta)  # _tal.csv, _bilag.pdf, back link
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s]")

@@ -200,7 +200,7 @@ def _catchment_table(pm: PreparedMap) -> FigureTable | None:
                        missing_text=NOT_COUNTED)
 
 
-def _coverage_table(pm: PreparedMap, lay, tables: dict[str, pd.DataFrame]) -> FigureTable | None:
+def _coverage_table(pm: PreparedMap, lay, tables: dict[str, pd.DataFrame], meta: dict) -> FigureTable | None:
     """Per municipality: population, population beyond the threshold and its share (from the coverage analysis)."""
     df = tables.get(lay.spec.source)
     if df is None or not {"area_name", "population_beyond"} <= set(df.columns):
@@ -213,9 +213,11 @@ def _coverage_table(pm: PreparedMap, lay, tables: dict[str, pd.DataFrame]) -> Fi
         outside = kom["area_name"].astype(str).str.startswith("(")  # "(uden for områder)": after the municipalities
         df = pd.concat([kom[~outside], kom[outside], total])
     keys = [c for c in COVERAGE_COLUMNS if c in df.columns]
+    threshold = (meta.get(lay.spec.source) or {}).get("threshold_m")
+    beyond = f"over {fmt_number(threshold, 0)} m" if threshold else "uden for"
     columns = [Column("Kommune", numeric=False)]
-    columns += [Column(COVERAGE_COLUMNS[c][0], COVERAGE_COLUMNS[c][1], True, "%" if c == "share_beyond" else "borgere",
-                       key=c == "share_beyond") for c in keys]
+    columns += [Column(COVERAGE_COLUMNS[c][0].replace("uden for", beyond), COVERAGE_COLUMNS[c][1], True,
+                       "%" if c == "share_beyond" else "borgere", key=c == "share_beyond") for c in keys]
     rows = []
     for rec in df.itertuples(index=False):
         row = [str(rec.area_name)]
@@ -226,9 +228,11 @@ def _coverage_table(pm: PreparedMap, lay, tables: dict[str, pd.DataFrame]) -> Fi
     return FigureTable(f"{lay.label}: befolkning fordelt på kommuner, sorteret efter andel (størst først)", columns, rows)
 
 
-def map_figures(pm: PreparedMap, tables: dict[str, pd.DataFrame] | None = None) -> MapFigures:
-    """The figure tables of a prepared map, primary table first, and the map's message."""
-    tables = tables or {}
+def map_figures(pm: PreparedMap, tables: dict[str, pd.DataFrame] | None = None,
+                meta: dict[str, dict] | None = None) -> MapFigures:
+    """The figure tables of a prepared map, primary table first, and the map's message. ``tables`` and ``meta``:
+    the analysis tables and their metadata by source name (``Sources.tables``/``Sources.table_meta``)."""
+    tables, meta = tables or {}, meta or {}
     out: list[FigureTable] = []
     ind_layer = pm.spec.indicator.layer if pm.spec.indicator else None
     if ind_layer:
@@ -240,7 +244,7 @@ def map_figures(pm: PreparedMap, tables: dict[str, pd.DataFrame] | None = None) 
         out.append(t)
     for lay in pm.layers:
         if lay.style == "gap":
-            t = _coverage_table(pm, lay, tables)
+            t = _coverage_table(pm, lay, tables, meta)
             if t:
                 out.append(t)
     layer_tables = []

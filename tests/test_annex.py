@@ -196,8 +196,8 @@ def test_coverage_csv_shares_are_percent_of_population(annex):
     cov = cov[cov["area_type"].isin(["kommune", "total"])]
     assert len(csv) == len(cov) and len(cov) > 29  # 29 municipalities, the total, the population outside them
     for row in cov.itertuples():
-        assert csv.loc[row.area_name, "Befolkning uden for"] == round(row.population_beyond)
-        assert csv.loc[row.area_name, "Andel uden for (%)"] == pytest.approx(round(100 * row.share_beyond, 1))
+        assert csv.loc[row.area_name, "Befolkning over 600 m"] == round(row.population_beyond)
+        assert csv.loc[row.area_name, "Andel over 600 m (%)"] == pytest.approx(round(100 * row.share_beyond, 1))
 
 
 def test_index_page_links_every_file_and_lists_what_was_skipped(annex):
