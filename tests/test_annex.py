@@ -360,3 +360,26 @@ def test_hostile_titles_and_names_are_escaped_in_index_and_annex(tmp_path):
     body = doc[doc.index("<body>"):]
     assert "<script" not in body and "<img src=x" not in body
     assert f'alt="{html_mod.escape(evil + " " + evil)}"' in body
+
+
+@pytest.mark.parametrize("name", ["brt_oplande", "parker_og_rejs"])
+def test_catchment_table_shows_what_the_print_maps_figure_box_shows(annex, tmp_path, name):
+    """'Rounded as the map rounds': every line of the print map's figure box ("name: a / b") is the annex row."""
+    from kkr_geo.maps.figures import map_figures
+    from kkr_geo.maps.prepare import prepare
+    from kkr_geo.maps.spec import load_specs
+    from kkr_geo.maps.static import render_static
+    _, out, sources, _ = annex
+    pm = prepare(load_specs(None, [name])[0], sources)
+    lines = render_static(pm, {"png": tmp_path / "m.png"}, dpi=DPI).figure_lines
+    assert lines
+    table = map_figures(pm, sources.tables, sources.table_meta).tables[0]
+    rows = {r[0]: " / ".join(r[1:]) for r in table.texts()}
+    text = _text(out / f"{name}_bilag.pdf")
+    for line in lines:
+        row_name, shown = line.split(": ", 1)
+        shown_cells = shown.split(" / ")
+        if shown == "ikke opgjort":
+            shown_cells = ["ikke opgjort"] * (len(table.columns) - 1)
+        assert rows[row_name] == " / ".join(shown_cells), line
+        assert f"{row_name} {' '.join(shown_cells)}" in text, line
