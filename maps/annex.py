@@ -102,16 +102,25 @@ def table_html(t: FigureTable) -> str:
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
-def annex_html(pm: PreparedMap, figures: MapFigures, image: Path) -> str:
+COMPANIONS = (("pdf", "trykkort"), ("html", "interaktivt kort"), ("png", "billede"))
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " og " + items[-1]
+
+
+def annex_html(pm: PreparedMap, figures: MapFigures, image: Path, files: dict[str, Path] | None = None) -> str:
+    """``files``: the map's other outputs (by format), named in the caption under the map."""
     spec = pm.spec
+    companions = [f"{Path(files[k]).name} ({what})" for k, what in COMPANIONS if files and k in files]
     parts = [f"<h1>{esc(spec.title)}</h1>"]
     if spec.subtitle:
         parts.append(f"<p class=\"sub\">{esc(spec.subtitle)}</p>")
     # a data: URI, not the file's path: the PDF must not depend on where the build runs (rebuilds are identical)
     src = "data:image/png;base64," + base64.b64encode(Path(image).read_bytes()).decode("ascii")
     parts.append(f"<figure><img src=\"{src}\" alt=\"{esc(figures.message)}\">"
-                 f"<figcaption>Kortet i fuld størrelse findes som {esc(spec.name)}.pdf (tryk) og "
-                 f"{esc(spec.name)}.html (interaktivt).</figcaption></figure>")
+                 + (f"<figcaption>Kortet findes også som {esc(_join(companions))}.</figcaption>" if companions else "")
+                 + "</figure>")
     if figures.tables:
         parts.append("<section class=\"figs\"><h2>Tal bag kortet</h2>")
         parts += [table_html(t) for t in figures.tables]
@@ -155,10 +164,11 @@ def _add_pdfua_identification(pdf_bytes: bytes) -> bytes:
         return out.getvalue()
 
 
-def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path) -> Path:
+def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path,
+                files: dict[str, Path] | None = None) -> Path:
     """Render the annex document of one map to ``path`` (atomically)."""
     weasyprint = _weasyprint()
-    html = annex_html(pm, figures, Path(image))
+    html = annex_html(pm, figures, Path(image), files)
     doc = weasyprint.HTML(string=html)
     pdf = doc.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, uncompressed_pdf=False,
                         custom_metadata=False)

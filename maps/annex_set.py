@@ -37,7 +37,8 @@ class AnnexSet:
             try:
                 with tempfile.TemporaryDirectory() as tmp:
                     image = ensure_image(pm, outcome.files, Path(tmp))
-                    outcome.files["bilag"] = write_annex(pm, figures, image, annex_path(self.out, spec.name))
+                    outcome.files["bilag"] = write_annex(pm, figures, image, annex_path(self.out, spec.name),
+                                                         outcome.files)
             except KkrGeoError as exc:
                 why = exc.message.split("\n")[0]
                 self.not_made.append((f"{spec.title}: tilgængeligt bilag (PDF)", why))
