@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kkr_geo.input_options import add_input_options, file_options
 from kkr_geo.layers.datadir import resolve_data_dir
 from kkr_geo.layers.registry import available_layers, layer_info, layer_names, load_layer
 
@@ -14,11 +15,13 @@ def register(sub) -> None:
     sp = lsub.add_parser("show", help="schema, provenance and notes of one layer")
     sp.add_argument("name", choices=layer_names())
     sp.add_argument("--klinikker", metavar="FILE", help="clinic file (for the klinikker layer)")
+    add_input_options(sp)
     sp.set_defaults(func=cmd_show)
     ep = lsub.add_parser("export", help="write all available layers to one GeoPackage (EPSG:25832, QGIS styles)")
     ep.add_argument("output", help="the .gpkg file to write")
     ep.add_argument("--neighbours", action="store_true", help="include neighbouring Region Sjælland municipalities in kommuner")
     ep.add_argument("--klinikker", metavar="FILE", help="clinic file (CSV/XLSX/GPKG) to include as the klinikker layer")
+    add_input_options(ep)
     ep.set_defaults(func=cmd_export)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
@@ -45,7 +48,7 @@ def cmd_list(args) -> int:
 
 def cmd_show(args) -> int:
     dd = resolve_data_dir(args.data_dir)
-    opts = {"path": args.klinikker} if args.name == "klinikker" and args.klinikker else {}
+    opts = file_options(args) if args.name == "klinikker" and args.klinikker else {}
     gdf = load_layer(args.name, dd, **opts)
     info = layer_info(args.name)
     print(f"{args.name}: {info.title}\n  {info.description}")
@@ -70,7 +73,7 @@ def cmd_export(args) -> int:
     if args.neighbours:
         layers["kommuner"] = load_layer("kommuner", dd, include_neighbours=True)
     if args.klinikker:
-        layers["klinikker"] = load_layer("klinikker", dd, path=args.klinikker)
+        layers["klinikker"] = load_layer("klinikker", dd, **file_options(args))
     if not any(len(g) for g in layers.values()):
         from kkr_geo.geo.errors import DataError
 
