@@ -15,6 +15,8 @@ available to the build); the tests check the structural requirements listed abov
 from __future__ import annotations
 
 import base64
+import gc
+import warnings
 from pathlib import Path
 
 from kkr_geo.geo.errors import KkrGeoError
@@ -169,9 +171,12 @@ def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path,
     """Render the annex document of one map to ``path`` (atomically)."""
     weasyprint = _weasyprint()
     html = annex_html(pm, figures, Path(image), files)
-    doc = weasyprint.HTML(string=html)
-    pdf = doc.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, uncompressed_pdf=False,
-                        custom_metadata=False)
+    with warnings.catch_warnings():
+        # WeasyPrint opens its sRGB profile without closing it; the ResourceWarning says nothing about the annex
+        warnings.simplefilter("ignore", ResourceWarning)
+        pdf = weasyprint.HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, uncompressed_pdf=False,
+                                                     custom_metadata=False)
+        gc.collect()
     pdf = _add_pdfua_identification(pdf)
     return write_bytes_atomic(path, pdf)
 
