@@ -87,7 +87,8 @@ tbody th{text-align:left;font-weight:normal}
 tr{break-inside:avoid}
 tr.total th,tr.total td{font-weight:bold;border-top:0.8pt solid #555}
 p.meta{margin:0 0 1.5mm}
-section.figs{break-before:page}
+section.newpage{break-before:page}
+caption{break-after:avoid}
 """
 
 
@@ -124,7 +125,8 @@ def annex_html(pm: PreparedMap, figures: MapFigures, image: Path, files: dict[st
                  + (f"<figcaption>Kortet findes også som {esc(_join(companions))}.</figcaption>" if companions else "")
                  + "</figure>")
     if figures.tables:
-        parts.append("<section class=\"figs\"><h2>Tal bag kortet</h2>")
+        # a portrait map fills its page: the figures start on the next; under a landscape map there is room
+        parts.append(f"<section class=\"figs{' newpage' if _is_portrait(image) else ''}\"><h2>Tal bag kortet</h2>")
         parts += [table_html(t) for t in figures.tables]
         parts.append("</section>")
     parts.append("<h2>Metode og kilder</h2>")
@@ -136,6 +138,12 @@ def annex_html(pm: PreparedMap, figures: MapFigures, image: Path, files: dict[st
             f"<title>{esc(spec.title)}</title><meta name=\"description\" content=\"{esc(desc)}\">"
             f"<meta name=\"author\" content=\"{esc(AUTHOR)}\"><meta name=\"generator\" content=\"kkr-geo\">"
             f"<style>{_font_faces()}{_CSS}</style></head><body><main>" + "".join(parts) + "</main></body></html>")
+
+
+def _is_portrait(image: Path) -> bool:
+    from PIL import Image
+    with Image.open(image) as img:
+        return img.height > img.width
 
 
 def _weasyprint():

@@ -196,7 +196,8 @@ def _catchment_table(pm: PreparedMap) -> FigureTable | None:
     columns += [Column(f"Inden for {h}", 0, True, "borgere", key=k == len(heads) - 1) for k, h in enumerate(heads)]
     out = [[r.name, *[float(v) for v in r.values]] for r in rows]
     out.sort(key=lambda r: (_missing(r[-1]), -(r[-1] if not _missing(r[-1]) else 0)))
-    return FigureTable(f"{title} (borgere), sorteret efter {_lower_first(columns[-1].header)} (flest først)", columns, out,
+    return FigureTable(f"{title} (borgere), sorteret efter befolkningen {_lower_first(columns[-1].header)} (flest først)",
+                       columns, out,
                        missing_text=NOT_COUNTED)
 
 
