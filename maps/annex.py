@@ -204,4 +204,4 @@ def ensure_image(pm: PreparedMap, files: dict[str, Path], tmp_dir: Path) -> Path
 
 
 __all__ = ["AnnexUnavailable", "annex_html", "annex_path", "ensure_image", "table_html", "write_annex",
-           "PDF_VARIANT", "os"]
+           "PDF_VARIANT"]

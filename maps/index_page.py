@@ -120,7 +120,7 @@ def render_index(cards: list[IndexCard], out_dir: Path, *, skipped: list[tuple[s
     """The index page as a string. ``skipped``: (what, why); ``downloads``: (label, file, description);
     ``sources``: (map title, source and date line)."""
     title = "Kortbilag – KKR Hovedstaden"
-    parts = [f"<a class=\"skip\" href=\"#indhold\">Spring til indholdet</a>",
+    parts = ["<a class=\"skip\" href=\"#indhold\">Spring til indholdet</a>",
              f"<header><h1>{esc(title)}</h1><p class=\"lead\">Oversigt over kortbilagene: {len(cards)} kort med "
              f"interaktivt kort, trykkort, tilgængeligt bilag (PDF med tal og kildeangivelse) og tallene bag kortet "
              f"som CSV til Excel.</p></header>",

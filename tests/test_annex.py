@@ -26,7 +26,7 @@ MAPS = ["borgere_pr_kapacitet_sp51", "brt_oplande", "parker_og_rejs", "stationsn
 def _weasyprint_or_fail():
     import os
     try:
-        import weasyprint  # noqa: F401
+        import weasyprint  # noqa: F401  (the import is the check)
     except (ImportError, OSError) as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"WeasyPrint/Pango missing in CI (.ci/run installs them): {exc}")
@@ -383,3 +383,21 @@ def test_catchment_table_shows_what_the_print_maps_figure_box_shows(annex, tmp_p
             shown_cells = ["ikke opgjort"] * (len(table.columns) - 1)
         assert rows[row_name] == " / ".join(shown_cells), line
         assert f"{row_name} {' '.join(shown_cells)}" in text, line
+
+
+def test_annex_without_png_format_renders_its_own_image(shared_data, tmp_path):
+    """--formats pdf: no PNG is written to the output, the annex still has its map image."""
+    import pikepdf
+    _weasyprint_or_fail()
+    report = build(shared_data.path, tmp_path, only=["planomraader_borgere_pr_kapacitet"], formats=["pdf"],
+                   log=lambda m: None)
+    assert [m.name for m in report.built] == ["planomraader_borgere_pr_kapacitet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "planomraader_borgere_pr_kapacitet.pdf", "planomraader_borgere_pr_kapacitet_bilag.pdf",
+        "planomraader_borgere_pr_kapacitet_tal.csv"]
+    with pikepdf.open(tmp_path / "planomraader_borgere_pr_kapacitet_bilag.pdf") as pdf:
+        images = [x for page in pdf.pages
+                  for x in (page.get_images() if hasattr(page, "get_images") else page.images).values()]
+        assert images and max(int(i.Width) for i in images) > 1000  # the 150 dpi rendering
+    text = _text(tmp_path / "planomraader_borgere_pr_kapacitet_bilag.pdf")
+    assert "planomraader_borgere_pr_kapacitet.pdf (trykkort)" in text and ".html" not in text
