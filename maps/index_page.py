@@ -153,7 +153,8 @@ def write_index(cards, out_dir: Path, **kwargs) -> Path:
     return write_text_atomic(out_dir / INDEX_NAME, render_index(cards, out_dir, **kwargs))
 
 
-_BACK_CSS = (f"<style>.{BACK_LINK_CLASS}{{position:absolute;left:10px;top:84px;z-index:1001;background:#fff;"
+# Bottom left, above Leaflet's scale bar: the title, zoom and layer controls crowd the top; the legend is on the right.
+_BACK_CSS = (f"<style>.{BACK_LINK_CLASS}{{position:absolute;left:10px;bottom:40px;z-index:1001;background:#fff;"
              "padding:4px 8px;border:1px solid #8c8c8c;border-radius:3px;font:13px/1.3 'DejaVu Sans',Arial,sans-serif}"
              f".{BACK_LINK_CLASS} a{{color:#0b4f8a}}.{BACK_LINK_CLASS} a:focus{{outline:3px solid #e07b00;outline-offset:2px}}"
              "</style>")
