@@ -165,14 +165,36 @@ def test_catchment_annex_figures_match_the_catchment_table(annex):
         assert f"{navn} {da(cum[0])} {da(cum[1])}" in text, navn
 
 
-def test_missing_populations_are_said_not_counted(annex):
-    _, out, sources, _ = annex
-    table = sources.tables["parker_og_rejs_opland"]
-    missing = sorted(set(table.loc[table["population"].isna(), "navn"]))
-    assert missing  # the development data has stations outside the region
-    text = _text(out / "parker_og_rejs_bilag.pdf")
-    for navn in missing:
-        assert f"{navn} ikke opgjort ikke opgjort" in text
+def test_missing_populations_are_said_not_counted(tmp_path):
+    """A catchment whose population was not counted (outside the region) reads 'ikke opgjort', in the table, the
+    CSV (empty cells) and the message; it is not ranked among the smallest."""
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from kkr_geo.maps.annex import write_annex
+    from kkr_geo.maps.figures import map_figures
+    from kkr_geo.maps.prepare import FigureRow
+    _weasyprint_or_fail()
+    nan = float("nan")
+    rows = [FigureRow("Køge Nord", [nan, nan]), FigureRow("Favrholm", [1897.05, 12686.9]),
+            FigureRow("Hillerød St.", [2500.4, 9000.6]), FigureRow("Trekroner", [nan, nan])]
+    spec = SimpleNamespace(name="pr", title="Parkér og rejs-anlæg og deres oplande", subtitle=None, indicator=None)
+    pm = SimpleNamespace(spec=spec, layers=[], notes=[], source_line="Kilde: test", date_line=None,
+                         figures=lambda: ("Befolkning inden for 2 km / 5 km", ["2.000 m", "5.000 m"], rows))
+    mf = map_figures(pm)
+    t = mf.tables[0]
+    assert t.texts() == [["Favrholm", "1.897", "12.687"], ["Hillerød St.", "2.500", "9.001"],
+                         ["Køge Nord", "ikke opgjort", "ikke opgjort"], ["Trekroner", "ikke opgjort", "ikke opgjort"]]
+    assert mf.csv().lstrip("\ufeff").splitlines()[3:5] == ["Køge Nord;;", "Trekroner;;"]
+    assert mf.summary == ("Flest borgere inden for 5.000 m: Favrholm (12.687 borgere); færrest: Hillerød St. "
+                          "(9.001 borgere); ikke opgjort for Køge Nord og Trekroner.")
+    png = tmp_path / "pr.png"
+    Image.new("RGB", (300, 200), "white").save(png)
+    write_annex(pm, mf, png, tmp_path / "pr_bilag.pdf")
+    text = _text(tmp_path / "pr_bilag.pdf")
+    for name in ("Køge Nord", "Trekroner"):
+        assert f"{name} ikke opgjort ikke opgjort" in text
 
 
 def test_figure_csv_is_danish_excel_and_matches_data(annex):
