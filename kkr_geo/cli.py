@@ -40,8 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kkr_geo.geo.errors import KkrGeoError
-
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     late_debug = "--debug" in argv[1:] and argv[0] != "--debug"  # allow `kkr-geo layers export x --debug` too
@@ -53,6 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     debug = args.debug or os.environ.get("KKR_GEO_DEBUG") == "1"
+    # Names from data reach the terminal: control characters and bidi overrides are shown, not obeyed.
+    from kkr_geo.geo.safe_text import ConsoleStream
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ConsoleStream(sys.stdout), ConsoleStream(sys.stderr)
+    try:
+        return _run(args, debug)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _run(args, debug: bool) -> int:
+    from kkr_geo.geo.errors import KkrGeoError
     from kkr_geo.geo.notes import library_warnings_as_notes
 
     def note(msg: str) -> None:

@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD",
                    help="print 'Udarbejdet <date>' on the maps (off by default so rebuilds are byte-identical)")
     p.add_argument("--list", action="store_true", help="list the map specs and exit")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace files in --out that kkr-geo did not write (or that were changed since)")
     p.set_defaults(func=run)
 
 
@@ -47,6 +49,6 @@ def run(args) -> int:
             raise InputError(f"--date {args.date}: expected YYYY-MM-DD.", hint="e.g. --date 2024-03-01.")
     dd = resolve_data_dir(args.data_dir)
     report = build(dd, args.out, only=only, spec_dir=args.specs, tiles=False if args.no_tiles else None,
-                   dpi=args.dpi, formats=formats, date_stamp=args.date,
+                   dpi=args.dpi, formats=formats, date_stamp=args.date, overwrite=args.overwrite,
                    log=lambda msg: print(msg, file=sys.stderr if msg.startswith("  note") else sys.stdout, flush=True))
     return 0 if report.built or not report.maps else 3
