@@ -98,9 +98,11 @@ def class_labels(lower: float, bins, decimals: int, *, integers: bool = False) -
     for i, b in enumerate(bins):
         hi = fmt_number(b, decimals)
         if i == 0:
-            out.append(f"{fmt_number(lower, decimals)}–{hi}")
+            lo = fmt_number(lower, decimals)
+            out.append(hi if lo == hi else f"{lo}–{hi}")  # a class of one value ("0") is not written "0–0"
         elif integers:
-            out.append(f"{fmt_number(bins[i - 1] + step, decimals)}–{hi}")
+            lo = fmt_number(bins[i - 1] + step, decimals)
+            out.append(hi if lo == hi else f"{lo}–{hi}")
         else:
             out.append(f"over {fmt_number(bins[i - 1], decimals)}–{hi}")
     return out
