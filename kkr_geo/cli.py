@@ -36,7 +36,28 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    _add_global_options_to_subcommands(parser)
     return parser
+
+
+def _add_global_options_to_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Accept ``--data-dir`` and ``--debug`` after the subcommand too (``kkr-geo build --data-dir X``).
+
+    The subcommands' copies default to SUPPRESS, so an option given before the subcommand is kept
+    unless it is given again after it (then the later one wins).
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for subparser in set(action.choices.values()):
+            known = {opt for a in subparser._actions for opt in a.option_strings}
+            if "--data-dir" not in known:
+                subparser.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                                       help="data directory (also accepted before the subcommand)")
+            if "--debug" not in known:
+                subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                       help="show tracebacks on errors")
+            _add_global_options_to_subcommands(subparser)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,11 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    late_debug = "--debug" in argv[1:] and argv[0] != "--debug"  # allow `kkr-geo layers export x --debug` too
-    if late_debug:
-        argv = [a for a in argv if a != "--debug"]
     args = parser.parse_args(argv)
-    args.debug = args.debug or late_debug
     if not getattr(args, "func", None):
         parser.print_help()
         return 1

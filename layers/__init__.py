@@ -2,9 +2,23 @@
 
 Use :func:`load_layer` (by name) or :func:`available_layers`; every layer is a GeoDataFrame in
 EPSG:25832 whose ``attrs`` carry its provenance (``source``, ``precision``, ``status``, ``notes``).
+Names are imported lazily, so importing a light submodule (``kkr_geo.layers.datadir``) stays light.
 """
 
-from kkr_geo.layers.datadir import DataDir, resolve_data_dir
-from kkr_geo.layers.registry import LAYER_NAMES, available_layers, layer_info, load_layer
+from __future__ import annotations
 
-__all__ = ["DataDir", "resolve_data_dir", "LAYER_NAMES", "available_layers", "layer_info", "load_layer"]
+import importlib
+from typing import Any
+
+_PUBLIC = {"DataDir": "kkr_geo.layers.datadir", "resolve_data_dir": "kkr_geo.layers.datadir",
+           "LAYER_NAMES": "kkr_geo.layers.registry", "available_layers": "kkr_geo.layers.registry",
+           "layer_info": "kkr_geo.layers.registry", "load_layer": "kkr_geo.layers.registry"}
+__all__ = list(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kkr_geo.layers' has no attribute {name!r}")

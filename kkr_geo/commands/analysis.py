@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-
+from kkr_geo.commands import _checks
+from kkr_geo.commands._lazy import LazyModule
 from kkr_geo.geo.errors import DataError, InputError
 
-FEATURE_LAYERS = ["brt", "brt_stops", "parker_og_rejs", "klinikker", "supercykelstier"]
+# imported on first use: parsing the command line (--help, --version) must not load them
+gpd = LazyModule("geopandas")
+np = LazyModule("numpy")
+pd = LazyModule("pandas")
+
+FEATURE_LAYERS = ["brt", "brt_stops", "parker_og_rejs", "klinikker", "supercykelstier", "stationer"]
 AREA_LAYERS = {"kommuner": "kommune", "planomraader": "planområde"}
 
 
@@ -210,6 +213,7 @@ def _report(paths: list[Path], meta: dict) -> None:
 # --- commands --------------------------------------------------------------------------------------
 
 def cmd_catchment(args) -> int:
+    _checks.out_dir(args.out)  # before any work
     from kkr_geo.geo.catchment import corridor_catchment
     features = load_features(args)
     by = args.by
@@ -220,7 +224,7 @@ def cmd_catchment(args) -> int:
     grid = load_population(args)
     res = corridor_catchment(features, grid, parse_distances(args.distances), by=by, mode=args.mode,
                              areas=load_areas(args), **distance_options(args))
-    out = Path(args.out)
+    out = Path(_checks.out_dir(args.out))
     paths = write_csv(_with_meta(res.table, res.meta), out / "catchment.csv")
     paths += write_csv(_with_meta(res.by_area, res.meta), out / "catchment_omraader.csv")
     paths.append(write_gpkg({"catchment": _with_meta(res.polygons, res.meta)}, out / "catchment.gpkg"))
@@ -231,12 +235,13 @@ def cmd_catchment(args) -> int:
 
 
 def cmd_coverage(args) -> int:
+    _checks.out_dir(args.out)  # before any work
     from kkr_geo.geo.coverage import coverage_gaps
     facilities = load_features(args)
     grid = load_population(args)
     areas = load_areas(args)
     res = coverage_gaps(facilities, grid, args.threshold, areas=areas, **distance_options(args))
-    out = Path(args.out)
+    out = Path(_checks.out_dir(args.out))
     paths = write_csv(_with_meta(res.table, res.meta), out / "coverage.csv")
     paths.append(write_gpkg({"gaps": _with_meta(res.gaps, res.meta)}, out / "coverage.gpkg"))
     paths.append(_write_grid_tif(grid, res.distance, out / "coverage_distance.tif", "distance to nearest facility (m)"))
@@ -248,7 +253,7 @@ def cmd_coverage(args) -> int:
 
 def cmd_access(args) -> int:
     from kkr_geo.geo.access import area_catchment_fca, two_step_fca
-    out = Path(args.out)
+    out = Path(_checks.out_dir(args.out))
     if args.planning_area:
         from kkr_geo.layers.population import planlaegningsomraade_population
         areas = planlaegningsomraade_population(_data_dir(args))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from kkr_geo.layers.datadir import resolve_data_dir
-from kkr_geo.layers.registry import LAYER_NAMES, available_layers, layer_info, load_layer
+
+# kkr_geo.layers.registry (geopandas) is imported in the handlers, so that parsing stays fast.
 
 
 def register(sub) -> None:
@@ -12,7 +13,7 @@ def register(sub) -> None:
     lp = lsub.add_parser("list", help="the layers, their status and precision")
     lp.set_defaults(func=cmd_list)
     sp = lsub.add_parser("show", help="schema, provenance and notes of one layer")
-    sp.add_argument("name", choices=LAYER_NAMES)
+    sp.add_argument("name", help="layer name (see `kkr-geo layers list`)")
     sp.add_argument("--klinikker", metavar="FILE", help="clinic file (for the klinikker layer)")
     sp.set_defaults(func=cmd_show)
     ep = lsub.add_parser("export", help="write all available layers to one GeoPackage (EPSG:25832, QGIS styles)")
@@ -29,6 +30,8 @@ def _print_notes(name, gdf) -> None:
 
 
 def cmd_list(args) -> int:
+    from kkr_geo.layers.registry import LAYER_NAMES, available_layers, layer_info
+
     dd = resolve_data_dir(args.data_dir)
     print(f"Data directory: {dd}")
     layers = available_layers(dd)
@@ -44,6 +47,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from kkr_geo.layers.registry import layer_info, load_layer
+
+    layer_info(args.name)  # an unknown name is a clear error naming the layers, before any data is read
     dd = resolve_data_dir(args.data_dir)
     opts = {"path": args.klinikker} if args.name == "klinikker" and args.klinikker else {}
     gdf = load_layer(args.name, dd, **opts)
@@ -62,6 +68,7 @@ def cmd_show(args) -> int:
 
 def cmd_export(args) -> int:
     from kkr_geo.layers.export import export_geopackage
+    from kkr_geo.layers.registry import LAYER_NAMES, available_layers, load_layer
 
     dd = resolve_data_dir(args.data_dir)
     print(f"Data directory: {dd}")
