@@ -28,8 +28,8 @@ figure in Tabel 3 of the practice plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -37,8 +37,15 @@ import pandas as pd
 import shapely
 
 from kkr_geo.geo.coverage import TOTAL_LABEL, facility_geometries, normalise_areas
-from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, grid_pairs_within,
-                          pairs_within, positive_metres)
+from kkr_geo.geo.distance import (
+    DEFAULT_DETOUR_FACTOR,
+    StreetNetwork,
+    check_detour_factor,
+    describe_method,
+    grid_pairs_within,
+    pairs_within,
+    positive_metres,
+)
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.geo.raster import OUTSIDE_LABEL, area_labels, cell_area_index
@@ -56,7 +63,8 @@ class AccessResult:
     cell_access: np.ndarray | None = None  # capacity per inhabitant per populated cell (grid.cell_centres order)
 
     def __repr__(self) -> str:
-        return f"AccessResult({self.meta.get('method')}, {self.meta.get('distance_method')})\n{self.by_area.to_string(index=False)}"
+        head = f"AccessResult({self.meta.get('method')}, {self.meta.get('distance_method')})"
+        return f"{head}\n{self.by_area.to_string(index=False)}"
 
 
 def decay_weights(d: np.ndarray, d0: float, decay: str | Callable = "step", zone_weights=None) -> np.ndarray:

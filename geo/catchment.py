@@ -43,8 +43,13 @@ import shapely
 from affine import Affine
 
 from kkr_geo.geo.crs import ANALYSIS_CRS
-from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method,
-                          geometry_anchor_points)
+from kkr_geo.geo.distance import (
+    DEFAULT_DETOUR_FACTOR,
+    StreetNetwork,
+    check_detour_factor,
+    describe_method,
+    geometry_anchor_points,
+)
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.geo.raster import OUTSIDE_LABEL, area_labels, ensure_analysis_crs, mask_to_polygons
@@ -151,7 +156,8 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
     usable = ~(shapely.is_missing(geoms_all) | shapely.is_empty(geoms_all))
     if by is not None:
         if by not in features.columns:
-            raise InputError(f"{src_name}: no column {by!r} to group features by (columns: {', '.join(map(str, features.columns))}).",
+            columns = ", ".join(map(str, features.columns))
+            raise InputError(f"{src_name}: no column {by!r} to group features by (columns: {columns}).",
                              hint="pass by= an existing column, or by=None for one catchment of all features.")
         keys = features[by].astype(str).to_numpy()
         groups = {k: geoms_all[(keys == k) & usable] for k in pd.unique(keys[usable])}
@@ -170,7 +176,8 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
     for key, geoms in groups.items():
         merged = shapely.union_all(geoms)
         if network is None:
-            band_pop, band_area, band_geoms, per_area = _euclidean_bands(merged, grid, dists / detour_factor, detour_factor, area_layers)
+            band_pop, band_area, band_geoms, per_area = _euclidean_bands(merged, grid, dists / detour_factor, detour_factor,
+                                                                         area_layers)
         else:
             band_pop, band_area, band_geoms, per_area = _network_bands(geoms, grid, dists, network, area_layers)
         if mode == "cumulative":

@@ -11,7 +11,8 @@ Example::
     >>> from affine import Affine
     >>> from kkr_geo.geo.population import PopulationGrid
     >>> grid = PopulationGrid(np.ones((10, 10)), Affine(100, 0, 700_000, 0, -100, 6_171_000))
-    >>> clinic = gpd.GeoDataFrame(geometry=[shapely.Point(700_050, 6_170_950)], crs=25832)  # centre of the top-left cell; 26 cells lie within 500 m
+    >>> # a clinic at the centre of the top-left cell; 26 cells lie within 500 m
+    >>> clinic = gpd.GeoDataFrame(geometry=[shapely.Point(700_050, 6_170_950)], crs=25832)
     >>> r = coverage_gaps(clinic, grid, 500, detour_factor=1.0)
     >>> r.table[["area_name", "population", "population_beyond"]].to_dict("records")
     [{'area_name': 'I alt', 'population': 100.0, 'population_beyond': 74.0}]
@@ -19,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -26,8 +28,14 @@ import numpy as np
 import pandas as pd
 
 from kkr_geo.geo.crs import ANALYSIS_CRS
-from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, nearest_distance,
-                          positive_metres)
+from kkr_geo.geo.distance import (
+    DEFAULT_DETOUR_FACTOR,
+    StreetNetwork,
+    check_detour_factor,
+    describe_method,
+    nearest_distance,
+    positive_metres,
+)
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.geo.raster import OUTSIDE_LABEL, cell_area_index, ensure_analysis_crs, mask_to_polygons
@@ -45,7 +53,7 @@ class CoverageResult:
     table: pd.DataFrame
     meta: dict = field(default_factory=dict)
     cell_distance: np.ndarray | None = None  # per populated cell, aligned with grid.cell_centres()
-    _gap_builder: object = field(default=None, repr=False)
+    _gap_builder: Callable[[], gpd.GeoDataFrame] | None = field(default=None, repr=False)
     _gaps: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
     @property
@@ -53,11 +61,14 @@ class CoverageResult:
         """Dissolved polygons (4-connected patches) of the populated cells beyond the threshold:
         gap_id, population, area_km2, max_distance_m (NaN where unreachable), reachable."""
         if self._gaps is None:
+            if self._gap_builder is None:
+                raise RuntimeError("CoverageResult has neither gaps nor a gap builder")
             self._gaps = self._gap_builder()
         return self._gaps
 
     def __repr__(self) -> str:
-        return f"CoverageResult({self.meta.get('distance_method')}, threshold {self.meta.get('threshold_m')} m)\n{self.table.to_string(index=False)}"
+        head = f"CoverageResult({self.meta.get('distance_method')}, threshold {self.meta.get('threshold_m')} m)"
+        return f"{head}\n{self.table.to_string(index=False)}"
 
 
 def normalise_areas(areas, default_type: str = "område") -> dict[str, gpd.GeoDataFrame]:

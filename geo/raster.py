@@ -90,7 +90,7 @@ def mask_to_polygons(mask: np.ndarray, transform: Affine, values: np.ndarray | N
     """
     from scipy import ndimage
     extra = extra or {}
-    cols = {"population": [], "area_km2": [], **{k: [] for k in extra}}
+    cols: dict[str, list] = {"population": [], "area_km2": [], **{k: [] for k in extra}}
     if mask.size == 0 or not mask.any():
         return gpd.GeoDataFrame({**cols, "geometry": []}, geometry="geometry", crs=crs)
     lab, n = ndimage.label(mask)

@@ -18,7 +18,8 @@ def register(subparsers) -> None:
     p.add_argument("--specs", metavar="PATH", help="a map spec file or a directory of specs (default: the shipped maps/specs)")
     p.add_argument("--no-tiles", action="store_true",
                    help="interactive maps without background tiles (boundaries only; no network use at all)")
-    p.add_argument("--dpi", help=f"override the specs' PNG resolution ({_checks.DPI_RANGE[0]}–{_checks.DPI_RANGE[1]}; default 300)")
+    lo, hi = _checks.DPI_RANGE
+    p.add_argument("--dpi", help=f"override the specs' PNG resolution ({lo}–{hi}; default 300)")
     p.add_argument("--formats", help="comma-separated output formats overriding the specs (html,png,pdf,svg)")
     p.add_argument("--date", metavar="YYYY-MM-DD",
                    help="print 'Udarbejdet <date>' on the maps (off by default so rebuilds are byte-identical)")

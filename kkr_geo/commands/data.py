@@ -40,7 +40,8 @@ def cmd_status(args) -> int:
         if row["found"]:
             extra = fetched.get(row["path"], {}) if isinstance(fetched, dict) else {}
             when = extra.get("fetched") or extra.get("date") or row["date"]
-            print(f"            file date: {when}; size: {row['size']}" + (f"; fetched from {extra['url']}" if extra.get("url") else ""))
+            fetched_from = f"; fetched from {extra['url']}" if extra.get("url") else ""
+            print(f"            file date: {when}; size: {row['size']}{fetched_from}")
         else:
             print(f"            how to get it: {row['how']}")
     if missing_required:

@@ -39,7 +39,8 @@ def cmd_list(args) -> int:
         info = layer_info(name)
         if name in layers:
             g = layers[name]
-            print(f"  {name:20s} {len(g):4d} {info.geometry:8s} status={g.attrs.get('status')}  precision={g.attrs.get('precision')}")
+            status, precision = g.attrs.get("status"), g.attrs.get("precision")
+            print(f"  {name:20s} {len(g):4d} {info.geometry:8s} status={status}  precision={precision}")
             _print_notes(name, g)
         else:
             print(f"  {name:20s}    - {info.geometry:8s} not available: {layers.skipped[name].splitlines()[0]}")
