@@ -1,6 +1,9 @@
 """The ``kkr-geo`` command line.
 
-Each command group lives in :mod:`kkr_geo.commands` and registers itself with ``register(subparsers)``.
+Each command group lives in :mod:`kkr_geo.commands` and registers itself with ``register(subparsers)``;
+command modules import the heavy libraries in their handlers, so parsing (``--help``, ``--version``) is fast.
+Results go to stdout; progress, notes and warnings are logged to stderr (:mod:`kkr_geo.log`; ``-v``/``-q``).
+Options of the main parser (``--data-dir``, ``--debug``, ``-v``, ``-q``) are accepted after the subcommand too.
 User errors (:class:`geo.errors.KkrGeoError`) are printed without a traceback and give a
 non-zero exit code; ``--debug`` shows the traceback.
 """
@@ -27,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="data directory (default: $KKR_GEO_DATA, then ../shared/data, then the user cache)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more messages on stderr (-v: debug)")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="fewer messages on stderr (only warnings)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -57,6 +62,12 @@ def _add_global_options_to_subcommands(parser: argparse.ArgumentParser) -> None:
             if "--debug" not in known:
                 subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                                        help="show tracebacks on errors")
+            if "--verbose" not in known:
+                subparser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                                       help="more messages on stderr (-v: debug)")
+            if "--quiet" not in known:
+                subparser.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS,
+                                       help="fewer messages on stderr (only warnings)")
             _add_global_options_to_subcommands(subparser)
 
 
@@ -66,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    from kkr_geo import log
+
+    log.setup(verbose=args.verbose, quiet=args.quiet)
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
