@@ -9,12 +9,13 @@ import shapely
 from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.geometry import clean_geometries
+from kkr_geo.geo.provenance import provenance_of, with_provenance
 from kkr_geo.layers.keys import normalise_name
 
 
 def finish(gdf: gpd.GeoDataFrame, *, name: str, family: str, source: str, licence: str, precision: str,
            id_column: str | None = None, notes: list[str] | None = None, status: str = "ok") -> gpd.GeoDataFrame:
-    """Clean geometries, put the layer in EPSG:25832 and record its provenance in ``attrs``."""
+    """Clean geometries, put the layer in EPSG:25832 and record its :class:`~kkr_geo.geo.provenance.Provenance`."""
     if gdf.crs is None:
         gdf = gdf.set_crs(ANALYSIS_CRS)
     gdf = gdf.to_crs(ANALYSIS_CRS)
@@ -28,9 +29,9 @@ def finish(gdf: gpd.GeoDataFrame, *, name: str, family: str, source: str, licenc
     else:
         geometry_report = {"source": name, "repaired": [], "dropped": []}
     gdf = gdf.reset_index(drop=True)
-    gdf.attrs.update({"layer": name, "source": source, "licence": licence, "precision": precision,
-                      "status": status, "notes": notes, "geometry_report": geometry_report})
-    return gdf
+    prov = provenance_of(gdf).replace(layer=name, source=source, licence=licence, precision=precision, status=status,
+                                      notes=notes)
+    return with_provenance(gdf, prov.replace(extra={**prov.extra, "geometry_report": geometry_report}))
 
 
 class Gazetteer:

@@ -21,7 +21,7 @@ from kkr_geo.geo.io import read_vector
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import Gazetteer, finish
 from kkr_geo.layers.datadir import DataDir
-from kkr_geo.layers.registry import LayerInfo
+from kkr_geo.layers.registry import LayerInfo, register_layer
 
 _ATTRS = {"projekt": "project id (frederikssundsvej, 150s, 200s, ring4, koebstaeder)", "nr": "project number in the analysis",
           "navn": "project name", "kortnavn": "short name for map labels", "strækning": "corridor as the project card describes it",
@@ -68,6 +68,7 @@ def _stops(dd: DataDir) -> tuple[gpd.GeoDataFrame, list[str]]:
     return stops, notes
 
 
+@register_layer(*INFO.values())
 def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     stops, notes = _stops(dd)
     if name == "brt_stops":

@@ -23,79 +23,93 @@ class Dataset:
     licence: str
     how: str                  # how to obtain it
     kind: str                 # "real" or "schematic" or "table"
-    used_by: tuple[str, ...]
     required: bool = True     # False: the layer works without it (degraded or absent)
+
+    @property
+    def used_by(self) -> tuple[str, ...]:
+        """Registry entries (layers, derived datasets) that declare this dataset in their ``needs``."""
+        from kkr_geo.layers.registry import used_by
+        return used_by(self.key)
 
 
 DATASETS: dict[str, Dataset] = {d.key: d for d in [
     Dataset("dagi_kommuner", "dagi/kommuner.geojson", "Municipality polygons of Denmark (KOMKODE, KOMNAVN)",
             "SDFI (Styrelsen for Dataforsyning og Infrastruktur), DAGI", "Danish free geodata terms (attribution)",
-            "`kkr-geo data fetch` (Dataforsyningen), or download DAGI from dataforsyningen.dk", "real",
-            ("kommuner", "planomraader", "klinikker")),
+            "`kkr-geo data fetch` (Dataforsyningen), or download DAGI from dataforsyningen.dk", "real"),
     Dataset("dagi_regioner", "dagi/regioner.geojson", "Region polygons (REGIONKODE, REGIONNAVN)",
-            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real", ("kommuner",)),
+            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real"),
     Dataset("dagi_postnumre", "dagi/postnumre.geojson", "Postcode polygons (POSTNR_TXT, POSTBYNAVN)",
-            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real",
-            ("planomraader", "klinikker"), required=False),
+            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real", required=False),
     Dataset("bydele", "bydele/koebenhavn_bydele.geojson", "Copenhagen's 10 bydele (bydel_nr, navn)",
             "Københavns Kommune (Open Data DK)", "CC BY 4.0",
-            "download the 'Bydele' layer from Open Data DK / Københavns Kommune WFS as GeoJSON", "real",
-            ("planomraader",), required=False),
+            "download the 'Bydele' layer from Open Data DK / Københavns Kommune WFS as GeoJSON", "real", required=False),
     Dataset("bydele_postnumre", "planomraader/koebenhavn_bydele_fra_postnumre.csv",
             "Copenhagen postcode -> practice-plan bydel (approximation used when bydel polygons are absent)",
             "kkr-geo (derived from the practice plan's bydel names)", "CC BY 4.0",
-            "ships with the development data; see data/README.md for its format", "table", ("planomraader",), required=False),
+            "ships with the development data; see data/README.md for its format", "table", required=False),
     Dataset("tabel3_sp51", "indikatorer/fysioterapi_kapacitet_speciale51_2024.csv",
             "Practice plan Tabel 3: physiotherapy capacity and inhabitants per capacity, speciale 51",
             "Region Hovedstaden, praksisplan for fysioterapi (DST population, LUNA capacity)", "public document",
-            "transcribe Tabel 3 of the practice plan (format in data/README.md)", "table",
-            ("population",), required=False),
+            "transcribe Tabel 3 of the practice plan (format in data/README.md)", "table", required=False),
     Dataset("tabel4_sp62", "indikatorer/fysioterapi_kapacitet_speciale62_2024.csv",
             "Practice plan Tabel 4: the same for speciale 62 (vederlagsfri fysioterapi)",
             "Region Hovedstaden, praksisplan for fysioterapi", "public document",
-            "transcribe Tabel 4 of the practice plan", "table", ("population",), required=False),
+            "transcribe Tabel 4 of the practice plan", "table", required=False),
     Dataset("befolkning", "befolkning/befolkning_kommuner.csv", "Population per municipality (kommunekode, population, date)",
-            "Danmarks Statistik (FOLK1A)", "CC BY 4.0 (Danmarks Statistik)", "`kkr-geo data fetch` (statbank.dk API)", "table",
-            ("kommuner",), required=False),
+            "Danmarks Statistik (FOLK1A)", "CC BY 4.0 (Danmarks Statistik)", "`kkr-geo data fetch` (statbank.dk API)", "table", required=False),
     Dataset("gazetteer", "gazetteer/gazetteer.csv", "Named stations, bus stops and hospitals (name, kind, lat, lon, municipality, confidence)",
             "Københavns Kommune WFS (CC BY 4.0), OpenStreetMap (ODbL), Wikipedia", "CC BY 4.0 / ODbL / CC BY-SA",
-            "ships with the development data; any CSV with the same columns works", "real",
-            ("brt", "brt_stops", "parker_og_rejs")),
+            "ships with the development data; any CSV with the same columns works", "real"),
     Dataset("brt_geometri", "brt/brt_linjer.gpkg", "Real BRT alignments (column projekt) replacing the schematic lines",
             "Movia / the municipalities (feasibility studies)", "as published",
-            "export the alignments from the feasibility studies to a GeoPackage with a 'projekt' column", "real",
-            ("brt",), required=False),
+            "export the alignments from the feasibility studies to a GeoPackage with a 'projekt' column", "real", required=False),
     Dataset("supercykelstier_ruter", "supercykelstier/ruter.csv", "Cycle superhighway route table (no geometry)",
-            "Supercykelstisekretariatet (supercykelstier.dk)", "public information", "supercykelstier.dk route pages", "table",
-            ("supercykelstier",), required=False),
+            "Supercykelstisekretariatet (supercykelstier.dk)", "public information", "supercykelstier.dk route pages", "table", required=False),
     Dataset("supercykelstier_geometri", "supercykelstier/ruter.gpkg", "Cycle superhighway route lines (route_name, status)",
             "Supercykelstisekretariatet", "as published",
-            "download the route lines from supercykelstier.dk / Region Hovedstaden's open data", "real",
-            ("supercykelstier",), required=False),
+            "download the route lines from supercykelstier.dk / Region Hovedstaden's open data", "real", required=False),
     Dataset("klinikker", "klinikker/klinikker.csv", "Clinic locations with capacity (navn, lat/lon or x/y or adresse, postnr, kapacitet_sp51, kapacitet_sp62)",
             "Region Hovedstaden (practice register) or the municipality", "as agreed with the publisher",
-            "export the clinic list from the practice register; coordinates, or at least a postcode per clinic", "real",
-            ("klinikker",), required=False),
+            "export the clinic list from the practice register; coordinates, or at least a postcode per clinic", "real", required=False),
     Dataset("banelinjer", "osm/banelinjer_osm.geojson", "Rail lines for map context (S-tog, Metro, Kystbanen, Lokaltog)",
-            "OpenStreetMap contributors", "ODbL", "extract railway lines from an OpenStreetMap export", "real",
-            ("maps",), required=False),
+            "OpenStreetMap contributors", "ODbL", "extract railway lines from an OpenStreetMap export", "real", required=False),
 ]}
 
 
+def register_dataset(dataset: Dataset) -> Dataset:
+    """Declare a dataset the data directory may hold (for a layer module that reads a new file)."""
+    old = DATASETS.get(dataset.key)
+    if old is not None and old != dataset:
+        raise ValueError(f"dataset {dataset.key!r} is declared twice with different contents.")
+    DATASETS[dataset.key] = dataset
+    return dataset
+
+
 def fetched_metadata(dd: DataDir) -> dict:
-    """What ``kkr-geo data fetch`` recorded about downloaded files (``SOURCES.json``), if anything."""
+    """What ``kkr-geo data fetch`` recorded about downloaded files (``SOURCES.json``), keyed by the file's
+    path relative to the data directory (the records are keyed by fetch name and carry ``file``)."""
     for name in ("SOURCES.json", "_fetched.json"):
         p = dd.path / name
         if p.exists():
             try:
-                return json.loads(p.read_text(encoding="utf-8"))
+                data = json.loads(p.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 return {}
+            if not isinstance(data, dict):
+                return {}
+            records = data.get("datasets") if isinstance(data.get("datasets"), dict) else data
+            out = {}
+            for key, rec in records.items():
+                if isinstance(rec, dict):
+                    out[str(rec.get("file") or key)] = rec
+            return out
     return {}
 
 
 def status(dd: DataDir) -> list[dict]:
     """One row per dataset: found or not, file date and size, and what needs it."""
+    from kkr_geo.layers.registry import entries
+    entries()  # import the layer modules first: they may declare datasets of their own
     rows = []
     for d in DATASETS.values():
         p = dd.path / d.path

@@ -54,7 +54,7 @@ def _geometry_type(gdf: gpd.GeoDataFrame, name: str, declared: str | None) -> st
 
 def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> dict:
     """Write ``layers`` (name -> GeoDataFrame) to ``path``. Returns the read-back summary."""
-    from kkr_geo.layers.registry import LAYER_NAMES, layer_info
+    from kkr_geo.layers.registry import entries
 
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
@@ -62,7 +62,7 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
     styles = []
     with atomic_path(path, suffix=".gpkg") as tmp:
         for name, gdf in layers.items():
-            info = layer_info(name) if name in LAYER_NAMES else None
+            info = entries().get(name)
             geom_type = _geometry_type(gdf, name, info.geometry if info else None)
             data = _prepare(gdf)
             if geom_type.startswith("Multi"):

@@ -25,7 +25,7 @@ from kkr_geo.layers._common import finish
 from kkr_geo.layers.datadir import DataDir
 from kkr_geo.layers.indicators import read_table
 from kkr_geo.layers.keys import postcode_range
-from kkr_geo.layers.registry import LayerInfo
+from kkr_geo.layers.registry import LayerInfo, register_layer
 
 INFO = {"klinikker": LayerInfo(
     "klinikker", "Fysioterapiklinikker", "point",
@@ -49,6 +49,7 @@ def _find_column(columns, key):
     return None
 
 
+@register_layer(*INFO.values())
 def load(name: str, dd: DataDir, *, path: str | Path | None = None) -> gpd.GeoDataFrame:
     if path is None:
         candidates = [dd.path / "klinikker" / f for f in ("klinikker.csv", "klinikker.gpkg", "klinikker.xlsx")]

@@ -11,7 +11,7 @@ from kkr_geo.layers import catalog
 from kkr_geo.layers._common import finish
 from kkr_geo.layers.datadir import DataDir
 from kkr_geo.layers.keys import normalise_kommunekode, normalise_name
-from kkr_geo.layers.registry import LayerInfo
+from kkr_geo.layers.registry import LayerInfo, register_layer
 
 INFO = {"kommuner": LayerInfo(
     "kommuner", "Kommuner", "polygon",
@@ -19,7 +19,7 @@ INFO = {"kommuner": LayerInfo(
     {"kommunekode": "4-digit municipality code, text (e.g. '0101')", "navn": "municipality name",
      "region": "region name", "areal_km2": "area in km² (EPSG:25832)", "befolkning": "population (when the data directory has it)",
      "befolkning_dato": "date of the population figure"},
-    ("dagi_kommuner", "dagi_regioner"))}
+    ("dagi_kommuner", "dagi_regioner", "befolkning"))}
 
 REGION_HOVEDSTADEN = "1084"
 CHRISTIANSOE = "0411"
@@ -27,6 +27,7 @@ CHRISTIANSOE = "0411"
 DEFAULT_NEIGHBOURS = ("0259", "0265", "0253", "0269", "0350")  # Køge, Roskilde, Greve, Solrød, Lejre
 
 
+@register_layer(*INFO.values())
 def load(name: str, dd: DataDir, *, include_neighbours: bool | list[str] = False,
          include_christiansoe: bool = False) -> gpd.GeoDataFrame:
     path = catalog.require(dd, "dagi_kommuner", layer=name)

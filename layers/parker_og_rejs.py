@@ -16,7 +16,7 @@ import pandas as pd
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import Gazetteer, finish
 from kkr_geo.layers.datadir import DataDir
-from kkr_geo.layers.registry import LayerInfo
+from kkr_geo.layers.registry import LayerInfo, register_layer
 
 INFO = {"parker_og_rejs": LayerInfo(
     "parker_og_rejs", "Parkér og rejs-anlæg", "point",
@@ -37,6 +37,7 @@ def projects() -> pd.DataFrame:
     return df
 
 
+@register_layer(*INFO.values())
 def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     gaz = Gazetteer(catalog.require(dd, "gazetteer", layer=name))
     proj = projects()

@@ -21,7 +21,7 @@ from kkr_geo.layers import catalog
 from kkr_geo.layers._common import finish
 from kkr_geo.layers.datadir import DataDir
 from kkr_geo.layers.keys import normalise_name, postcode_range
-from kkr_geo.layers.registry import LayerInfo, load_layer
+from kkr_geo.layers.registry import LayerInfo, register_layer, load_layer
 
 _SCHEMA = {"navn": "planlægningsområde (municipality or Copenhagen bydel)", "planomraade": "Byen, Midt, Nord, Syd or Bornholm",
            "kommunekode": "4-digit municipality code", "type": "kommune or bydel", "areal_km2": "area in km²",
@@ -29,11 +29,11 @@ _SCHEMA = {"navn": "planlægningsområde (municipality or Copenhagen bydel)", "p
 INFO = {
     "planomraader": LayerInfo("planomraader", "Planlægningsområder (praksisplan for fysioterapi)", "polygon",
                               "Planning areas of the physiotherapy practice plan: 28 municipalities and 9 Copenhagen bydele.",
-                              _SCHEMA, ("dagi_kommuner", "bydele", "bydele_postnumre")),
+                              _SCHEMA, ("kommuner", "bydele", "bydele_postnumre", "dagi_postnumre")),
     "planomraader_samlet": LayerInfo("planomraader_samlet", "Planområder (praksisplan for fysioterapi)", "polygon",
                                      "The five planområder Byen, Midt, Nord, Syd, Bornholm as unions of planning areas.",
                                      {"planomraade": "Byen, Midt, Nord, Syd or Bornholm", "areal_km2": "area in km²"},
-                                     ("dagi_kommuner",)),
+                                     ("planomraader",)),
 }
 
 # Copenhagen bydel names (Københavns Kommune) -> the practice plan's planning area.
@@ -48,6 +48,7 @@ def definition() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@register_layer(*INFO.values())
 def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     areas = _planlaegningsomraader(dd)
     if name == "planomraader":

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 
 from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.provenance import carry_provenance
 from kkr_geo.layers import catalog
 from kkr_geo.layers.datadir import DataDir, resolve_data_dir
 from kkr_geo.layers.indicators import read_table
@@ -44,7 +45,7 @@ def planlaegningsomraade_population(data_dir=None, *, speciale: int = 51) -> gpd
     cap = joined[f"kapacitet_sp{speciale}"].to_numpy(float)
     ratio = joined[f"borgere_pr_kapacitet_sp{speciale}"].to_numpy(float)
     joined["population"] = np.rint(cap * ratio).astype("int64")
-    joined.attrs.update(areas.attrs)
+    carry_provenance(joined, areas)
     joined.attrs.update({"population_source": SOURCE, "population_precision": "approximate (rounded published ratios)",
                          "join_report": report.lines()})
     return joined

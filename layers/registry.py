@@ -1,66 +1,170 @@
-"""The registry of the region's layers: list them, describe them, load them by name."""
+"""The one registry of the region's layers and derived datasets: declare once, list, describe, load.
+
+Every layer and every derived dataset (catchments, coverage gaps, flows, context) is declared ONCE,
+next to its loader, with :func:`register_layer` (or :func:`register_derived`)::
+
+    @register_layer(LayerInfo("stationer", "Stationer", "point", "Rail stations of the gazetteer.",
+                              needs=("gazetteer",), provenance=Provenance(source="...", licence="...")))
+    def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame: ...
+
+The registry finds the declarations by importing every public module of ``kkr_geo.layers``
+(:data:`PROVIDER_PACKAGE`), so a new layer is one new module there; nothing else lists layers by hand.
+Everything else derives from it: :data:`LAYER_NAMES`, the CLI's choices, ``catalog.used_by`` and
+``kkr-geo data status``, the build's GeoPackage list and summary tables, and spec validation.
+"""
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+import pkgutil
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import geopandas as gpd
 
 from kkr_geo.geo.errors import DataError, KkrGeoError
+from kkr_geo.geo.provenance import Provenance, provenance_of, with_provenance
 from kkr_geo.layers.datadir import DataDir, resolve_data_dir
+
+GEOMETRIES = ("polygon", "line", "point")
+KINDS = ("layer", "derived")
+SUMMARY_ROLES = (None, "catchment", "coverage")
 
 
 @dataclass(frozen=True)
 class LayerInfo:
+    """One registry entry: a layer (loaded from the data directory) or a derived dataset (made from
+    other sources by an analysis or a join)."""
+
     name: str
     title: str                      # Danish, map-facing
     geometry: str                   # polygon | line | point
     description: str                # English, for docs and the GeoPackage description
     schema: dict[str, str] = field(default_factory=dict)  # column -> meaning
-    needs: tuple[str, ...] = ()     # dataset keys from kkr_geo.layers.catalog
+    needs: tuple[str, ...] = ()     # dataset keys (kkr_geo.layers.catalog) and/or other registry names
+    kind: str = "layer"             # layer | derived
+    gpkg: bool = True               # written to the build's GeoPackage
+    summary: str | None = None      # summary-table role in the build: None | catchment | coverage
+    summary_heading: str = ""       # Danish heading of its section in the summary (coverage)
+    summary_file: str = ""          # suffix of its own summary CSV (coverage)
+    provenance: Provenance = field(default_factory=Provenance)  # declared defaults (the loader may refine)
+    loader: Callable | None = field(default=None, compare=False, repr=False)
+    module: str = ""
+
+    def __post_init__(self):
+        if self.geometry not in GEOMETRIES:
+            raise ValueError(f"layer {self.name!r}: geometry {self.geometry!r} is not one of {GEOMETRIES}")
+        if self.kind not in KINDS:
+            raise ValueError(f"layer {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.summary not in SUMMARY_ROLES:
+            raise ValueError(f"layer {self.name!r}: summary role {self.summary!r} is not one of {SUMMARY_ROLES}")
 
 
-# name -> module in layers/ that defines INFO and load(data_dir, **options)
-_MODULES = {
-    "kommuner": "kkr_geo.layers.kommuner",
-    "planomraader": "kkr_geo.layers.planomraader",
-    "planomraader_samlet": "kkr_geo.layers.planomraader",
-    "brt": "kkr_geo.layers.brt",
-    "brt_stops": "kkr_geo.layers.brt",
-    "supercykelstier": "kkr_geo.layers.supercykelstier",
-    "parker_og_rejs": "kkr_geo.layers.parker_og_rejs",
-    "klinikker": "kkr_geo.layers.klinikker",
-    "stationer": "kkr_geo.layers.stationer",
-}
-LAYER_NAMES = tuple(_MODULES)
+PROVIDER_PACKAGE = "kkr_geo.layers"
+# Modules of the package that declare nothing (skipped by discovery so importing the registry stays light).
+_NOT_PROVIDERS = {"registry", "catalog", "datadir", "fetch", "export", "indicators", "numbers", "joins", "keys",
+                  "population", "analyses"}
+
+_ENTRIES: dict[str, LayerInfo] = {}
+_discovered = False
 
 
-def _module(name: str):
-    if name not in _MODULES:
-        raise KkrGeoError(f"unknown layer {name!r}.", hint=f"choose one of: {', '.join(LAYER_NAMES)}.")
-    return importlib.import_module(_MODULES[name])
+def register_layer(*infos: LayerInfo, kind: str | None = None):
+    """Decorator: register ``infos`` with the decorated loader ``load(name, data_dir, **options)``
+    (layers) or ``make(name, sources)`` (derived datasets; ``sources`` has ``get``/``data_dir``)."""
+
+    def deco(fn):
+        for info in infos:
+            entry = replace(info, loader=fn, module=fn.__module__, **({"kind": kind} if kind else {}))
+            old = _ENTRIES.get(entry.name)
+            if old is not None and old.module != entry.module:
+                raise KkrGeoError(f"registry: {entry.name!r} is declared twice ({old.module} and {entry.module}).")
+            _ENTRIES[entry.name] = entry
+        return fn
+
+    return deco
+
+
+def register_derived(*infos: LayerInfo):
+    """Decorator for derived datasets: ``make(name, sources) -> GeoDataFrame | AnalysisResult``."""
+    return register_layer(*infos, kind="derived")
+
+
+def unregister(name: str) -> None:
+    """Remove an entry (tests and notebooks that registered a temporary layer)."""
+    _ENTRIES.pop(name, None)
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    pkg = importlib.import_module(PROVIDER_PACKAGE)
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if mod.name.startswith("_") or mod.name in _NOT_PROVIDERS or mod.ispkg:
+            continue
+        importlib.import_module(f"{PROVIDER_PACKAGE}.{mod.name}")
+
+
+def entries(*, kind: str | None = None) -> dict[str, LayerInfo]:
+    """All registry entries (name -> LayerInfo) in display order (also the GeoPackage's layer order)."""
+    _discover()
+    order = sorted(_ENTRIES.values(), key=lambda e: (_ORDER.get(e.name, len(_ORDER)), e.name))
+    return {e.name: e for e in order if kind is None or e.kind == kind}
+
+
+# Display order of the shipped entries: listings and the GeoPackage's layer order (an entry missing here sorts
+# after these, by name). Not a registration list: an entry is known whether or not it is named here.
+_ORDER = {n: i for i, n in enumerate((
+    "kommuner", "kommuner_nabo", "planomraader", "planomraader_samlet", "planlaegningsomraader", "planomraader_kapacitet",
+    "brt", "brt_stops", "parker_og_rejs", "supercykelstier", "klinikker", "brt_opland", "parker_og_rejs_opland",
+    "klinik_daekningshuller", "stationer", "station_daekningshuller", "patientstroemme", "banelinjer"))}
+
+
+def layer_names() -> tuple[str, ...]:
+    return tuple(entries(kind="layer"))
+
+
+def source_names() -> tuple[str, ...]:
+    """Every name a map spec's ``source:`` may use (layers and derived datasets)."""
+    return tuple(entries())
+
+
+def entry(name: str) -> LayerInfo:
+    all_ = entries()
+    if name not in all_:
+        raise KkrGeoError(f"unknown layer or dataset {name!r}.", hint=f"choose one of: {', '.join(all_)}.")
+    return all_[name]
+
+
+def _layer_entry(name: str) -> LayerInfo:
+    layers = entries(kind="layer")
+    if name not in layers:
+        raise KkrGeoError(f"unknown layer {name!r}.", hint=f"choose one of: {', '.join(layers)}.")
+    return layers[name]
 
 
 def layer_info(name: str) -> LayerInfo:
-    return _module(name).INFO[name]
+    return entry(name)
 
 
 def load_layer(name: str, data_dir: str | DataDir | None = None, **options) -> gpd.GeoDataFrame:
     """Load a layer as a GeoDataFrame in EPSG:25832.
 
-    ``attrs`` carries ``layer``, ``title``, ``source``, ``licence``, ``precision``, ``status``
-    (``ok`` or ``no_geometry``), ``notes`` (list of str) and ``geometry_report``.
+    Its provenance (:func:`kkr_geo.geo.provenance.provenance_of`) is also readable as ``attrs``:
+    ``layer``, ``title``, ``source``, ``licence``, ``precision``, ``status`` (``ok`` or
+    ``no_geometry``), ``notes`` (list of str) and ``geometry_report``.
     """
+    info = _layer_entry(name)
     dd = resolve_data_dir(data_dir)
-    gdf = _module(name).load(name, dd, **options)
-    info = layer_info(name)
-    gdf.attrs.setdefault("layer", name)
-    gdf.attrs.setdefault("title", info.title)
-    gdf.attrs.setdefault("description", info.description)
-    gdf.attrs.setdefault("status", "ok")
-    gdf.attrs.setdefault("notes", [])
-    return gdf
+    gdf = info.loader(name, dd, **options)
+    declared, got = info.provenance, provenance_of(gdf)
+    merged = got.replace(**{k: getattr(declared, k) for k in ("source", "licence", "precision", "date")
+                            if not getattr(got, k) and getattr(declared, k)})
+    merged = merged.replace(layer=merged.layer or name, title=merged.title or info.title,
+                            description=merged.description or info.description, status=merged.status or "ok")
+    return with_provenance(gdf, merged)
 
 
 def available_layers(data_dir: str | DataDir | None = None, *, include_optional: bool = True) -> dict[str, gpd.GeoDataFrame]:
@@ -71,7 +175,7 @@ def available_layers(data_dir: str | DataDir | None = None, *, include_optional:
     """
     dd = resolve_data_dir(data_dir)
     out = _LayerSet()
-    for name in LAYER_NAMES:
+    for name in layer_names():
         try:
             out[name] = load_layer(name, dd)
         except DataError as exc:
@@ -79,7 +183,42 @@ def available_layers(data_dir: str | DataDir | None = None, *, include_optional:
     return out
 
 
+def split_needs(info: LayerInfo) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(sources, dataset_keys)`` of an entry's ``needs``. A need names another registry entry if one
+    exists (``klinik_daekningshuller`` needs the layer ``klinikker``), else a catalogue dataset (the
+    layer ``klinikker`` needs the dataset ``klinikker``)."""
+    names = entries()
+    srcs = tuple(n for n in info.needs if n in names and n != info.name)
+    return srcs, tuple(n for n in info.needs if n not in srcs)
+
+
+def used_by(dataset_key: str) -> tuple[str, ...]:
+    """Registry entries that declare the catalogue dataset ``dataset_key`` in their ``needs``."""
+    return tuple(n for n, e in entries().items() if dataset_key in split_needs(e)[1])
+
+
+def feature_layers() -> tuple[str, ...]:
+    """Layers of points or lines: the features/facilities the CLI's analyses accept with ``--layer``."""
+    return tuple(n for n, e in entries(kind="layer").items() if e.geometry in ("point", "line"))
+
+
+def gpkg_sources() -> tuple[str, ...]:
+    return tuple(n for n, e in entries().items() if e.gpkg)
+
+
+def summary_sources(role: str | None = None) -> dict[str, LayerInfo]:
+    return {n: e for n, e in entries().items() if e.summary and (role is None or e.summary == role)}
+
+
 class _LayerSet(dict):
     def __init__(self):
         super().__init__()
         self.skipped: dict[str, str] = {}
+
+
+def __getattr__(name: str):
+    # LAYER_NAMES is derived from the registry on first use (discovery imports the layer modules,
+    # which import this module: a module-level constant would be computed too early).
+    if name == "LAYER_NAMES":
+        return layer_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

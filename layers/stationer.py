@@ -12,7 +12,7 @@ from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import Gazetteer, finish
 from kkr_geo.layers.datadir import DataDir
-from kkr_geo.layers.registry import LayerInfo
+from kkr_geo.layers.registry import LayerInfo, register_layer
 
 KINDS = {"s_station": "S-tog", "metro_station": "Metro", "regional_station": "Regional- og kysttog",
          "local_rail_station": "Lokaltog"}
@@ -24,6 +24,7 @@ INFO = {"stationer": LayerInfo(
     ("gazetteer",))}
 
 
+@register_layer(*INFO.values())
 def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     gaz = Gazetteer(catalog.require(dd, "gazetteer", layer=name))
     df = gaz.df[gaz.df["kind"].isin(KINDS)].copy()

@@ -14,7 +14,7 @@ from kkr_geo.geo.io import read_vector
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import finish
 from kkr_geo.layers.datadir import DataDir
-from kkr_geo.layers.registry import LayerInfo
+from kkr_geo.layers.registry import LayerInfo, register_layer
 
 INFO = {"supercykelstier": LayerInfo(
     "supercykelstier", "Supercykelstier", "line",
@@ -29,6 +29,7 @@ NETWORK = {"ruter_planlagt": 60, "km_planlagt": 850, "ruter_etableret": 16, "cyk
 SOURCE = "Supercykelstisekretariatet; KKR Hovedstaden, mobilitetsanalyse"
 
 
+@register_layer(*INFO.values())
 def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     notes = []
     geom_path = None

@@ -25,15 +25,29 @@ from kkr_geo.maps.spec import load_specs
 from kkr_geo.maps.static import render_static
 
 GPKG_NAME = "kkr_geo_lag.gpkg"
-# coverage analyses: source name -> (summary file suffix, Markdown heading)
-COVERAGE_TABLES = {"klinik_daekningshuller": ("klinikker", "Dækning: befolkning langt fra nærmeste klinik"),
-                   "station_daekningshuller": ("stationer", "Stationsnærhed: befolkning langt fra nærmeste station")}
 SUMMARY_NAME = "oplande_og_daekning"
 FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
-# Layers and derived datasets written to the GeoPackage (when the data directory has them).
-GPKG_SOURCES = ("kommuner", "planomraader", "planomraader_samlet", "planlaegningsomraader", "brt", "brt_stops",
-                "parker_og_rejs", "supercykelstier", "klinikker", "brt_opland", "parker_og_rejs_opland",
-                "klinik_daekningshuller", "stationer", "station_daekningshuller", "patientstroemme")
+
+
+def gpkg_sources() -> tuple[str, ...]:
+    """Layers and derived datasets written to the GeoPackage (registry entries with ``gpkg=True``)."""
+    from kkr_geo.layers.registry import gpkg_sources as names
+    return names()
+
+
+def coverage_tables() -> dict[str, tuple[str, str]]:
+    """Coverage analyses of the summary: source name -> (summary file suffix, Markdown heading)."""
+    from kkr_geo.layers.registry import summary_sources
+    return {n: (e.summary_file or n, e.summary_heading or e.title) for n, e in summary_sources("coverage").items()}
+
+
+def __getattr__(name: str):
+    # old constant names, now derived from the registry
+    if name == "GPKG_SOURCES":
+        return gpkg_sources()
+    if name == "COVERAGE_TABLES":
+        return coverage_tables()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -72,8 +86,8 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     """Build the annex set into ``out_dir``. ``only`` restricts the maps (and then skips the GeoPackage
     unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi."""
     out = Path(out_dir)
-    specs = load_specs(spec_dir, only)  # validate every spec before any work
     sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
+    specs = load_specs(spec_dir, only, known_sources=sources.names())  # validate every spec before any work
     report = BuildReport(out)
     log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     for i, spec in enumerate(specs, 1):
@@ -124,16 +138,15 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
     import pyogrio
     from kkr_geo.layers.export import export_geopackage
     layers = {}
-    for name in GPKG_SOURCES:
+    for name in gpkg_sources():
         try:
             gdf = sources.get(name)
         except (SourceUnavailable, KkrGeoError) as exc:
             report.gpkg_skipped[name] = exc.message.split("\n")[0]
             continue
         if "part" in gdf.columns:  # flow lines: the arrowheads are a drawing device, not data
-            attrs = dict(gdf.attrs)
-            gdf = gdf[gdf["part"] == "linje"].drop(columns="part")
-            gdf.attrs = attrs
+            from kkr_geo.geo.provenance import carry_provenance
+            gdf = carry_provenance(gdf[gdf["part"] == "linje"].drop(columns="part"), gdf)
         layers[name] = gdf
     path = out / GPKG_NAME
     out.mkdir(parents=True, exist_ok=True)
@@ -148,14 +161,28 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
         + (f"; not available: {', '.join(report.gpkg_skipped)}" if report.gpkg_skipped else ""))
 
 
-def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
-    """Catchment and coverage tables collected during the build (after the maps were made)."""
-    for name in ("brt_opland", "parker_og_rejs_opland", *COVERAGE_TABLES):
+def summary_results(sources: Sources) -> dict[str, object]:
+    """The analysis results behind the summary (registry entries with a summary role), made if needed."""
+    from kkr_geo.layers.registry import summary_sources
+    out = {}
+    for name in summary_sources():
         try:
-            sources.get(name)
+            res = sources.result(name)
         except (SourceUnavailable, KkrGeoError):
-            pass
-    return dict(sources.tables)
+            continue
+        if res is not None:
+            out[name] = res
+    return out
+
+
+def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
+    """Catchment and coverage tables by name (``<name>_pr_omraade`` for the breakdown by area)."""
+    out = {}
+    for name, res in summary_results(sources).items():
+        out[name] = res.tables["main"]
+        if "pr_omraade" in res.tables:
+            out[f"{name}_pr_omraade"] = res.tables["pr_omraade"]
+    return out
 
 
 def _danish_csv(df: pd.DataFrame) -> str:
@@ -186,9 +213,11 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
 
 
 def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> None:
-    tables = summary_tables(sources)
-    main = [t for k, t in tables.items() if not k.endswith("_pr_omraade") and k not in COVERAGE_TABLES]
-    by_area = [t for k, t in tables.items() if k.endswith("_pr_omraade")]
+    from kkr_geo.layers.registry import entry
+    results = summary_results(sources)
+    coverage = coverage_tables()
+    main = [r.tables["main"] for k, r in results.items() if entry(k).summary == "catchment"]
+    by_area = [r.tables["pr_omraade"] for k, r in results.items() if entry(k).summary == "catchment" and "pr_omraade" in r.tables]
     md = ["# Oplande og dækning", "",
           "Befolkning og areal i oplandene til KKR Hovedstadens mobilitetsprojekter og dækningen af klinikker.",
           "Tal med dansk talformat; befolkningstal er tilnærmede (se metode nedenfor).", ""]
@@ -203,13 +232,13 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> Non
         df = pd.concat(by_area, ignore_index=True)
         written.append(write_text_atomic(out / f"{SUMMARY_NAME}_pr_omraade.csv", _danish_csv(df)))
         md += ["## Oplande fordelt på kommuner og planområder", "", _md_table(df, {"population": 0}), ""]
-    for key, (suffix, heading) in COVERAGE_TABLES.items():
-        if key in tables:
-            df = tables[key]
+    for key, (suffix, heading) in coverage.items():
+        if key in results:
+            df = results[key].tables["main"]
             written.append(write_text_atomic(out / f"{SUMMARY_NAME}_{suffix}.csv", _danish_csv(df)))
             md += [f"## {heading}", "", _md_table(df, {"share_beyond": 3}), ""]
     md += ["## Metode", ""]
-    for name, meta in sorted(sources.table_meta.items()):
+    for name, meta in sorted((k, r.meta) for k, r in results.items()):
         md.append(f"- **{name}**: " + "; ".join(f"{k}: {v}" for k, v in sorted(meta.items()) if v not in (None, "")))
     md += ["", "## Kort", ""]
     for m in report.maps:

@@ -64,10 +64,11 @@ def _rows_html(pairs) -> str:
     return f"<table class=\"kkr-tip\">{rows}</table>"
 
 
-def _feature_html(pm, lay, row, columns, *, heading: str | None) -> str:
+def _feature_html(pm, lay, row, columns, *, heading: str | None, names: dict | None = None) -> str:
     pairs = []
+    names = lay.spec.tooltip_names if names is None else names
     for col in columns:
-        name = lay.spec.tooltip_names.get(col, col)
+        name = names.get(col, col)
         pairs.append((name, fmt_value(row.get(col), _decimals_for(pm, col))))
     head = f"<div class=\"kkr-tip-head\">{esc(heading)}</div>" if heading else ""
     return head + (_rows_html(pairs) if pairs else "")
@@ -160,20 +161,21 @@ def _feature_collection(pm: PreparedMap, lay) -> dict:
             props["_s"] = style
         heading = str(row[head_col]) if head_col and pd.notna(row[head_col]) else lay.label
         tip_cols = list(lay.spec.tooltip)
+        tip_names = dict(lay.spec.tooltip_names)  # a copy: renderers never write into the spec
         if bcol and not tip_cols:
             b = bands.index(row[bcol]) if row[bcol] in bands else 0
             heading = f"{heading} · {band_label(bands, b)}"
             tip_cols = [c for c in ("population", "area_km2") if c in gdf.columns]
-            lay.spec.tooltip_names.setdefault("population", "Befolkning")
-            lay.spec.tooltip_names.setdefault("area_km2", "Areal (km²)")
+            tip_names.setdefault("population", "Befolkning")
+            tip_names.setdefault("area_km2", "Areal (km²)")
         if tip_cols or heading:
-            props["_t"] = _feature_html(pm, lay, row, tip_cols, heading=heading)
+            props["_t"] = _feature_html(pm, lay, row, tip_cols, heading=heading, names=tip_names)
         popup_cols = lay.spec.popup or tip_cols
         if lay.spec.popup or lay.style in ("choropleth", "point", "line"):
             extra = []
             if lay.schematic:
                 extra.append("<div class=\"kkr-note\">Skematisk linjeføring – ikke præcis placering</div>")
-            props["_p"] = _feature_html(pm, lay, row, popup_cols, heading=heading) + "".join(extra)
+            props["_p"] = _feature_html(pm, lay, row, popup_cols, heading=heading, names=tip_names) + "".join(extra)
         features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
     return {"type": "FeatureCollection", "features": features}
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.provenance import carry_provenance
 from kkr_geo.maps.classify import Classification, classify
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.spec import LayerSpec, MapSpec
@@ -190,10 +191,10 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
                 raise
             skipped_notes.append(f"{lspec.label or lspec.source}: ikke vist – ingen geometri i datagrundlaget")
             continue
-        attrs = dict(gdf.attrs)
+        source_gdf = gdf
         gdf = _apply_filter(gdf, lspec.filter, f"{spec.name}: layer {lspec.id}")
-        gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
-        gdf.attrs = attrs
+        gdf = carry_provenance(gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy(), source_gdf)
+        attrs = gdf.attrs
         for col in lspec.tooltip + lspec.popup:
             if col not in gdf.columns:
                 raise InputError(f"{spec.path.name if spec.path else spec.name}: layers ({lspec.id}): tooltip/popup column "

@@ -150,8 +150,12 @@ def _str_list(ck: _Checker, data: dict, key: str, where: str = "") -> list[str]:
     return [str(v) for v in value]
 
 
-def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Path | None = None) -> MapSpec:
-    """Validate a spec mapping (already parsed YAML) and return a :class:`MapSpec`."""
+def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Path | None = None,
+               known_sources=None) -> MapSpec:
+    """Validate a spec mapping (already parsed YAML) and return a :class:`MapSpec`.
+
+    With ``known_sources`` (names), every layer's ``source`` must be one of them; :func:`load_spec`
+    passes the registry's names (:func:`kkr_geo.layers.registry.source_names`)."""
     ck = _Checker(label)
     if not isinstance(data, dict):
         raise InputError(f"{label}: the file must contain a mapping of keys (title, layers, ...), got {type(data).__name__}.")
@@ -219,6 +223,11 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
             ck.fail(f"layers[{i}]", f"expected a mapping with id, source, style, got {raw!r}.")
         ck.unknown(raw, _LAYER_KEYS, where)
         source = ck.typed(raw, "source", str, required=True, where=where)
+        if known_sources is not None and source not in known_sources:
+            import difflib
+            close = difflib.get_close_matches(source, list(known_sources), n=1)
+            ck.fail(f"{where}source", f"unknown source {source!r}.",
+                    hint=(f"did you mean {close[0]!r}? " if close else "") + f"sources: {', '.join(known_sources)}")
         lid = ck.typed(raw, "id", str, source, where=where)
         if lid in seen:
             ck.fail(f"{where}id", f"duplicate layer id {lid!r}.")
@@ -331,8 +340,9 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
     return spec
 
 
-def load_spec(path: str | Path) -> MapSpec:
-    """Read and validate one spec file (YAML; ``.toml`` is accepted too)."""
+def load_spec(path: str | Path, *, known_sources=None) -> MapSpec:
+    """Read and validate one spec file (YAML; ``.toml`` is accepted too). Layer sources must be names
+    of the registry (or of ``known_sources`` when given, e.g. a build's in-memory sources)."""
     path = Path(path)
     label = path.name
     try:
@@ -349,7 +359,10 @@ def load_spec(path: str | Path) -> MapSpec:
             data = yaml.safe_load(text)
     except (yaml.YAMLError, ValueError) as exc:
         raise InputError(f"{label}: cannot be parsed ({exc}).", hint="check indentation and quoting.") from None
-    return parse_spec(data, label=label, name=path.stem, path=path)
+    if known_sources is None:
+        from kkr_geo.layers.registry import source_names
+        known_sources = source_names()
+    return parse_spec(data, label=label, name=path.stem, path=path, known_sources=known_sources)
 
 
 def shipped_spec_dir() -> Path:
@@ -377,11 +390,13 @@ def spec_files(path: str | Path) -> list[Path]:
     return files
 
 
-def load_specs(directory: str | Path | None = None, only: list[str] | None = None) -> list[MapSpec]:
-    """All specs in ``directory`` (default: the shipped ``maps/specs``), sorted by name."""
+def load_specs(directory: str | Path | None = None, only: list[str] | None = None, *,
+               known_sources=None) -> list[MapSpec]:
+    """All specs in ``directory`` (default: the shipped ``maps/specs``; also a single spec file), sorted by
+    name; see :func:`load_spec`."""
     directory = Path(directory) if directory else shipped_spec_dir()
     files = spec_files(directory)
-    specs = [load_spec(p) for p in files]
+    specs = [load_spec(p, known_sources=known_sources) for p in files]
     names = [s.name for s in specs]
     dup = {n for n in names if names.count(n) > 1}
     if dup:

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from kkr_geo.commands import _checks
-from kkr_geo.commands._lazy import LazyModule
+from kkr_geo.commands._lazy import LazyChoices, LazyModule
 from kkr_geo.geo.errors import DataError, InputError
 
 # imported on first use: parsing the command line (--help, --version) must not load them
@@ -26,7 +26,6 @@ gpd = LazyModule("geopandas")
 np = LazyModule("numpy")
 pd = LazyModule("pandas")
 
-FEATURE_LAYERS = ["brt", "brt_stops", "parker_og_rejs", "klinikker", "supercykelstier", "stationer"]
 AREA_LAYERS = {"kommuner": "kommune", "planomraader": "planområde"}
 
 
@@ -62,9 +61,15 @@ def register(sub) -> None:
     a.set_defaults(func=cmd_access)
 
 
+def _feature_layers() -> tuple[str, ...]:
+    from kkr_geo.layers.registry import feature_layers  # loads the layer modules: only when --layer is used
+    return feature_layers()
+
+
 def _common(p, *, what: str) -> None:
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--layer", choices=FEATURE_LAYERS, help=f"region layer with the {what}")
+    src.add_argument("--layer", type=LazyChoices(_feature_layers), metavar="LAYER",
+                     help=f"region layer with the {what}: a point or line layer of the registry (see `kkr-geo layers list`)")
     src.add_argument("--facilities", "--features", dest="facilities", metavar="FILE",
                      help=f"vector file (GeoPackage, GeoJSON, Shapefile) with the {what}")
     p.add_argument("--klinikker", metavar="FILE", help="clinic file for --layer klinikker")
@@ -99,11 +104,11 @@ def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
         opts = {"path": args.klinikker} if args.layer == "klinikker" and args.klinikker else {}
         gdf = load_layer(args.layer, dd, **opts)
         if args.layer == "brt" and getattr(args, "with_stops", False):
+            from kkr_geo.geo.provenance import carry_provenance
             stops = load_layer("brt_stops", dd)
-            attrs = dict(gdf.attrs)
-            gdf = gpd.GeoDataFrame(pd.concat([gdf, stops[[c for c in stops.columns if c in ("projekt", "navn", "geometry")]]],
-                                             ignore_index=True), geometry="geometry", crs=gdf.crs)
-            gdf.attrs.update(attrs)
+            gdf = carry_provenance(
+                gpd.GeoDataFrame(pd.concat([gdf, stops[[c for c in stops.columns if c in ("projekt", "navn", "geometry")]]],
+                                           ignore_index=True), geometry="geometry", crs=gdf.crs), gdf)
         gdf.attrs.setdefault("source", args.layer)
         if gdf.attrs.get("status") == "no_geometry" or len(gdf) == 0:
             raise DataError(f"layer {args.layer} has no geometry in this data directory.",
@@ -214,7 +219,7 @@ def _report(paths: list[Path], meta: dict) -> None:
 
 def cmd_catchment(args) -> int:
     _checks.out_dir(args.out)  # before any work
-    from kkr_geo.geo.catchment import corridor_catchment
+    from kkr_geo.layers.analyses import catchment
     features = load_features(args)
     by = args.by
     if by == "auto":
@@ -222,12 +227,12 @@ def cmd_catchment(args) -> int:
     elif by.lower() == "none":
         by = None
     grid = load_population(args)
-    res = corridor_catchment(features, grid, parse_distances(args.distances), by=by, mode=args.mode,
-                             areas=load_areas(args), **distance_options(args))
+    res = catchment(features, grid, parse_distances(args.distances), by=by, mode=args.mode,
+                    areas=load_areas(args), **distance_options(args))
     out = Path(_checks.out_dir(args.out))
     paths = write_csv(_with_meta(res.table, res.meta), out / "catchment.csv")
-    paths += write_csv(_with_meta(res.by_area, res.meta), out / "catchment_omraader.csv")
-    paths.append(write_gpkg({"catchment": _with_meta(res.polygons, res.meta)}, out / "catchment.gpkg"))
+    paths += write_csv(_with_meta(res.tables["pr_omraade"], res.meta), out / "catchment_omraader.csv")
+    paths.append(write_gpkg({"catchment": _with_meta(res.geometry, res.meta)}, out / "catchment.gpkg"))
     paths.append(write_meta(res.meta, out / "catchment_meta.json"))
     print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     _report(paths, res.meta)
@@ -236,15 +241,15 @@ def cmd_catchment(args) -> int:
 
 def cmd_coverage(args) -> int:
     _checks.out_dir(args.out)  # before any work
-    from kkr_geo.geo.coverage import coverage_gaps
+    from kkr_geo.layers.analyses import coverage
     facilities = load_features(args)
     grid = load_population(args)
     areas = load_areas(args)
-    res = coverage_gaps(facilities, grid, args.threshold, areas=areas, **distance_options(args))
+    res = coverage(facilities, grid, args.threshold, areas=areas, **distance_options(args))
     out = Path(_checks.out_dir(args.out))
     paths = write_csv(_with_meta(res.table, res.meta), out / "coverage.csv")
-    paths.append(write_gpkg({"gaps": _with_meta(res.gaps, res.meta)}, out / "coverage.gpkg"))
-    paths.append(_write_grid_tif(grid, res.distance, out / "coverage_distance.tif", "distance to nearest facility (m)"))
+    paths.append(write_gpkg({"gaps": _with_meta(res.geometry, res.meta)}, out / "coverage.gpkg"))
+    paths.append(_write_grid_tif(grid, res.raw.distance, out / "coverage_distance.tif", "distance to nearest facility (m)"))
     paths.append(write_meta(res.meta, out / "coverage_meta.json"))
     print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     _report(paths, res.meta)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from kkr_geo.commands._lazy import LazyChoices
 from kkr_geo.layers.datadir import resolve_data_dir
 
-# kkr_geo.layers.registry (geopandas) is imported in the handlers, so that parsing stays fast.
+# kkr_geo.layers.registry loads every layer module (geopandas): imported in the handlers and for the
+# choices only when they are checked, so that parsing (--help, --version) stays fast.
+
+
+def _layer_names() -> tuple[str, ...]:
+    from kkr_geo.layers.registry import layer_names
+    return layer_names()
 
 
 def register(sub) -> None:
@@ -13,7 +20,8 @@ def register(sub) -> None:
     lp = lsub.add_parser("list", help="the layers, their status and precision")
     lp.set_defaults(func=cmd_list)
     sp = lsub.add_parser("show", help="schema, provenance and notes of one layer")
-    sp.add_argument("name", help="layer name (see `kkr-geo layers list`)")
+    sp.add_argument("name", type=LazyChoices(_layer_names), metavar="NAME",
+                    help="layer name (see `kkr-geo layers list`)")
     sp.add_argument("--klinikker", metavar="FILE", help="clinic file (for the klinikker layer)")
     sp.set_defaults(func=cmd_show)
     ep = lsub.add_parser("export", help="write all available layers to one GeoPackage (EPSG:25832, QGIS styles)")
@@ -30,12 +38,12 @@ def _print_notes(name, gdf) -> None:
 
 
 def cmd_list(args) -> int:
-    from kkr_geo.layers.registry import LAYER_NAMES, available_layers, layer_info
+    from kkr_geo.layers.registry import available_layers, layer_info, layer_names
 
     dd = resolve_data_dir(args.data_dir)
     print(f"Data directory: {dd}")
     layers = available_layers(dd)
-    for name in LAYER_NAMES:
+    for name in layer_names():
         info = layer_info(name)
         if name in layers:
             g = layers[name]
@@ -50,7 +58,6 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     from kkr_geo.layers.registry import layer_info, load_layer
 
-    layer_info(args.name)  # an unknown name is a clear error naming the layers, before any data is read
     dd = resolve_data_dir(args.data_dir)
     opts = {"path": args.klinikker} if args.name == "klinikker" and args.klinikker else {}
     gdf = load_layer(args.name, dd, **opts)
@@ -69,7 +76,7 @@ def cmd_show(args) -> int:
 
 def cmd_export(args) -> int:
     from kkr_geo.layers.export import export_geopackage
-    from kkr_geo.layers.registry import LAYER_NAMES, available_layers, load_layer
+    from kkr_geo.layers.registry import available_layers, layer_names, load_layer
 
     dd = resolve_data_dir(args.data_dir)
     print(f"Data directory: {dd}")
@@ -90,7 +97,7 @@ def cmd_export(args) -> int:
         styled = "styled" if name in summary["styles"] else "no style"
         print(f"  {name:20s} {info['features']:5d} {info['geometry_type']:16s} {info['crs']}  {styled}")
         _print_notes(name, layers[name])
-    for n in LAYER_NAMES:
+    for n in layer_names():
         if n not in layers:
             print(f"  {n:20s} not included: {found.skipped.get(n, 'no data').splitlines()[0]}")
     return 0

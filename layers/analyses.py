@@ -1,0 +1,114 @@
+"""The analysis service: catchments and coverage gaps as result objects, for the CLI and the build alike.
+
+Each function takes features, a population grid and options, and returns an :class:`AnalysisResult`
+(map-ready geometry with its provenance, named tables and metadata). Nothing is stored, printed or
+written: ``kkr-geo catchment|coverage`` writes the result to files, the annex build draws the
+geometry and collects the tables into its summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from kkr_geo.geo.provenance import Provenance, provenance_of, with_provenance
+
+OUTSIDE = "uden for Region Hovedstaden: befolkning ikke opgjort"
+PARTLY = "delvis uden for Region Hovedstaden: kun regionens del opgjort"
+
+
+@dataclass
+class AnalysisResult:
+    """What an analysis returns: ``geometry`` to map or export, ``tables`` by role, ``meta`` for the method
+    note. ``tables["main"]`` is the headline table; ``tables["pr_omraade"]`` the breakdown by area (if any).
+    ``raw`` is the analysis core's own result (e.g. the distance array of a coverage run)."""
+
+    name: str
+    geometry: gpd.GeoDataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    raw: Any = None
+
+    @property
+    def provenance(self) -> Provenance:
+        return provenance_of(self.geometry)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.tables["main"]
+
+
+def _detour_note(meta: dict) -> str:
+    return str(meta.get("detour_factor", "")).replace(".", ",")
+
+
+def catchment(features: gpd.GeoDataFrame, grid, distances, *, by: str | None = None, mode: str = "rings",
+              areas: dict | None = None, name: str | None = None, title: str = "", label_column: str | None = None,
+              region=None, **distance_options) -> AnalysisResult:
+    """Population and area within ``distances`` of ``features`` (:func:`kkr_geo.geo.catchment.corridor_catchment`).
+
+    With ``label_column`` the tables and polygons get a readable ``navn``; with ``region`` (a polygon)
+    catchments wholly outside it get no population (NaN) and a ``bemaerkning``; with ``name`` the tables
+    get an ``analyse`` column."""
+    from kkr_geo.geo.catchment import corridor_catchment
+    res = corridor_catchment(features, grid, distances, by=by, mode=mode, areas=areas, **distance_options)
+    polys, table = res.polygons.copy(), res.table.copy()
+    by_area = res.by_area.copy() if getattr(res, "by_area", None) is not None else None
+    if label_column and by and label_column in features.columns:
+        names = dict(zip(features[by].astype(str), features[label_column].astype(str)))
+        polys["navn"] = [names.get(str(f), str(f)) for f in polys["feature"]]
+        table.insert(1, "navn", [names.get(str(f), str(f)) for f in table["feature"]])
+    if region is not None:
+        outside = {f for f, g in zip(polys["feature"], polys.geometry) if not g.intersects(region)}
+        partly = {f for f, g in zip(polys["feature"], polys.geometry) if f not in outside and not region.contains(g)}
+        polys.loc[polys["feature"].isin(outside), "population"] = np.nan
+        table.loc[table["feature"].isin(outside), "population"] = np.nan
+        table["bemaerkning"] = [OUTSIDE if f in outside else (PARTLY if f in partly else "") for f in table["feature"]]
+    if name:
+        table.insert(0, "analyse", name)
+        if by_area is not None:
+            by_area.insert(0, "analyse", name)
+    meta = dict(getattr(res, "meta", {}) or {})
+    fprov = provenance_of(features)
+    prov = Provenance(
+        title=title, layer=name or "",
+        source="; ".join(x for x in (fprov.source, grid.source) if x),
+        precision="schematic" if fprov.schematic else fprov.precision,
+        notes=(*fprov.notes, *(f"{k}: {v}" for k, v in meta.items())),
+        map_notes=("Oplande: luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for "
+                   "planlægningsområderne (tilnærmet) og kun opgjort i Region Hovedstaden.".format(_detour_note(meta)),)
+        if "detour_factor" in meta else (),
+    )
+    tables = {"main": table}
+    if by_area is not None:
+        tables["pr_omraade"] = by_area
+    return AnalysisResult(name or "catchment", with_provenance(polys, prov), tables, meta, res)
+
+
+def coverage(facilities: gpd.GeoDataFrame, grid, threshold_m: float, *, areas: dict | None = None,
+             name: str | None = None, title: str = "", **distance_options) -> AnalysisResult:
+    """Where people live farther than ``threshold_m`` from any facility (:func:`kkr_geo.geo.coverage.coverage_gaps`)."""
+    from kkr_geo.geo.coverage import coverage_gaps
+    res = coverage_gaps(facilities, grid, threshold_m, areas=areas, **distance_options)
+    table = res.table.copy()
+    if name:
+        table.insert(0, "analyse", name)
+    meta = dict(getattr(res, "meta", {}) or {})
+    prov = Provenance(
+        title=title, layer=name or "",
+        source="; ".join(x for x in (provenance_of(facilities).source, grid.source) if x),
+        precision=grid.precision,
+        map_notes=("Afstand i luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for "
+                   "planlægningsområderne (tilnærmet).".format(_detour_note(meta)),) if "detour_factor" in meta else (),
+    )
+    return AnalysisResult(name or "coverage", with_provenance(res.gaps.copy(), prov), {"main": table}, meta, res)
+
+
+def region_outline(kommuner: gpd.GeoDataFrame):
+    """The region as one polygon (for :func:`catchment`'s ``region``)."""
+    return shapely.union_all(kommuner.geometry.values)

@@ -1,0 +1,155 @@
+"""Derived datasets: made from layers by a join or an analysis, declared here once for the registry.
+
+Each maker is ``make(name, sources)``; ``sources`` is the build's lazy cache
+(:class:`kkr_geo.maps.sources.Sources`, or anything with ``get(name)``, ``data_dir``, ``grid()``,
+``areas()`` and ``log(msg)``). A maker returns a GeoDataFrame or an
+:class:`~kkr_geo.layers.analyses.AnalysisResult` (whose tables the build collects for its summary),
+and raises :class:`~kkr_geo.geo.errors.DataError` when the data directory lacks what it needs.
+"""
+
+from __future__ import annotations
+
+from kkr_geo.geo.errors import DataError
+from kkr_geo.geo.provenance import Provenance, carry_provenance, provenance_of, with_provenance
+from kkr_geo.layers import analyses
+from kkr_geo.layers.registry import LayerInfo, register_derived
+
+CATCHMENT_DISTANCES = (400, 800)          # walking distance to a BRT stop
+PR_CATCHMENT_DISTANCES = (2000, 5000)     # park-and-ride: reached by bike or a short drive
+CLINIC_GAP_THRESHOLD_M = 2000
+# The Finger Plan's station proximity: within 600 m walking distance of a station ("stationsnære områder").
+STATION_GAP_THRESHOLD_M = 600
+FLOW_FILES = ("flows/patientstroemme.csv", "flows/patientstroemme.xlsx", "patientstroemme.csv")
+_CATCHMENT_SCHEMA = {"feature": "corridor or station id", "navn": "name", "band": "distance band",
+                     "population": "inhabitants (approximate)", "area_km2": "area in km²"}
+
+
+@register_derived(LayerInfo(
+    "kommuner_nabo", "Nabokommuner (Region Sjælland)", "polygon",
+    "Neighbouring Region Sjælland municipalities, grey context on maps.", needs=("kommuner", "dagi_kommuner"),
+    gpkg=False))
+def kommuner_nabo(name, sources):
+    from kkr_geo.layers.registry import load_layer
+    region = set(sources.get("kommuner")["kommunekode"])
+    gdf = load_layer("kommuner", sources.data_dir, include_neighbours=True)
+    out = gdf[~gdf["kommunekode"].isin(region)].copy()
+    return carry_provenance(out, gdf, title="Nabokommuner (Region Sjælland)", layer=name)
+
+
+@register_derived(LayerInfo(
+    "planlaegningsomraader", "Planlægningsområder", "polygon",
+    "Planning areas with population and borgere pr. kapacitet of speciale 51 and 62 (practice plan Tabel 3 and 4).",
+    needs=("planomraader", "tabel3_sp51", "tabel4_sp62")))
+def planlaegningsomraader(name, sources):
+    from kkr_geo.layers.population import planlaegningsomraade_population
+    gdf = planlaegningsomraade_population(sources.data_dir, speciale=51)
+    prov = provenance_of(gdf)
+    try:
+        sp62 = planlaegningsomraade_population(sources.data_dir, speciale=62)
+    except DataError as exc:
+        sources.log(f"speciale 62 not available: {exc.message}")
+    else:
+        cols = [c for c in sp62.columns if c.endswith("_sp62")]
+        gdf = gdf.join(sp62.set_index("navn")[cols], on="navn")
+    source = prov.source if "Danmarks Statistik" in prov.source else prov.source + "; Danmarks Statistik"
+    return with_provenance(gdf, prov.replace(title="Planlægningsområder", layer=name, source=source))
+
+
+@register_derived(LayerInfo(
+    "planomraader_kapacitet", "Planområder", "polygon",
+    "The five planområder with the practice plan's planområde rows of Tabel 3 and 4.",
+    needs=("planomraader_samlet", "tabel3_sp51", "tabel4_sp62"), gpkg=False))
+def planomraader_kapacitet(name, sources):
+    from kkr_geo.layers import catalog
+    from kkr_geo.layers.indicators import read_table
+    base = sources.get("planomraader_samlet")
+    gdf = base.copy()
+    for key, sp in (("tabel3_sp51", 51), ("tabel4_sp62", 62)):
+        try:
+            table = read_table(catalog.require(sources.data_dir, key, layer=name))
+        except DataError as exc:
+            sources.log(f"speciale {sp} not available: {exc.message}")
+            continue
+        rows = table[table["niveau"] == "planområde"]
+        cols = [c for c in rows.columns if c.endswith(f"_sp{sp}")]
+        gdf = gdf.merge(rows[["område", *cols]].rename(columns={"område": "planomraade"}), on="planomraade", how="left")
+    return carry_provenance(gdf, base, title="Planområder", layer=name)
+
+
+@register_derived(LayerInfo(
+    "banelinjer", "Banelinjer (S-tog, Metro, regionaltog)", "line",
+    "Rail lines for map context (S-tog, Metro, Kystbanen, Lokaltog) from OpenStreetMap.", needs=("banelinjer",),
+    gpkg=False, provenance=Provenance(source="OpenStreetMap-bidragydere (ODbL)", licence="ODbL", precision="OSM-afledt")))
+def banelinjer(name, sources):
+    from kkr_geo.geo.io import read_vector
+    from kkr_geo.layers import catalog
+    from kkr_geo.layers.registry import entry
+    gdf = read_vector(catalog.require(sources.data_dir, "banelinjer", layer=name))
+    info = entry(name)
+    return with_provenance(gdf, info.provenance.replace(title=info.title, layer=name))
+
+
+def _catchment(name, sources, layer, by, label_column, distances):
+    from kkr_geo.layers.registry import entry
+    return analyses.catchment(sources.get(layer), sources.grid(), distances, by=by, mode="rings", areas=sources.areas(),
+                              name=name, title=entry(name).title, label_column=label_column,
+                              region=analyses.region_outline(sources.get("kommuner")))
+
+
+@register_derived(LayerInfo(
+    "brt_opland", "Opland til BRT-korridorer", "polygon",
+    f"Catchment rings ({'/'.join(map(str, CATCHMENT_DISTANCES))} m) around the BRT corridors with population.",
+    _CATCHMENT_SCHEMA, needs=("brt", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="catchment"))
+def brt_opland(name, sources):
+    return _catchment(name, sources, "brt", "projekt", "navn", CATCHMENT_DISTANCES)
+
+
+@register_derived(LayerInfo(
+    "parker_og_rejs_opland", "Opland til parkér-og-rejs-anlæg", "polygon",
+    f"Catchment rings ({'/'.join(str(d // 1000) for d in PR_CATCHMENT_DISTANCES)} km) around the park-and-ride "
+    "stations (cycling and short drives) with population.",
+    _CATCHMENT_SCHEMA, needs=("parker_og_rejs", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="catchment"))
+def parker_og_rejs_opland(name, sources):
+    pr = sources.get("parker_og_rejs")
+    by = "station" if "station" in pr.columns else "navn"
+    return _catchment(name, sources, "parker_og_rejs", by, by, PR_CATCHMENT_DISTANCES)
+
+
+def _coverage(name, sources, layer, threshold_m):
+    from kkr_geo.layers.registry import entry
+    return analyses.coverage(sources.get(layer), sources.grid(), threshold_m, areas=sources.areas(), name=name,
+                             title=entry(name).title)
+
+
+@register_derived(LayerInfo(
+    "klinik_daekningshuller", f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik", "polygon",
+    f"Areas farther than {CLINIC_GAP_THRESHOLD_M} m from any clinic, with the population there.",
+    needs=("klinikker", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="coverage",
+    summary_heading="Dækning: befolkning langt fra nærmeste klinik", summary_file="klinikker"))
+def klinik_daekningshuller(name, sources):
+    return _coverage(name, sources, "klinikker", CLINIC_GAP_THRESHOLD_M)
+
+
+@register_derived(LayerInfo(
+    "station_daekningshuller", f"Mere end {STATION_GAP_THRESHOLD_M} m til nærmeste station", "polygon",
+    f"Areas farther than {STATION_GAP_THRESHOLD_M} m from any rail station (the Finger Plan's stationsnærhed).",
+    needs=("stationer", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="coverage",
+    summary_heading="Stationsnærhed: befolkning langt fra nærmeste station", summary_file="stationer"))
+def station_daekningshuller(name, sources):
+    return _coverage(name, sources, "stationer", STATION_GAP_THRESHOLD_M)
+
+
+@register_derived(LayerInfo(
+    "patientstroemme", "Patientstrømme", "line",
+    "Patient flows bopælskommune -> klinikkommune as curved lines (needs flows/patientstroemme.csv).",
+    needs=("kommuner",)))
+def patientstroemme(name, sources):
+    # The flow table reader and the curve geometry live with the flow map in kkr_geo.maps.flows (a later stage
+    # moves them to this floor); imported here lazily so the layers floor does not import maps at load time.
+    from kkr_geo.maps.flows import flow_lines, read_flow_table
+    for rel in FLOW_FILES:
+        path = sources.data_dir.file(rel)
+        if path.exists():
+            return flow_lines(read_flow_table(path), sources.get("kommuner"), source=str(rel))
+    raise DataError(f"no flow table in the data directory (looked for {', '.join(FLOW_FILES)}).",
+                    hint="add flows/patientstroemme.csv with columns bopaelskommune;klinikkommune;antal.")
