@@ -4,25 +4,33 @@ Same inputs give byte-identical outputs: no timestamps are written unless ``date
 folium's random ids are renumbered, matplotlib writes no dates, and the GeoPackage's
 ``last_change`` fields are pinned (``OGR_CURRENT_DATE``). Maps whose data is not in the data
 directory (no clinic file, no flow table) are skipped with the reason printed and listed in the summary.
+
+Progress, notes and warnings go to the ``kkr_geo.maps.build`` logger (:mod:`kkr_geo.log`): one line per map,
+notes at INFO, a skipped map or an over-budget page at WARNING. ``log=`` optionally receives the same
+messages as plain strings (a collector for notebooks and tests; nothing is routed by its text).
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from kkr_geo.geo.errors import KkrGeoError
 from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.log import get_logger, step
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
 from kkr_geo.maps.prepare import prepare
 from kkr_geo.maps.sources import SourceUnavailable, Sources
 from kkr_geo.maps.spec import load_specs
 from kkr_geo.maps.static import render_static
+
+logger = get_logger(__name__)
 
 GPKG_NAME = "kkr_geo_lag.gpkg"
 SUMMARY_NAME = "oplande_og_daekning"
@@ -82,51 +90,81 @@ class BuildReport:
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
           date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
-          log: Callable[[str], None] = print) -> BuildReport:
+          log: Callable[[str], None] | None = None) -> BuildReport:
     """Build the annex set into ``out_dir``. ``only`` restricts the maps (and then skips the GeoPackage
-    unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi."""
+    unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi.
+    Progress is logged (see the module docstring); ``log`` also receives each message."""
     out = Path(out_dir)
-    sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
+    emit = _Emitter(log)
+    sources = sources or Sources(data_dir)
+    sources.add_observer(emit.observer)
     specs = load_specs(spec_dir, only, known_sources=sources.names())  # validate every spec before any work
     report = BuildReport(out)
-    log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
+    emit.info(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
         report.maps.append(outcome)
         t0 = time.perf_counter()
         prefix = f"[{i}/{len(specs)}] {spec.name}"
-        try:
-            pm = prepare(spec, sources, date_stamp=date_stamp)
-        except SourceUnavailable as exc:
-            outcome.skipped = exc.message.split("\n")[0]
-            log(f"{prefix}: skipped – {outcome.skipped}")
-            continue
-        fmts = [f for f in (formats or spec.formats)]
-        if "html" in fmts:
-            path = out / f"{spec.name}.html"
-            outcome.html_bytes = render_html(pm, path, tiles=tiles)
-            outcome.files["html"] = path
-            if outcome.html_bytes > SIZE_BUDGET_BYTES:
-                log(f"  warning: {path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
-        static = {f: out / f"{spec.name}.{f}" for f in fmts if f in ("png", "pdf", "svg")}
-        if static:
-            res = render_static(pm, static, dpi=dpi)
-            outcome.files.update(res.files)
-            outcome.labels_dropped = res.labels_dropped
-            if res.labels_dropped:
-                log(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+        with step(logger, i, len(specs), spec.name):
+            try:
+                pm = prepare(spec, sources, date_stamp=date_stamp)
+            except SourceUnavailable as exc:
+                outcome.skipped = exc.message.split("\n")[0]
+                emit.warning(f"{prefix}: skipped – {outcome.skipped}")
+                continue
+            fmts = [f for f in (formats or spec.formats)]
+            if "html" in fmts:
+                path = out / f"{spec.name}.html"
+                outcome.html_bytes = render_html(pm, path, tiles=tiles)
+                outcome.files["html"] = path
+                if outcome.html_bytes > SIZE_BUDGET_BYTES:
+                    emit.warning(f"{path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
+            static = {f: out / f"{spec.name}.{f}" for f in fmts if f in ("png", "pdf", "svg")}
+            if static:
+                res = render_static(pm, static, dpi=dpi)
+                outcome.files.update(res.files)
+                outcome.labels_dropped = res.labels_dropped
+                if res.labels_dropped:
+                    emit.info(f"  note: {spec.name}: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
-        log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s]")
+        emit.info(f"{prefix}: {sizes} [{outcome.seconds:.1f} s]")
 
     full = not only if with_geopackage is None else with_geopackage
     if full:
-        _write_geopackage(report, sources, out, log)
-        _write_summary(report, sources, out, log)
+        with step(logger, len(specs), len(specs), "GeoPackage"):
+            _write_geopackage(report, sources, out, emit.info)
+        with step(logger, len(specs), len(specs), "summary tables"):
+            _write_summary(report, sources, out, emit.info)
     else:
-        log("GeoPackage and summary table are written by a full build (without --only).")
-    log(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped.")
+        emit.info("GeoPackage and summary table are written by a full build (without --only).")
+    emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped.")
+    sources.remove_observer(emit.observer)
     return report
+
+
+class _Emitter:
+    """Log a build message at its level, and hand the plain text to the caller's optional collector."""
+
+    def __init__(self, collector: Callable[[str], None] | None):
+        self.collector = collector
+
+    def _emit(self, level: int, msg: str) -> None:
+        logger.log(level, msg)
+        if self.collector is not None:
+            self.collector(msg)
+
+    def info(self, msg: str) -> None:
+        self._emit(logging.INFO, msg)
+
+    def warning(self, msg: str) -> None:
+        self._emit(logging.WARNING, msg)
+
+    def observer(self, msg: str) -> None:
+        """Notes from the sources: already logged there; only collected here."""
+        if self.collector is not None:
+            self.collector(f"  note: {msg}")
 
 
 def _size(path: Path) -> str:

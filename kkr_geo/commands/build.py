@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from kkr_geo.commands import _checks
 
 
@@ -50,7 +48,16 @@ def run(args) -> int:
     from kkr_geo.maps.build import build
 
     dd = resolve_data_dir(args.data_dir)
+    # progress, notes and warnings are logged (stderr); the result is printed (stdout)
     report = build(dd, out, only=only, spec_dir=args.specs, tiles=False if args.no_tiles else None,
-                   dpi=dpi, formats=formats, date_stamp=args.date,
-                   log=lambda msg: print(msg, file=sys.stderr if msg.startswith("  note") else sys.stdout, flush=True))
+                   dpi=dpi, formats=formats, date_stamp=args.date)
+    for m in report.maps:
+        if m.skipped:
+            print(f"{m.name}: not built – {m.skipped}")
+        else:
+            print(f"{m.name}: {', '.join(str(p) for p in m.files.values())}")
+    if report.geopackage:
+        print(f"GeoPackage: {report.geopackage}")
+    for p in report.summary_files:
+        print(f"summary: {p}")
     return 0 if report.built or not report.maps else 3
