@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from kkr_geo.cli import main
@@ -124,8 +125,11 @@ def test_coverage_accepts_the_station_layer(synth_data, tmp_path, capsys):
                "--areas", "kommuner", "--out", str(out)])
     assert rc == 0, _err(capsys)
     meta = json.loads((out / "coverage_meta.json").read_text(encoding="utf-8"))
-    assert meta  # written
-    assert (out / "coverage.csv").read_text(encoding="utf-8").count("\n") > 29
+    # the synthetic gazetteer has 21 rail stations (14 S-tog, 2 Metro, 4 regional, 1 local)
+    assert meta["facilities"] == 21 and meta["threshold_m"] == 600
+    total = pd.read_csv(out / "coverage.csv").set_index("area_name").loc["I alt"]
+    assert total["population"] == pytest.approx(1_907_200)  # the synthetic Tabel 3 population, all counted
+    assert 0 < total["population_beyond"] < total["population"]
 
 
 # --- a fast start: no heavy imports for parsing -----------------------------------------------------
