@@ -102,8 +102,14 @@ def _capacities(fac: gpd.GeoDataFrame, column: str, source: str) -> np.ndarray:
     bad = vals.isna() | (vals < 0)
     if bad.any():
         idx = vals.index[bad.to_numpy()][0]
-        raise InputError(f"{source}: facility {idx!r}: {column} = {fac.at[idx, column]!r} is not a non-negative number.",
-                         hint="fix the row; use 0 for a facility without capacity.")
+        where = f"facility {idx!r}"
+        if "kilde_linje" in fac.columns:
+            where = f"line {fac.at[idx, 'kilde_linje']}" + (f" ({fac.at[idx, 'navn']})" if "navn" in fac.columns else "")
+        shown = "empty" if pd.isna(fac.at[idx, column]) else repr(fac.at[idx, column])
+        raise InputError(f"{source}: {where}: {column} is {shown}, not a non-negative number"
+                         + (f" ({int(bad.sum())} facilities in all)" if bad.sum() > 1 else "") + ".",
+                         hint="fix the row (see the notes on the clinic file for why a cell was not read); "
+                              "use 0 for a facility without capacity.")
     return vals.to_numpy(dtype=float)
 
 

@@ -8,6 +8,8 @@ declared as 25832, or metres declared as 4326) are detected by an extent check a
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
+import shapely
 from pyproj import CRS
 
 from kkr_geo.geo.errors import InputError
@@ -43,23 +45,31 @@ def to_analysis_crs(gdf: gpd.GeoDataFrame, *, source: str = "input", assume_crs=
     """
     if len(gdf) == 0 or gdf.geometry.is_empty.all():
         return gdf.set_crs(ANALYSIS_CRS, allow_override=True) if gdf.crs is None else gdf.to_crs(ANALYSIS_CRS)
-    bounds = tuple(gdf.geometry[~gdf.geometry.is_empty & gdf.geometry.notna()].total_bounds)
+    bounds = _present_bounds(gdf)
     note = None
     if gdf.crs is None:
         if assume_crs is not None:
-            gdf = gdf.set_crs(assume_crs)
+            try:
+                assumed = CRS.from_user_input(assume_crs)
+            except Exception:  # noqa: BLE001 - pyproj raises CRSError for any unreadable input
+                raise InputError(f"{source}: {assume_crs!r} is not a coordinate reference system.",
+                                 hint="give an EPSG code, e.g. --crs EPSG:25832 or --crs EPSG:4326.") from None
+            gdf = gdf.set_crs(assumed)
             note = f"no CRS in {source}; assumed {assume_crs} as asked"
         elif looks_like_lonlat(bounds):
             gdf = gdf.set_crs(4326)
-            note = f"no CRS in {source}; coordinates look like longitude/latitude, read as EPSG:4326"
+            note = (f"no CRS in {source}; coordinates look like longitude/latitude, read as EPSG:4326 "
+                    "(if that is wrong, give the CRS: --crs EPSG:NNNN, or assume_crs= in the Python API)")
         elif looks_like_utm32(bounds):
             gdf = gdf.set_crs(ANALYSIS_CRS)
-            note = f"no CRS in {source}; coordinates look like UTM 32N metres, read as EPSG:25832"
+            note = (f"no CRS in {source}; coordinates look like UTM 32N metres, read as EPSG:25832 "
+                    "(if that is wrong, give the CRS: --crs EPSG:NNNN, or assume_crs= in the Python API)")
         else:
             raise InputError(
                 f"{source}: the data has no coordinate reference system and its extent {_fmt(bounds)} "
                 "fits neither EPSG:4326 nor EPSG:25832 over Denmark.",
-                hint="save the file with its CRS (e.g. a GeoPackage or a GeoJSON with crs), or pass the CRS explicitly.",
+                hint="save the file with its CRS (e.g. a GeoPackage or a GeoJSON with crs), or give it: --crs EPSG:NNNN "
+                     "(assume_crs= in the Python API).",
             )
     crs = CRS.from_user_input(gdf.crs)
     if crs.is_geographic and not looks_like_lonlat(bounds):
@@ -87,7 +97,7 @@ def to_analysis_crs(gdf: gpd.GeoDataFrame, *, source: str = "input", assume_crs=
         )
     out = gdf.to_crs(ANALYSIS_CRS)
     if not crs.equals(ANALYSIS_CRS):
-        out_bounds = tuple(out.geometry[~out.geometry.is_empty & out.geometry.notna()].total_bounds)
+        out_bounds = _present_bounds(out)
         if not looks_like_utm32(out_bounds):
             raise InputError(
                 f"{source}: after reprojection from {crs.to_string()} the extent {_fmt(out_bounds)} lies outside Denmark."
@@ -103,7 +113,8 @@ def _outside_features(gdf: gpd.GeoDataFrame, envelope) -> str:
     """' Features outside: ...' naming (by row number and first text column) the features not inside ``envelope``."""
     try:
         b = gdf.geometry.bounds
-        ok = gdf.geometry.notna() & ~gdf.geometry.is_empty
+        geoms = gdf.geometry.values
+        ok = pd.Series(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)), index=gdf.index)
         out = ok & ~((b.minx >= envelope[0]) & (b.miny >= envelope[1]) & (b.maxx <= envelope[2]) & (b.maxy <= envelope[3]))
         if not out.any() or out.sum() == ok.sum() and ok.sum() > 10:
             return ""
@@ -117,6 +128,15 @@ def _outside_features(gdf: gpd.GeoDataFrame, envelope) -> str:
         return f" Features outside: {', '.join(labels)}{more}."
     except Exception:  # the message must never fail because of a helper
         return ""
+
+
+def _present_bounds(gdf: gpd.GeoDataFrame) -> tuple:
+    """Total bounds of the non-missing, non-empty geometries (without geopandas' notna() warning)."""
+    geoms = gdf.geometry.values
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not keep.any():
+        return (float("nan"),) * 4
+    return tuple(float(b) for b in shapely.total_bounds(geoms[keep]))
 
 
 def _fmt(bounds) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,10 @@ def atomic_path(target: str | os.PathLike, *, suffix: str | None = None) -> Iter
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = suffix if suffix is not None else "".join(target.suffixes) or ".tmp"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{suffix}", dir=target.parent)
+    remove_stale_parts(target.parent, stem=target.stem)
+    # the writing process's id is in the name, so a later run can tell a leftover of a killed run
+    # (process gone) from a file another run is writing right now
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.{os.getpid()}-", suffix=f".part{suffix}", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.unlink()  # writers (GDAL, matplotlib) want to create the file themselves
@@ -39,6 +43,44 @@ def atomic_path(target: str | os.PathLike, *, suffix: str | None = None) -> Iter
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
         raise
+
+
+_PART = re.compile(r"^\.(?P<stem>.+?)\.(?:(?P<pid>\d+)-)?[^.]*\.part(?:\.[^.]+)+?(?:-journal|-wal|-shm)?$")
+
+
+def remove_stale_parts(directory: str | os.PathLike, *, stem: str | None = None) -> list[Path]:
+    """Remove temporary files (``.<name>.<pid>-<random>.part.<ext>`` and their SQLite journals) left
+    in ``directory`` by a run that was killed (SIGKILL, power loss: no cleanup ran). A file whose
+    process is still alive is kept; files in the older naming without a process id are removed
+    (no running version writes them). ``stem`` limits the clean-up to one target. Returns the
+    removed paths."""
+    directory = Path(directory)
+    removed: list[Path] = []
+    if not directory.is_dir():
+        return removed
+    for p in directory.iterdir():
+        m = _PART.match(p.name)
+        if not m or (stem is not None and m.group("stem") != stem) or not p.is_file():
+            continue
+        pid = m.group("pid")
+        if pid is not None and _alive(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but belongs to someone else
+    return True
 
 
 def write_text_atomic(target: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
@@ -56,20 +98,54 @@ def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> Path:
 def read_vector(path: str | os.PathLike, *, layer: str | None = None, assume_crs=None) -> gpd.GeoDataFrame:
     """Read a vector file (GeoPackage, GeoJSON, Shapefile, ...) into EPSG:25832.
 
-    Errors name the file (and layer) and say what to do.
+    Errors name the file (and layer) and say what to do. A file with several spatial layers is
+    refused unless ``layer`` names one (nothing is picked silently). A file without a CRS (a
+    shapefile without ``.prj``) is read in ``assume_crs``, or in the CRS its coordinates
+    unambiguously fit; what was assumed is in ``attrs['crs_note']`` and ``attrs['notes']``.
+    Library warnings raised while reading become notes in ``attrs['notes']`` too.
     """
+    import warnings
+
     path = Path(path)
     label = f"{path}" + (f" (layer {layer})" if layer else "")
     if not path.exists():
         raise InputError(f"{label}: file not found.", hint="check the path, or run `kkr-geo data status`.")
-    try:
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-        raise InputError(f"{label}: cannot be read as a vector dataset ({exc}).",
-                         hint="open it in QGIS to check it, or export it again as GeoPackage.") from None
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if layer is None:
+            layer = _only_spatial_layer(path)
+        try:
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+            raise InputError(f"{label}: cannot be read as a vector dataset ({exc}).",
+                             hint="open it in QGIS to check it, or export it again as GeoPackage.") from None
+    notes += [f"{path.name}: {w.message}" for w in caught]
     if "geometry" not in gdf or not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(f"{label}: has no geometry column.", hint="supply a spatial layer, not a plain table.")
-    return to_analysis_crs(gdf, source=label, assume_crs=assume_crs)
+    if gdf.crs is None and path.suffix.lower() == ".shp" and not path.with_suffix(".prj").exists():
+        label += " (no .prj file)"
+    out = to_analysis_crs(gdf, source=label, assume_crs=assume_crs)
+    if out.attrs.get("crs_note"):
+        notes.insert(0, out.attrs["crs_note"])
+    out.attrs["notes"] = notes
+    return out
+
+
+def _only_spatial_layer(path: Path) -> str | None:
+    """The name of the file's one spatial layer; a clear error when there are several."""
+    try:
+        info = pyogrio.list_layers(path)
+    except Exception:  # noqa: BLE001 - unreadable files get their error from read_file
+        return None
+    spatial = [str(name) for name, gtype in info if gtype is not None]
+    if len(spatial) > 1:
+        raise InputError(f"{path}: has {len(spatial)} layers ({', '.join(spatial)}); which one is meant is not clear.",
+                         hint=f"name the layer: --file-layer {spatial[0]} for a --facilities/--klinikker file on the command "
+                              "line (layer= in the Python API), or save the wanted layer alone in its own file.")
+    if len(info) > 1 and len(spatial) == 1:
+        return spatial[0]  # e.g. a GeoPackage with a layer_styles table next to its one layer
+    return None
 
 
 def list_layers(path: str | os.PathLike) -> list[str]:

@@ -84,8 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     debug = args.debug or os.environ.get("KKR_GEO_DEBUG") == "1"
+    from kkr_geo.geo.notes import library_warnings_as_notes
+
+    def note(msg: str) -> None:  # logged like every other note (stderr; hidden by -q)
+        log.get_logger("kkr_geo.notes").info("kkr-geo: note: %s", msg)
+
     try:
-        return int(args.func(args) or 0)
+        # library warnings (numpy, pyogrio, GDAL ...) are printed as the tool's notes, never raw
+        with library_warnings_as_notes(note):
+            return int(args.func(args) or 0)
     except KkrGeoError as exc:
         if debug:
             traceback.print_exc()

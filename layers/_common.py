@@ -39,16 +39,7 @@ class Gazetteer:
 
     def __init__(self, path):
         self.path = path
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        missing = {"name", "kind", "lat", "lon"} - set(df.columns)
-        if missing:
-            raise InputError(f"{path}: missing column(s) {sorted(missing)}.", hint="the gazetteer needs name, kind, lat, lon.")
-        df["lat"] = pd.to_numeric(df["lat"], errors="coerce")
-        df["lon"] = pd.to_numeric(df["lon"], errors="coerce")
-        bad = df[df["lat"].isna() | df["lon"].isna()]
-        if len(bad):
-            raise InputError(f"{path}: rows without readable lat/lon: lines {', '.join(str(i + 2) for i in bad.index[:10])}.",
-                             hint="fix or remove those rows.")
+        df = _read_gazetteer(path)
         df["key"] = df["name"].map(normalise_name)
         self.df = df
 
@@ -74,3 +65,62 @@ class Gazetteer:
         df = pd.DataFrame(rows, columns=["gazetteer_navn", "kind", "lon", "lat", "confidence", "ref"])
         gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326).to_crs(ANALYSIS_CRS)
         return gdf, missing
+
+
+def _read_gazetteer(path) -> pd.DataFrame:
+    """The gazetteer CSV (comma-separated, WGS84 lat/lon with decimal points), read line by line so
+    that every problem names its line: a row split by an unquoted decimal comma (``55,87``), a
+    coordinate that is not a number, or a point outside Denmark (lat/lon swapped)."""
+    import csv
+
+    from kkr_geo.geo.crs import DK_BOUNDS_4326
+    from kkr_geo.layers.numbers import NumberFormatError, parse_number
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot be read as a UTF-8 CSV file ({exc}).",
+                         hint="save the gazetteer again as CSV UTF-8, comma-separated.") from None
+    if not rows:
+        raise InputError(f"{path}: the file is empty.", hint="the gazetteer needs a header row name,kind,lat,lon.")
+    header = [h.strip() for h in rows[0]]
+    missing = {"name", "kind", "lat", "lon"} - set(header)
+    if missing:
+        raise InputError(f"{path}: missing column(s) {sorted(missing)}.", hint="the gazetteer needs name, kind, lat, lon.")
+    ilat, ilon = header.index("lat"), header.index("lon")
+    x0, y0, x1, y1 = DK_BOUNDS_4326
+    records, problems = [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            hint = ""
+            if len(row) == len(header) + 1:
+                hint = " (a decimal comma in lat/lon, e.g. '55,87', splits a cell in this comma-separated file)"
+            problems.append(f"line {line}: {len(row)} cells, the header has {len(header)}{hint}")
+            continue
+        coords = {}
+        for col, i, lo, hi in (("lat", ilat, y0, y1), ("lon", ilon, x0, x1)):
+            cell = row[i].strip()
+            try:
+                value = parse_number(cell, decimal=".", thousands="")
+            except NumberFormatError:
+                value = None
+                extra = " (write it with a decimal point)" if "," in cell else ""
+                problems.append(f"line {line}: {col} {cell!r} is not a number{extra}")
+                continue
+            if value is None:
+                problems.append(f"line {line}: {col} is empty")
+            elif not lo <= value <= hi:
+                problems.append(f"line {line}: {col} {cell} is outside Denmark ({lo}..{hi}; lat/lon swapped?)")
+            coords[col] = value
+        records.append(dict(zip(header, row), lat=coords.get("lat"), lon=coords.get("lon")))
+    if problems:
+        raise InputError(f"{path}: {len(problems)} row(s) without a readable location in Denmark:\n  "
+                         + "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""),
+                         hint="fix those rows (WGS84 degrees with a decimal point: lat 55.87, lon 12.35), or remove them.")
+    df = pd.DataFrame(records, columns=header)
+    df["lat"] = df["lat"].astype(float)
+    df["lon"] = df["lon"].astype(float)
+    return df

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from kkr_geo.geo.errors import InputError
-from kkr_geo.layers.numbers import guess_decimal, is_missing, parse_numbers
+from kkr_geo.layers.numbers import check_separators, guess_decimal, is_ambiguous, is_missing, parse_numbers
 
 # Columns that hold identifiers keep their text (leading zeros in kommunekoder, postnumre).
 _KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)
@@ -57,6 +57,9 @@ class TableReport:
     numeric_columns: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # (line, column) -> the text of every cell of a numeric column read as missing although it was
+    # not empty (not a number, ambiguous, or a marker such as 'x'): lets callers quote the cell
+    unread: dict[tuple[int, str], str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"{self.path}: {n}" for n in self.notes]
@@ -65,13 +68,29 @@ class TableReport:
 
 
 def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, decimal: str | None = None,
-               strict: bool = False) -> pd.DataFrame:
+               thousands: str | None = None, strict: bool = False) -> pd.DataFrame:
     """Read a CSV or Excel table. Returns a DataFrame with ``attrs['report']`` (a TableReport).
 
     Numeric columns are detected (most cells parse as numbers) and converted; cells in them that
     are not numbers become missing and are listed as problems. ``strict=True`` raises
     :class:`InputError` on any problem instead.
+
+    Number format: ``decimal`` (``","`` or ``"."``) and ``thousands`` (``"."``, ``","``, ``" "``
+    or ``""`` for none) fix the separators for every numeric column. Without them each column's
+    format follows its cells (``12,5`` is Danish, ``2.5`` English) and otherwise the file's
+    convention: ``;``/tab-separated CSV and Excel sheets are Danish (``1.250`` = 1250). A
+    ``,``-separated file has no such convention: a cell such as ``1.250`` or ``"1,250"`` that
+    other cells of its column do not settle is ambiguous (1250 or 1.25) and is reported and read
+    as missing, never guessed.
     """
+    if decimal is not None or thousands is not None:
+        if decimal is None:
+            decimal = {".": ",", ",": "."}.get(thousands)
+        try:
+            check_separators(decimal or ("." if thousands == "," else ","), thousands)
+        except ValueError as exc:
+            raise InputError(f"number format: {exc}.", hint="e.g. --decimal , --thousands . for Danish numbers "
+                             "(1.234,5) or --decimal . --thousands , for English numbers (1,234.5).") from None
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found.", hint="check the path.")
@@ -86,7 +105,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, decim
         raw, report = _read_csv(path)
     else:
         raise InputError(f"{path}: unsupported table format {suffix!r}.", hint="use .csv or .xlsx.")
-    df = _convert_numeric(raw, report, decimal)
+    df = _convert_numeric(raw, report, decimal, thousands)
     if strict and report.problems:
         raise InputError(f"{path}: {len(report.problems)} cell(s) could not be read:\n  "
                          + "\n  ".join(str(p) for p in report.problems[:20]),
@@ -292,7 +311,14 @@ def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, TableReport]:
 
 # ------------------------------------------------------------------------------------ numbers
 
-def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None) -> pd.DataFrame:
+_FORMAT_HINT = "--decimal/--thousands on the command line, decimal=/thousands= in read_table"
+
+
+def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None,
+                     thousands: str | None = None) -> pd.DataFrame:
+    # The file's own convention: ';'/tab/'|'-separated CSV and Excel are Danish; a ','-separated
+    # file has none (a decimal comma would need quotes there), so only a column's cells can decide.
+    file_default = None if report.delimiter == "," else ","
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
         values = df[col].tolist()
@@ -302,21 +328,51 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None)
         present = [v for v in values if not is_missing(v)]
         if len(present) > 5_000:
             # a long column whose first cells are mostly not numbers is text: skip the full parse
-            _, bad_head = parse_numbers(present[:2_000], decimal=decimal or guess_decimal(present[:2_000]))
+            _, bad_head = parse_numbers(present[:2_000], decimal=decimal or guess_decimal(present[:2_000]) or ".",
+                                        thousands=thousands)
             if len(bad_head) > 1_000:
                 out[col] = pd.Series([None if _blank(v) else v for v in values], index=df.index, dtype=object)
                 continue
-        dec = decimal or guess_decimal([v for v in present if isinstance(v, str) and ('.' in v or ',' in v)][:20_000])
-        parsed, bad_pos = parse_numbers(values, decimal=dec)
+        separated = [v for v in present if isinstance(v, str) and ('.' in v or ',' in v)]
+        dec = decimal or guess_decimal(separated[:20_000], default=file_default)
+        parsed, bad_pos = parse_numbers(values, decimal=dec or ".", thousands=thousands)
         lines = df.index
+        ambiguous: list[int] = []
+        if decimal is None and thousands is None and separated and (dec is None or dec != file_default):
+            # (when the file's own convention applies, 1.250 is unambiguous: nothing to check)
+            # cells that read as two different numbers (1.250 = 1250 or 1.25)
+            ambiguous = _ambiguous_positions(values)
         bad = [(lines[i], values[i]) for i in bad_pos]
         ok = len(present) - len(bad)
         if present and ok >= 0.8 * len(present) and ok > 0:
+            if ambiguous and dec is None:
+                for i in ambiguous:
+                    parsed[i] = None
             out[col] = pd.Series([float("nan") if p is None else p for p in parsed], index=df.index, dtype="float64")
             report.numeric_columns.append(str(col))
             for line, v in bad:
                 report.problems.append(Problem(int(line), str(col), str(v), "is not a number; read as missing"))
+                report.unread[(int(line), str(col))] = str(v)
+            if ambiguous and dec is None:
+                for i in ambiguous:
+                    v = values[i]
+                    report.unread[(int(lines[i]), str(col))] = str(v)
+                    report.problems.append(Problem(
+                        int(lines[i]), str(col), str(v),
+                        f"is ambiguous in a comma-separated file: {_fmt_reading(v, ',')} with a thousands separator "
+                        f"or {_fmt_reading(v, '.')} with a decimal point, and no other cell of the column decides it; "
+                        f"read as missing. Give the number format ({_FORMAT_HINT})"))
+            elif ambiguous and dec != file_default:
+                shown = ", ".join(f"line {lines[i]}: {values[i]!r} -> {parsed[i]:g}" for i in ambiguous[:5])
+                more = " ..." if len(ambiguous) > 5 else ""
+                sep = "decimal point '.'" if dec == "." else "decimal comma ','"
+                report.notes.append(
+                    f"column {str(col)!r}: {len(ambiguous)} ambiguous cell(s) read with a {sep}, as the column's other "
+                    f"cells show ({shown}{more}); if they carry thousands separators instead, give the number format "
+                    f"({_FORMAT_HINT})")
             markers = [(line, v) for line, v in zip(df.index, values) if is_missing(v) and not _blank(v)]
+            for ln, v in markers:
+                report.unread[(int(ln), str(col))] = str(v)
             if markers:
                 shown = ", ".join(f"line {ln}: {str(v).strip()!r}" for ln, v in markers[:5]) + (" ..." if len(markers) > 5 else "")
                 report.notes.append(f"column {str(col)!r}: {len(markers)} cell(s) hold a missing-value marker, read as missing ({shown})")
@@ -327,6 +383,28 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None)
                 report.notes.append(f"column {str(col)!r}: {ok} of {len(present)} cells are numbers but {len(bad)} are not "
                                     f"({shown}); the column is kept as text. Fix those cells to use it as numbers")
     return out
+
+
+# Only a single group of three digits after one separator can read two ways (1.250, "1,250"):
+# a vectorised prefilter, then the exact check on the few candidates.
+_MAYBE_AMBIGUOUS = r"[\s\u00a0\u202f]*[+\-\u2212]?[1-9][0-9 ]{0,3}[.,][0-9]{3}[\s\u00a0\u202f]*(?:%|kr\.?|DKK)?[\s\u00a0\u202f]*"
+
+
+def _ambiguous_positions(values: list) -> list[int]:
+    is_str = [i for i, v in enumerate(values) if type(v) is str]
+    if not is_str:
+        return []
+    s = pd.Series([values[i] for i in is_str], dtype=object)
+    cand = s.str.fullmatch(_MAYBE_AMBIGUOUS, case=False).to_numpy(dtype=bool)
+    return [is_str[j] for j in cand.nonzero()[0] if is_ambiguous(values[is_str[j]])]
+
+
+def _fmt_reading(value: str, decimal: str) -> str:
+    from kkr_geo.layers.numbers import parse_number
+    try:
+        return f"{parse_number(value, decimal=decimal):g}"
+    except Exception:  # noqa: BLE001 - only for the message
+        return "?"
 
 
 def _blank(v) -> bool:

@@ -21,6 +21,8 @@ class JoinReport:
     unmatched_layer: list[str] = field(default_factory=list)
     duplicated_table: list[tuple[object, str]] = field(default_factory=list)  # rows not used
     unreadable_keys: list[tuple[object, str]] = field(default_factory=list)
+    # duplicate rows whose values differ from the row used: (line not used, key, line used, {column: (used, not used)})
+    conflicting: list[tuple[object, str, object, dict]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -35,6 +37,10 @@ class JoinReport:
         if self.duplicated_table:
             out.append("duplicate keys (row not used, the first occurrence was): "
                        + "; ".join(f"line {r}: {k!r}" for r, k in self.duplicated_table))
+        for line, key, used, diffs in self.conflicting:
+            out.append(f"duplicate key {key!r} with different values: line {used} (used) and line {line} (not used) give "
+                       + "; ".join(f"{c} {_show(a)} vs {_show(b)}" for c, (a, b) in diffs.items())
+                       + " - check which is right")
         if self.unreadable_keys:
             out.append("rows with an empty or unreadable key: " + "; ".join(f"line {r}: {k!r}" for r, k in self.unreadable_keys))
         return out
@@ -89,12 +95,18 @@ def join_indicators(layer: gpd.GeoDataFrame, table: pd.DataFrame, on: str | None
             report.duplicated_table.append((line, str(raw)))
         else:
             rows[key] = line
+    use_cols = [c for c in (columns or table.columns) if c != on]
+    for line, raw in report.duplicated_table:
+        first_line = rows[norm(raw)]
+        diffs = {c: (table.at[first_line, c], table.at[line, c]) for c in use_cols
+                 if not _same(table.at[first_line, c], table.at[line, c])}
+        if diffs:
+            report.conflicting.append((line, raw, first_line, diffs))
     layer_key_set = set(layer_keys.dropna())
     report.unmatched_table = [(rows[k], str(table.at[rows[k], on])) for k in rows if k not in layer_key_set]
     report.unmatched_layer = [str(v) for v, k in zip(layer[layer_on], layer_keys) if k not in rows]
     report.matched = int(sum(k in rows for k in layer_keys))
 
-    use_cols = [c for c in (columns or table.columns) if c != on]
     first = table.loc[[rows[k] for k in rows], use_cols].copy()
     first.index = list(rows)
     rename = {c: (f"{c}{suffix}" if c in layer.columns else c) for c in use_cols}
@@ -109,6 +121,21 @@ def join_indicators(layer: gpd.GeoDataFrame, table: pd.DataFrame, on: str | None
                          + "\n  ".join(report.lines()[1:]),
                          hint="fix the keys in the table, or join without strict=True and read the report.")
     return joined, report
+
+
+def _same(a, b) -> bool:
+    try:
+        if pd.isna(a) and pd.isna(b):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return bool(a == b)
+
+
+def _show(v) -> str:
+    if isinstance(v, float):
+        return "empty" if pd.isna(v) else f"{v:g}"
+    return "empty" if v is None else repr(v)
 
 
 def _guess_key_column(table: pd.DataFrame) -> str:

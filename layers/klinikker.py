@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from kkr_geo.geo.crs import ANALYSIS_CRS, DK_BOUNDS_25832
+from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.errors import DataError, InputError
 from kkr_geo.geo.io import read_vector
 from kkr_geo.layers import catalog
@@ -50,7 +50,11 @@ def _find_column(columns, key):
 
 
 @register_layer(*INFO.values())
-def load(name: str, dd: DataDir, *, path: str | Path | None = None) -> gpd.GeoDataFrame:
+def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str | None = None, assume_crs=None,
+         decimal: str | None = None, thousands: str | None = None) -> gpd.GeoDataFrame:
+    """``layer`` names the layer of a multi-layer GeoPackage, ``assume_crs`` the CRS of a vector file
+    that has none, ``decimal``/``thousands`` the number format of a table (see
+    :func:`kkr_geo.layers.indicators.read_table`)."""
     if path is None:
         candidates = [dd.path / "klinikker" / f for f in ("klinikker.csv", "klinikker.gpkg", "klinikker.xlsx")]
         path = next((p for p in candidates if p.exists()), None)
@@ -59,32 +63,36 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None) -> gpd.GeoDa
     path = Path(path)
     notes: list[str] = []
     if path.suffix.lower() in _TABLE_SUFFIXES:
-        gdf = _from_table(path, dd, notes)
+        gdf = _from_table(path, dd, notes, decimal=decimal, thousands=thousands)
     else:
-        gdf = read_vector(path)
+        gdf = read_vector(path, layer=layer, assume_crs=assume_crs)
+        notes += gdf.attrs.get("notes", [])
         gdf["precision"] = "koordinat"
         gdf["kilde_linje"] = np.arange(1, len(gdf) + 1)
     for col in ("kapacitet_sp51", "kapacitet_sp62"):
         if col not in gdf.columns:
             gdf[col] = np.nan
             notes.append(f"{path.name}: no column {col}; capacity unknown")
-        else:
-            gdf[col] = pd.to_numeric(gdf[col], errors="coerce")
+        elif not pd.api.types.is_numeric_dtype(gdf[col]):
+            gdf[col] = _capacity_numbers(gdf, col, path, notes)
     if "navn" not in gdf.columns:
         col = _find_column(gdf.columns, "navn")
         gdf["navn"] = gdf[col] if col is not None else [f"Klinik {i}" for i in gdf["kilde_linje"]]
-    gdf = _drop_outside_denmark(gdf, path, notes)
+    gdf = _drop_outside_denmark(gdf, path, notes, dd)
     cols = [c for c in ("navn", "adresse", "postnr", "kapacitet_sp51", "kapacitet_sp62", "precision", "kilde_linje", "geometry")
             if c in gdf.columns]
     gdf = gdf[cols]
     overall = "postnummer" if (gdf["precision"] == "postnummer").all() and len(gdf) else (
         "blandet (koordinat og postnummer)" if (gdf["precision"] == "postnummer").any() else "koordinat")
-    return finish(gdf, name=name, family="point", source=f"brugerfil {path.name}", licence="as supplied",
-                  precision=overall, id_column="navn", notes=notes)
+    left_out = gdf.attrs.get("left_out", [])
+    out = finish(gdf, name=name, family="point", source=f"brugerfil {path.name}", licence="as supplied",
+                 precision=overall, id_column="navn", notes=notes)
+    out.attrs["left_out"] = left_out
+    return out
 
 
-def _from_table(path: Path, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
-    table = read_table(path)
+def _from_table(path: Path, dd: DataDir, notes: list[str], *, decimal=None, thousands=None) -> gpd.GeoDataFrame:
+    table = read_table(path, decimal=decimal, thousands=thousands)
     notes += table.attrs["report"].lines()
     cols = {k: _find_column(table.columns, k) for k in _ALIASES}
     df = pd.DataFrame(index=table.index)
@@ -128,6 +136,28 @@ def _from_table(path: Path, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
     return gdf
 
 
+def _capacity_numbers(gdf, col: str, path: Path, notes: list[str]) -> list[float]:
+    """A capacity column stored as text (a GeoPackage field, or a table column with stray text):
+    each cell parsed as a Danish number; a cell that is not one, or reads two ways (``1.250``),
+    becomes missing and is named in the notes, never coerced silently."""
+    from kkr_geo.layers.numbers import NumberFormatError, is_ambiguous, parse_number
+
+    out, bad = [], []
+    for line, v in zip(gdf["kilde_linje"], gdf[col]):
+        try:
+            if is_ambiguous(v):
+                raise NumberFormatError("ambiguous")
+            out.append(np.nan if (x := parse_number(v)) is None else x)
+        except NumberFormatError:
+            out.append(np.nan)
+            bad.append(f"line {line}: {v!r}")
+    if bad:
+        notes.append(f"{path.name}: column {col}: {len(bad)} cell(s) are not an unambiguous number and were read as "
+                     f"missing capacity ({'; '.join(bad[:10])}{' ...' if len(bad) > 10 else ''}); write them as Danish "
+                     "numbers (1,25) or give the number format (--decimal/--thousands)")
+    return out
+
+
 def _lookup_postcode(post: pd.DataFrame, pnr):
     if pnr is None:
         return None
@@ -149,12 +179,15 @@ def _postcode_points(dd: DataDir, path: Path) -> gpd.GeoDataFrame:
     return diss.set_geometry(diss.geometry.representative_point())
 
 
-def _drop_outside_denmark(gdf: gpd.GeoDataFrame, path: Path, notes: list[str]) -> gpd.GeoDataFrame:
-    if gdf.empty:
-        return gdf
-    x0, y0, x1, y1 = DK_BOUNDS_25832
-    b = gdf.geometry.bounds
-    inside = (b.minx >= x0) & (b.maxx <= x1) & (b.miny >= y0) & (b.maxy <= y1)
-    for line in gdf.loc[~inside, "kilde_linje"]:
-        notes.append(f"{path.name}, line {line}: location outside Denmark; clinic left out (check lat/lon order and CRS)")
-    return gdf[inside]
+def _drop_outside_denmark(gdf: gpd.GeoDataFrame, path: Path, notes: list[str], dd: DataDir) -> gpd.GeoDataFrame:
+    """Clinics must lie in Denmark (on land, not just inside its bounding box, which holds Malmø and
+    Helsingborg): the others are left out, named in the notes and listed in ``attrs['left_out']``."""
+    from kkr_geo.layers.denmark import split_outside_denmark
+
+    def label(idx, row):
+        return f"line {row['kilde_linje']} ({row['navn']})"
+
+    inside, report = split_outside_denmark(gdf, source=path.name, data_dir=dd, label=label)
+    notes += report.lines()
+    inside.attrs["left_out"] = list(report.left_out)
+    return inside

@@ -6,6 +6,7 @@ import geopandas as gpd
 import pandas as pd
 
 from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.geometry import clean_geometries
 from kkr_geo.geo.io import read_vector
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import finish
@@ -40,6 +41,11 @@ def load(name: str, dd: DataDir, *, include_neighbours: bool | list[str] = False
     if len(bad):
         raise InputError(f"{path}: features {list(bad.index[:10])} have an unreadable KOMKODE {list(bad['KOMKODE'][:10])}.",
                          hint="fix the codes in the file.")
+    # Repair invalid parts (self-intersections) before anything else uses them: make_valid keeps the
+    # polygonal parts, and every repair or drop is named in the notes. A dissolve or region lookup
+    # on an invalid polygon could otherwise lose the municipality without a word.
+    raw, repairs = clean_geometries(raw, family="polygon", source=path.name, id_column="kommunekode")
+    repair_notes = repairs.lines()
     gdf = raw.dissolve(by="kommunekode", aggfunc={"KOMNAVN": "first"}, as_index=False)
     gdf = gdf.rename(columns={"KOMNAVN": "navn"})
     gdf["region"] = _regions(gdf, dd)
@@ -58,7 +64,7 @@ def load(name: str, dd: DataDir, *, include_neighbours: bool | list[str] = False
             wanted.add(code)
     gdf = gdf[gdf["kommunekode"].isin(wanted)].copy()
     gdf["areal_km2"] = (gdf.geometry.area / 1e6).round(2)
-    notes = []
+    notes = list(repair_notes)
     gdf = _add_population(gdf, dd, notes)
     gdf = gdf.sort_values("kommunekode")[[c for c in ("kommunekode", "navn", "region", "areal_km2", "befolkning",
                                                      "befolkning_dato", "geometry") if c in gdf.columns]]
@@ -73,7 +79,14 @@ def _regions(gdf: gpd.GeoDataFrame, dd: DataDir) -> pd.Series:
     pts = gpd.GeoDataFrame(geometry=gdf.geometry.representative_point(), crs=gdf.crs)
     joined = gpd.sjoin(pts, regions, how="left", predicate="within")
     joined = joined[~joined.index.duplicated()]
-    return joined["REGIONNAVN"].reindex(gdf.index)
+    out = joined["REGIONNAVN"].reindex(gdf.index)
+    # a municipality whose inner point misses every region (a repaired or odd-shaped polygon, or
+    # generalised boundaries): the region it overlaps most
+    for idx in out.index[out.isna()]:
+        overlap = regions.geometry.intersection(gdf.geometry[idx]).area
+        if len(overlap) and overlap.max() > 0:
+            out[idx] = regions["REGIONNAVN"].iloc[int(overlap.to_numpy().argmax())]
+    return out
 
 
 def _add_population(gdf: gpd.GeoDataFrame, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
@@ -92,6 +105,8 @@ def _add_population(gdf: gpd.GeoDataFrame, dd: DataDir, notes: list[str]) -> gpd
         joined["befolkning"] = joined["befolkning"].astype("Int64")
     if report.unmatched_layer:
         notes.append("population missing for: " + ", ".join(report.unmatched_layer))
+    notes += table.attrs["report"].lines()
+    notes += [f"{path.name}: {line}" for line in report.lines()[1:] if not line.startswith("features with no table row")]
     dates = sorted(set(joined.get("befolkning_dato", pd.Series(dtype=object)).dropna()))
     if len(dates) > 1:
         notes.append(f"population figures have different dates: {', '.join(dates)}")

@@ -10,8 +10,11 @@ import re
 
 _MISSING = {"", "-", "–", "—", "..", "...", "na", "n/a", "nan", "none", "null", "x", "#i/t", "#n/a"}
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
-_DANISH = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$", re.ASCII)   # 1.234.567,89 / 1234,5
-_ENGLISH = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$", re.ASCII)  # 1,234,567.89 / 1234.5
+# A thousands-grouped number never starts with 0 ("0.500" is a decimal number, not five hundred).
+_DANISH = re.compile(r"^[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d+)?$", re.ASCII)   # 1.234.567,89 / 1234,5
+_ENGLISH = re.compile(r"^[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d+)?$", re.ASCII)  # 1,234,567.89 / 1234.5
+# Without any thousands separator: 1234,5 / 1234.5
+_NO_GROUPS = {",": re.compile(r"^[+-]?\d+(,\d+)?$", re.ASCII), ".": re.compile(r"^[+-]?\d+(\.\d+)?$", re.ASCII)}
 _PLAIN_SCI = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$", re.ASCII)
 
 
@@ -31,13 +34,16 @@ def is_missing(value) -> bool:
     return _SPACES.sub("", value).lower() in _MISSING
 
 
-def parse_number(value, *, decimal: str = ",") -> float | None:
+def parse_number(value, *, decimal: str = ",", thousands: str | None = None) -> float | None:
     """Parse one cell. Returns ``None`` for an empty/missing cell; raises NumberFormatError otherwise.
 
-    ``decimal`` is the table's decimal separator (``,`` for Danish tables). Percent signs and
+    ``decimal`` is the table's decimal separator (``,`` for Danish tables). ``thousands`` is its
+    thousands separator: ``None`` means the other one of ``,``/``.`` (``1.234,5`` or
+    ``1,234.5``); ``""`` means none (only spaces, which are always allowed). Percent signs and
     currency/unit suffixes (``%``, ``kr.``) are stripped: ``12,5 %`` gives 12.5 (the percentage
     number, not 0.125).
     """
+    check_separators(decimal, thousands)
     if isinstance(value, bool):
         raise NumberFormatError(f"{value!r} is not a number")
     if isinstance(value, (int, float)):
@@ -46,15 +52,15 @@ def parse_number(value, *, decimal: str = ",") -> float | None:
         return _finite(value, value)
     if is_missing(value):
         return None
-    text = _SPACES.sub("", str(value))
-    text = text.replace("\u2212", "-")  # typographic minus
-    for suffix in ("%", "kr.", "kr", "DKK"):
-        if text.lower().endswith(suffix.lower()):
-            text = text[: -len(suffix)]
+    text = _strip(value)
     if not text:
         raise NumberFormatError(f"{value!r} is not a number")
     if _PLAIN_SCI.match(text):
         return _finite(text, value)
+    if thousands in ("", " "):
+        if _NO_GROUPS[decimal].match(text):
+            return _finite(text.replace(",", "."), value)
+        raise NumberFormatError(f"{value!r} is not a number with decimal {decimal!r} and no thousands separator")
     if decimal == ",":
         if _DANISH.match(text):
             return _finite(text.replace(".", "").replace(",", "."), value)
@@ -62,6 +68,43 @@ def parse_number(value, *, decimal: str = ",") -> float | None:
     if _ENGLISH.match(text):
         return _finite(text.replace(",", ""), value)
     raise NumberFormatError(f"{value!r} is not a number (e.g. 1,234.5)")
+
+
+def check_separators(decimal: str, thousands: str | None) -> None:
+    if decimal not in (",", "."):
+        raise ValueError(f"decimal separator {decimal!r}: use ',' or '.'")
+    if thousands is not None and thousands not in ("", " ", ",", "."):
+        raise ValueError(f"thousands separator {thousands!r}: use '.', ',', ' ' or '' (none)")
+    if thousands == decimal:
+        raise ValueError(f"the decimal and thousands separators cannot both be {decimal!r}")
+
+
+def _strip(value) -> str:
+    text = _SPACES.sub("", str(value)).replace("\u2212", "-")  # typographic minus
+    for suffix in ("%", "kr.", "kr", "DKK"):
+        if text.lower().endswith(suffix.lower()):
+            text = text[: -len(suffix)]
+    return text
+
+
+def readings(value) -> tuple[float | None, float | None]:
+    """The value of a text cell read the Danish way (``1.234,5``) and the English way (``1,234.5``);
+    ``None`` where that reading fails. Both readings present and different = an ambiguous cell
+    (``1.250`` is 1250 in Danish and 1.25 in English)."""
+    out = []
+    for dec in (",", "."):
+        try:
+            out.append(parse_number(value, decimal=dec))
+        except NumberFormatError:
+            out.append(None)
+    return out[0], out[1]
+
+
+def is_ambiguous(value) -> bool:
+    if not isinstance(value, str) or ("." not in value and "," not in value):
+        return False
+    da, en = readings(value)
+    return da is not None and en is not None and da != en
 
 
 def _finite(text, original) -> float:
@@ -75,19 +118,32 @@ def _finite(text, original) -> float:
     return result
 
 
-def guess_decimal(values) -> str:
-    """Guess a column's decimal separator from its text values (``,`` unless the values only fit ``.``)."""
+def decimal_evidence(values) -> tuple[int, int]:
+    """How many text values fit only the Danish format (``12,5``, ``1.234,5``, ``0,500``) and how
+    many only the English one (``2.5``, ``1,234.5``, ``0.500``). Values fitting both (``12``,
+    ``1.250``) are no evidence either way."""
     danish = english = 0
     for v in values:
         if not isinstance(v, str) or is_missing(v):
             continue
-        t = _SPACES.sub("", v).rstrip("%")
+        t = _strip(v)
         d, e = bool(_DANISH.match(t)), bool(_ENGLISH.match(t))
         if d and not e:
             danish += 1
         elif e and not d:
             english += 1
-    return "." if english > danish else ","
+    return danish, english
+
+
+def guess_decimal(values, default: str | None = ",") -> str | None:
+    """Guess a column's decimal separator from its text values: the format more values fit only;
+    ``default`` when no value decides it (``None`` = undecided)."""
+    danish, english = decimal_evidence(values)
+    if english > danish:
+        return "."
+    if danish > english:
+        return ","
+    return default
 
 
 # Plain numbers without thousands separators, signs or units, as most long tables hold them:
@@ -95,7 +151,7 @@ def guess_decimal(values) -> str:
 _PLAIN = {",": r"[+-]?[0-9]{1,15}(?:,[0-9]{1,15})?", ".": r"[+-]?[0-9]{1,15}(?:\.[0-9]{1,15})?"}
 
 
-def parse_numbers(values, *, decimal: str = ",") -> tuple[list, list[int]]:
+def parse_numbers(values, *, decimal: str = ",", thousands: str | None = None) -> tuple[list, list[int]]:
     """Parse a column: returns (values as float or None, positions that are not numbers).
 
     Gives exactly what :func:`parse_number` gives cell by cell, but converts the plain cells
@@ -123,7 +179,7 @@ def parse_numbers(values, *, decimal: str = ",") -> tuple[list, list[int]]:
             fast[idx[plain]] = True
     for i in np.flatnonzero(~fast):
         try:
-            out[i] = parse_number(values[i], decimal=decimal)
+            out[i] = parse_number(values[i], decimal=decimal, thousands=thousands)
         except NumberFormatError:
             bad.append(int(i))
     return out, bad

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.provenance import carry_provenance
@@ -33,12 +34,53 @@ def read_capacity_table(dd: DataDir, speciale: int = 51):
     return table
 
 
+def _check_area_figures(rows, speciale: int) -> None:
+    """Every planning area needs a readable, non-negative capacity and inhabitants per capacity:
+    an empty or unreadable cell stops here with the file, line and cell named, instead of
+    turning into a nonsense population (or a map drawn from it)."""
+    report = rows.attrs.get("report")
+    path = rows.attrs.get("source_path", "Tabel 3")
+    bad = []
+    for col in (f"kapacitet_sp{speciale}", f"borgere_pr_kapacitet_sp{speciale}"):
+        values = pd.to_numeric(rows[col], errors="coerce")
+        for line, area, v in zip(rows.index, rows["område"], values):
+            if pd.notna(v) and np.isfinite(v) and v >= 0:
+                continue
+            raw = report.unread.get((int(line), col)) if report is not None else None
+            if raw is None and pd.isna(v):
+                raw = str(rows.at[line, col]) if isinstance(rows.at[line, col], str) else ""
+            if not pd.isna(v):
+                what = f"holds {v:g}, a negative number"
+            elif raw == "":
+                what = "is empty"
+            elif _english_number(raw):
+                what = f"holds {raw!r}, written with a decimal point in a table with decimal commas (e.g. 13,7)"
+            else:
+                what = f"holds {raw!r}, which is not a number"
+            bad.append(f"line {line}, column {col!r} (område {area}): the cell {what}")
+    if bad:
+        raise InputError(f"{path}: the population of a planning area cannot be derived "
+                         f"(befolkning = kapacitet × borgere pr. kapacitet):\n  " + "\n  ".join(bad[:20])
+                         + (f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""),
+                         hint="fill in the figures from the practice plan's table (Danish numbers, e.g. 13,7); "
+                              "no map or analysis is made from an incomplete table.")
+
+
+def _english_number(text: str) -> bool:
+    from kkr_geo.layers.numbers import NumberFormatError, parse_number
+    try:
+        return parse_number(text, decimal=".", thousands="") is not None
+    except NumberFormatError:
+        return False
+
+
 def planlaegningsomraade_population(data_dir=None, *, speciale: int = 51) -> gpd.GeoDataFrame:
     """Planning areas with capacity, borgere pr. kapacitet and the derived ``population`` (int)."""
     dd = resolve_data_dir(data_dir)
     areas = load_layer("planomraader", dd)
     table = read_capacity_table(dd, speciale)
     areas_table = table[table["niveau"] == "planlægningsområde"]
+    _check_area_figures(areas_table, speciale)
     cols = ["område", f"kapacitet_sp{speciale}", f"patienter_pr_kapacitet_sp{speciale}", f"borgere_pr_kapacitet_sp{speciale}"]
     cols = [c for c in cols if c in areas_table.columns]
     joined, report = join_indicators(areas, areas_table, on="område", layer_on="navn", columns=cols, strict=True)

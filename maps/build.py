@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from kkr_geo.geo.errors import KkrGeoError
-from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
+from kkr_geo.geo.notes import warnings_as_notes
 from kkr_geo.log import get_logger, step
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
@@ -87,6 +88,7 @@ class BuildReport:
         return [m for m in self.maps if m.skipped]
 
 
+@warnings_as_notes
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
           date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
@@ -101,6 +103,10 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     specs = load_specs(spec_dir, only, known_sources=sources.names())  # validate every spec before any work
     report = BuildReport(out)
     emit.info(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
+    stale = remove_stale_parts(out)
+    if stale:
+        emit.info(f"  note: removed {len(stale)} temporary file(s) left by an interrupted run: "
+                  f"{', '.join(p.name for p in stale)}")
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
         report.maps.append(outcome)
@@ -139,9 +145,22 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
             _write_summary(report, sources, out, emit.info)
     else:
         emit.info("GeoPackage and summary table are written by a full build (without --only).")
+    _log_input_notes(sources, emit.info)
     emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped.")
     sources.remove_observer(emit.observer)
     return report
+
+
+def _log_input_notes(sources: Sources, log) -> None:
+    """What the inputs did not give as they are: features left out (clinics outside Denmark),
+    geometries repaired, cells not read. Said once per layer, in the log."""
+    seen = set()
+    for name, gdf in sources.loaded().items():
+        for note in getattr(gdf, "attrs", {}).get("notes", []) or []:
+            if note in seen:
+                continue
+            seen.add(note)
+            log(f"  note: {name}: {note}")
 
 
 class _Emitter:

@@ -20,6 +20,7 @@ from pathlib import Path
 from kkr_geo.commands import _checks
 from kkr_geo.commands._lazy import LazyChoices, LazyModule
 from kkr_geo.geo.errors import DataError, InputError
+from kkr_geo.input_options import add_input_options, file_options, print_notes, vector_options
 
 # imported on first use: parsing the command line (--help, --version) must not load them
 gpd = LazyModule("geopandas")
@@ -73,6 +74,7 @@ def _common(p, *, what: str) -> None:
     src.add_argument("--facilities", "--features", dest="facilities", metavar="FILE",
                      help=f"vector file (GeoPackage, GeoJSON, Shapefile) with the {what}")
     p.add_argument("--klinikker", metavar="FILE", help="clinic file for --layer klinikker")
+    add_input_options(p)
     pop = p.add_mutually_exclusive_group()
     pop.add_argument("--population", metavar="FILE.tif", help="population raster (default: the region's planning-area surface)")
     p.add_argument("--cell-size", type=float, default=100.0, help="cell size in metres (default 100)")
@@ -95,14 +97,21 @@ def _data_dir(args):
 def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
     from kkr_geo.geo.io import read_vector
     if args.facilities:
-        gdf = read_vector(args.facilities)
+        from kkr_geo.layers.denmark import split_outside_denmark
+        gdf = read_vector(args.facilities, **vector_options(args))
+        gdf, outside = split_outside_denmark(gdf, source=Path(args.facilities).name, data_dir=args.data_dir)
         gdf.attrs["source"] = str(args.facilities)
+        gdf.attrs["notes"] = list(gdf.attrs.get("notes", [])) + outside.lines()
+        print_notes(gdf)
+        if len(gdf) == 0:
+            raise InputError(f"{args.facilities}: no feature lies in Denmark.", hint="check the file's CRS and lat/lon order.")
         return gdf
     if args.layer:
         from kkr_geo.layers import load_layer
         dd = _data_dir(args)
-        opts = {"path": args.klinikker} if args.layer == "klinikker" and args.klinikker else {}
+        opts = file_options(args) if args.layer == "klinikker" and args.klinikker else {}
         gdf = load_layer(args.layer, dd, **opts)
+        print_notes(gdf)
         if args.layer == "brt" and getattr(args, "with_stops", False):
             from kkr_geo.geo.provenance import carry_provenance
             stops = load_layer("brt_stops", dd)
@@ -143,6 +152,7 @@ def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
         else:
             from kkr_geo.geo.io import read_vector
             gdf = read_vector(item)
+            print_notes(gdf)
             if args.area_name_column not in gdf.columns:
                 raise InputError(f"{item}: no column {args.area_name_column!r} for the area names.",
                                  hint="pass --area-name-column with the column holding the names.")

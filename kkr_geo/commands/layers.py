@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kkr_geo.commands._lazy import LazyChoices
+from kkr_geo.input_options import add_input_options, file_options
 from kkr_geo.layers.datadir import resolve_data_dir
 
 # kkr_geo.layers.registry loads every layer module (geopandas): imported in the handlers and for the
@@ -23,11 +24,13 @@ def register(sub) -> None:
     sp.add_argument("name", type=LazyChoices(_layer_names), metavar="NAME",
                     help="layer name (see `kkr-geo layers list`)")
     sp.add_argument("--klinikker", metavar="FILE", help="clinic file (for the klinikker layer)")
+    add_input_options(sp)
     sp.set_defaults(func=cmd_show)
     ep = lsub.add_parser("export", help="write all available layers to one GeoPackage (EPSG:25832, QGIS styles)")
     ep.add_argument("output", help="the .gpkg file to write")
     ep.add_argument("--neighbours", action="store_true", help="include neighbouring Region Sjælland municipalities in kommuner")
     ep.add_argument("--klinikker", metavar="FILE", help="clinic file (CSV/XLSX/GPKG) to include as the klinikker layer")
+    add_input_options(ep)
     ep.set_defaults(func=cmd_export)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
@@ -59,7 +62,7 @@ def cmd_show(args) -> int:
     from kkr_geo.layers.registry import layer_info, load_layer
 
     dd = resolve_data_dir(args.data_dir)
-    opts = {"path": args.klinikker} if args.name == "klinikker" and args.klinikker else {}
+    opts = file_options(args) if args.name == "klinikker" and args.klinikker else {}
     gdf = load_layer(args.name, dd, **opts)
     info = layer_info(args.name)
     print(f"{args.name}: {info.title}\n  {info.description}")
@@ -85,7 +88,7 @@ def cmd_export(args) -> int:
     if args.neighbours:
         layers["kommuner"] = load_layer("kommuner", dd, include_neighbours=True)
     if args.klinikker:
-        layers["klinikker"] = load_layer("klinikker", dd, path=args.klinikker)
+        layers["klinikker"] = load_layer("klinikker", dd, **file_options(args))
     if not any(len(g) for g in layers.values()):
         from kkr_geo.geo.errors import DataError
 
