@@ -42,7 +42,7 @@ from kkr_geo.geo.distance import (
     StreetNetwork,
     check_detour_factor,
     describe_method,
-    grid_pairs_within,
+    grid_tree_pairs,
     pairs_within,
     positive_metres,
 )
@@ -56,11 +56,23 @@ E2SFCA_WEIGHTS = (1.0, 0.68, 0.22)
 
 @dataclass
 class AccessResult:
-    cells: np.ndarray
+    """``cells`` (grid-shaped capacity per 10,000 inhabitants) is scattered from ``cell_access`` on
+    first access: a grid-sized array costs more than the rest of a warm query on a large grid."""
+
     by_area: pd.DataFrame
     facilities: pd.DataFrame
     meta: dict = field(default_factory=dict)
     cell_access: np.ndarray | None = None  # capacity per inhabitant per populated cell (grid.cell_centres order)
+    _cells: np.ndarray | None = field(default=None, repr=False)
+    _grid: PopulationGrid | None = field(default=None, repr=False)
+
+    @property
+    def cells(self) -> np.ndarray:
+        if self._cells is None:
+            if self._grid is None or self.cell_access is None:
+                raise RuntimeError("AccessResult has neither cells nor the grid and cell values to make them")
+            self._cells = self._grid.array_from_cells(self.cell_access * 10_000)
+        return self._cells
 
     def __repr__(self) -> str:
         head = f"AccessResult({self.meta.get('method')}, {self.meta.get('distance_method')})"
@@ -150,20 +162,16 @@ def two_step_fca(facilities: gpd.GeoDataFrame, capacity_column: str, grid: Popul
     c = grid.cell_centres()
     pop = c.population
     if network is None:
-        # Euclidean: candidate cells from a grid stencil, indexed by flat grid position
-        fi, flat, dist = grid_pairs_within(fac_xy, grid, d0, detour_factor=detour_factor)
-        pop_pair = grid.values.ravel()[flat]
+        # Euclidean: one vectorised query of the cached facility tree against the grid's cached
+        # KD-tree of populated cell centres
+        fi, ci, dist = grid_tree_pairs(fac_xy, grid, d0, detour_factor=detour_factor)
     else:
-        fi, ci, dist = pairs_within(fac_xy, c.xy, d0, network=network)
-        flat = c.index[ci]
-        pop_pair = pop[ci]
+        fi, ci, dist = pairs_within(fac_xy, grid.cell_xy(), d0, network=network)
     w = decay_weights(dist, d0, decay, zone_weights)
-    demand = np.bincount(fi, weights=pop_pair * w, minlength=len(fac))
+    demand = np.bincount(fi, weights=pop[ci] * w, minlength=len(fac))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(demand > 0, cap / demand, np.nan)
-    access_flat = np.bincount(flat, weights=np.nan_to_num(ratio)[fi] * w, minlength=grid.values.size)
-    access = access_flat[c.index]
-    cells = grid.array_from_cells(access * 10_000)
+    access = np.bincount(ci, weights=np.nan_to_num(ratio)[fi] * w, minlength=len(pop))
 
     rows = [_area_row("total", TOTAL_LABEL, pop.sum(), (pop * access).sum())]
     for area_type, agdf in normalise_areas(areas).items():
@@ -200,7 +208,7 @@ def two_step_fca(facilities: gpd.GeoDataFrame, capacity_column: str, grid: Popul
         meta["note"] = (f"{unreached:g} units of capacity have no populated cell within {d0:g} m "
                         "and are not counted (e.g. facilities outside the grid)")
     by_area.attrs.update(meta)
-    return AccessResult(cells=cells, by_area=by_area, facilities=ftab, meta=meta, cell_access=access)
+    return AccessResult(by_area=by_area, facilities=ftab, meta=meta, cell_access=access, _grid=grid)
 
 
 def _area_row(area_type, name, population, accessible) -> dict:
@@ -288,4 +296,4 @@ def area_catchment_fca(areas: pd.DataFrame, capacity_column: str, *, population_
             "population_precision": grid.precision if (grid is not None and not population_column) else "as given",
             "capacity_column": capacity_column, "capacity_outside_areas": float(fac_cap[outside].sum())}
     by_area.attrs.update(meta)
-    return AccessResult(cells=cells, by_area=by_area, facilities=ftab, meta=meta)
+    return AccessResult(by_area=by_area, facilities=ftab, meta=meta, _cells=cells)

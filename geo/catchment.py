@@ -52,7 +52,17 @@ from kkr_geo.geo.distance import (
 )
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.raster import OUTSIDE_LABEL, area_labels, ensure_analysis_crs, mask_to_polygons
+from kkr_geo.geo.raster import (
+    OUTSIDE_LABEL,
+    area_labels,
+    cell_area_index,
+    check_name_column,
+    ensure_analysis_crs,
+    frame_column,
+    geometry_array,
+    geometry_key,
+    mask_to_polygons,
+)
 
 ALL_FEATURES = "alle"
 
@@ -63,10 +73,22 @@ BIKE = (2000, 3000)
 
 @dataclass
 class CatchmentResult:
+    """``polygons`` (one per feature × band) is assembled into a GeoDataFrame on first access."""
+
     table: pd.DataFrame
     by_area: pd.DataFrame
-    polygons: gpd.GeoDataFrame
     meta: dict = field(default_factory=dict)
+    _polygon_rows: list = field(default_factory=list, repr=False)
+    _polygons: gpd.GeoDataFrame | None = field(default=None, repr=False)
+
+    @property
+    def polygons(self) -> gpd.GeoDataFrame:
+        if self._polygons is None:
+            rows = self._polygon_rows
+            self._polygons = gpd.GeoDataFrame(rows, geometry="geometry", crs=ANALYSIS_CRS) if rows else \
+                gpd.GeoDataFrame(columns=["feature", "band", "population", "area_km2", "geometry"], geometry="geometry",
+                                 crs=ANALYSIS_CRS)
+        return self._polygons
 
     def __repr__(self) -> str:
         return f"CatchmentResult({len(self.table)} rows, {self.meta.get('distance_method')})\n{self.table.to_string(index=False)}"
@@ -152,14 +174,14 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
         raise InputError("corridor features must be a GeoDataFrame.", hint="read them with geo.io.read_vector.")
     src_name = str(features.attrs.get("source", "features"))
     features = ensure_analysis_crs(features, src_name) if len(features) else features.set_crs(ANALYSIS_CRS, allow_override=True)
-    geoms_all = features.geometry.values
+    geoms_all = np.asarray(geometry_array(features), dtype=object)
     usable = ~(shapely.is_missing(geoms_all) | shapely.is_empty(geoms_all))
     if by is not None:
         if by not in features.columns:
             columns = ", ".join(map(str, features.columns))
             raise InputError(f"{src_name}: no column {by!r} to group features by (columns: {columns}).",
                              hint="pass by= an existing column, or by=None for one catchment of all features.")
-        keys = features[by].astype(str).to_numpy()
+        keys = np.array([str(k) for k in frame_column(features, by)], dtype=object)
         groups = {k: geoms_all[(keys == k) & usable] for k in pd.unique(keys[usable])}
     else:
         groups = {ALL_FEATURES: geoms_all[usable]}
@@ -168,16 +190,21 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
 
     lows = np.concatenate([[0.0], dists[:-1]]) if mode == "rings" else np.zeros(len(dists))
     labels = [band_label(lo, hi) for lo, hi in zip(lows, dists)]
-    area_layers = {}
+    area_layers, cell_layers = {}, {}
     for area_type, agdf in (areas or {}).items():
-        area_layers[area_type] = area_labels(grid, agdf, area_name_column, area_type=area_type)
+        check_name_column(agdf, area_name_column, area_type)
+        key = geometry_key(agdf, area_name_column)
+        area_layers[area_type] = area_labels(grid, agdf, area_name_column, area_type=area_type, key=key)
+        if network is None:
+            cell_layers[area_type] = cell_area_index(grid, grid.cell_centres().index, agdf, area_name_column,
+                                                     area_type=area_type, key=key)
 
     rows, area_rows, polys = [], [], []
     for key, geoms in groups.items():
         merged = shapely.union_all(geoms)
         if network is None:
             band_pop, band_area, band_geoms, per_area = _euclidean_bands(merged, grid, dists / detour_factor, detour_factor,
-                                                                         area_layers)
+                                                                          area_layers, cell_layers)
         else:
             band_pop, band_area, band_geoms, per_area = _network_bands(geoms, grid, dists, network, area_layers)
         if mode == "cumulative":
@@ -197,10 +224,8 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
                     area_rows.append({"feature": key, "band": labels[k], "area_type": area_type,
                                       "area_name": names[j], "population": float(mat[k, j])})
 
-    table = pd.DataFrame(rows, columns=["feature", "band", "distance_from_m", "distance_m", "population", "area_km2"])
-    by_area = pd.DataFrame(area_rows, columns=["feature", "band", "area_type", "area_name", "population"])
-    polygons = gpd.GeoDataFrame(polys, geometry="geometry", crs=ANALYSIS_CRS) if polys else \
-        gpd.GeoDataFrame(columns=["feature", "band", "population", "area_km2", "geometry"], geometry="geometry", crs=ANALYSIS_CRS)
+    table = _frame(rows, ["feature", "band", "distance_from_m", "distance_m", "population", "area_km2"])
+    by_area = _frame(area_rows, ["feature", "band", "area_type", "area_name", "population"])
     meta = {
         **describe_method(network, detour_factor),
         **grid.meta,
@@ -213,7 +238,12 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
         "by": by,
     }
     table.attrs.update(meta)
-    return CatchmentResult(table=table, by_area=by_area, polygons=polygons, meta=meta)
+    return CatchmentResult(table=table, by_area=by_area, meta=meta, _polygon_rows=polys)
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame from row dicts, built column-wise (cheaper than pandas' record parsing)."""
+    return pd.DataFrame({c: [r[c] for r in rows] for c in columns}, columns=columns)
 
 
 def _cumulative_geoms(ring_geoms):
@@ -245,14 +275,44 @@ def _empty_area_mats(area_layers, n_bands):
     return {t: np.zeros((n_bands, len(names) + 1)) for t, (lab, names) in area_layers.items()}
 
 
-def _euclidean_bands(merged, grid: PopulationGrid, radii: np.ndarray, detour_factor: float, area_layers):
+def _euclidean_bands(merged, grid: PopulationGrid, radii: np.ndarray, detour_factor: float, area_layers, cell_layers):
     cum = [shapely.buffer(merged, r, quad_segs=16) for r in radii]
     rings = [cum[0]] + [shapely.difference(cum[k], cum[k - 1]) for k in range(1, len(cum))]
     ring_area = np.array([shapely.area(g) / 1e6 for g in rings])
     n = len(radii)
+    if np.isin(shapely.get_type_id(shapely.get_parts(merged)), (3, 6)).any():
+        return _euclidean_bands_raster(merged, grid, radii, detour_factor, area_layers, cum, rings, ring_area)
+    # Points and lines: candidate cells from the grid's cached KD-tree of populated cell centres,
+    # with balls around vertices at most `step` apart (every point of a line is within step / 2 of
+    # one), then exact centre distances, so a cell at exactly 400 m counts in 0–400 m as in
+    # coverage and 2SFCA.
+    c = grid.cell_centres()
+    if len(c.x) == 0:
+        return np.zeros(n), ring_area, rings, _empty_area_mats(area_layers, n)
+    step = max(float(radii[-1]) / 4, grid.cell_size)
+    anchors = shapely.get_coordinates(shapely.segmentize(merged, step))
+    hits = grid.cell_tree().query_ball_point(anchors, float(radii[-1]) + step / 2 + 1.0, return_sorted=False)
+    idx = np.unique(np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])) if len(hits) else np.empty(0, np.int64)
+    xy = grid.cell_xy()[idx]
+    d = shapely.distance(shapely.points(xy), merged) * detour_factor
+    band = np.searchsorted(radii * detour_factor, d * (1 - 1e-12), side="left")
+    ok = band < n
+    idx, band = idx[ok], band[ok]
+    pop = c.population[idx]
+    band_pop = np.bincount(band, weights=pop, minlength=n)[:n]
+    per_area = {}
+    for area_type, (la, names) in cell_layers.items():
+        k = len(names) + 1
+        per_area[area_type] = np.bincount(band * k + la[idx], weights=pop, minlength=n * k)[: n * k].reshape(n, k)
+    return band_pop, ring_area, rings, per_area
+
+
+def _euclidean_bands_raster(merged, grid: PopulationGrid, radii, detour_factor, area_layers, cum, rings, ring_area):
+    """Polygon features: candidate cells are those the outer buffer polygon touches."""
+    n = len(radii)
     cs = grid.cell_size
-    # Candidate cells: every cell the outer buffer polygon touches. The 64-gon lies inside the true
-    # circle by at most r·(1 − cos(π/64)) ≈ 0.0012 r; if that could exceed half a cell, widen it.
+    # The 64-gon lies inside the true circle by at most r·(1 − cos(π/64)) ≈ 0.0012 r; if that could
+    # exceed half a cell, widen it.
     outer = cum[-1] if 0.0013 * radii[-1] < cs / 2 else shapely.buffer(merged, radii[-1] + cs, quad_segs=16)
     win = _grid_window(grid, outer.bounds)
     if win is None:
@@ -262,7 +322,6 @@ def _euclidean_bands(merged, grid: PopulationGrid, radii: np.ndarray, detour_fac
     cand = rasterio.features.rasterize([(outer, 1)], out_shape=vals.shape, transform=wt, fill=0, dtype="uint8",
                                        all_touched=True).astype(bool) & (vals > 0)
     rr, cc = np.nonzero(cand)
-    # exact centre distances, so a cell at exactly 400 m counts in 0–400 m as in coverage and 2SFCA
     d = shapely.distance(shapely.points(wt.c + (cc + 0.5) * cs, wt.f - (rr + 0.5) * cs), merged) * detour_factor
     band = np.searchsorted(radii * detour_factor, d * (1 - 1e-12), side="left")
     band_idx = np.full(vals.shape, -1, dtype=np.int64)

@@ -38,7 +38,7 @@ from kkr_geo.geo.distance import (
 )
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.raster import OUTSIDE_LABEL, cell_area_index, ensure_analysis_crs, mask_to_polygons
+from kkr_geo.geo.raster import OUTSIDE_LABEL, cell_area_index, cells_to_polygons, ensure_analysis_crs
 
 TOTAL_LABEL = "I alt"
 
@@ -49,12 +49,23 @@ class CoverageResult:
     on first access and cached, since dissolving many scattered cells into polygons can cost more
     than the distance computation itself and is needed only for maps and GeoPackage output."""
 
-    distance: np.ndarray
     table: pd.DataFrame
     meta: dict = field(default_factory=dict)
     cell_distance: np.ndarray | None = None  # per populated cell, aligned with grid.cell_centres()
     _gap_builder: Callable[[], gpd.GeoDataFrame] | None = field(default=None, repr=False)
     _gaps: gpd.GeoDataFrame | None = field(default=None, repr=False)
+    _grid: PopulationGrid | None = field(default=None, repr=False)
+    _distance: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def distance(self) -> np.ndarray:
+        """Grid-shaped route metres to the nearest facility (NaN = unpopulated, inf = unreachable),
+        scattered from ``cell_distance`` on first access."""
+        if self._distance is None:
+            if self._grid is None or self.cell_distance is None:
+                raise RuntimeError("CoverageResult has neither distances nor the grid and cell values to make them")
+            self._distance = self._grid.array_from_cells(self.cell_distance)
+        return self._distance
 
     @property
     def gaps(self) -> gpd.GeoDataFrame:
@@ -120,8 +131,7 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
     detour_factor = check_detour_factor(detour_factor)
     fac = facility_geometries(facilities)
     c = grid.cell_centres()
-    d = nearest_distance(c.xy, fac.geometry.values, detour_factor=detour_factor, network=network)
-    distance = grid.array_from_cells(d)
+    d = nearest_distance(grid.cell_xy(), fac.geometry.values, detour_factor=detour_factor, network=network)
     beyond_cells = d > threshold
     pop = c.population
 
@@ -144,10 +154,8 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
                                         "mean_distance_m"])
 
     def build_gaps() -> gpd.GeoDataFrame:
-        mask = np.zeros(grid.shape, dtype=bool)
-        mask.ravel()[c.index[beyond_cells]] = True
-        gaps = mask_to_polygons(mask, grid.transform, values=grid.values,
-                                extra={"max_distance_m": np.nan_to_num(distance, nan=0.0, posinf=np.inf)}, crs=ANALYSIS_CRS)
+        gaps = cells_to_polygons(c.index[beyond_cells], grid.shape, grid.transform, values=pop[beyond_cells],
+                                 extra={"max_distance_m": d[beyond_cells]}, crs=ANALYSIS_CRS)
         if len(gaps):
             gaps["max_distance_m"] = gaps["max_distance_m"].replace(np.inf, np.nan)
             gaps["reachable"] = gaps["max_distance_m"].notna()
@@ -168,7 +176,7 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
     if len(fac) == 0:
         meta["note"] = "no facilities: every populated cell is beyond the threshold"
     table.attrs.update(meta)
-    return CoverageResult(distance=distance, table=table, meta=meta, cell_distance=d, _gap_builder=build_gaps)
+    return CoverageResult(table=table, meta=meta, cell_distance=d, _gap_builder=build_gaps, _grid=grid)
 
 
 def _row(area_type, name, pop, beyond, d) -> dict:

@@ -28,7 +28,9 @@ Two distance methods, and every analysis result says which one it used in ``meta
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -278,9 +280,9 @@ def nearest_distance(points_xy: np.ndarray, targets, *, detour_factor: float = D
         node_d = network.distances_from(anchors)
         return network.cell_distances(node_d, points_xy)
     if (shapely.get_type_id(geoms) == 0).all():
-        # sliding-midpoint tree: same nearest distances, faster queries for clustered facilities
-        tree = cKDTree(shapely.get_coordinates(geoms), balanced_tree=False)
-        d, _ = tree.query(points_xy, k=1, workers=-1)
+        # sliding-midpoint tree (same nearest distances, faster queries for clustered facilities),
+        # built once per facility set and reused
+        d, _ = facility_tree(shapely.get_coordinates(geoms)).query(points_xy, k=1, workers=-1)
     else:
         tree = shapely.STRtree(geoms)
         pts = shapely.points(points_xy)
@@ -289,6 +291,58 @@ def nearest_distance(points_xy: np.ndarray, targets, *, detour_factor: float = D
         out[idx[0]] = d
         d = out
     return d * detour_factor
+
+
+# KD-trees of facility sets, keyed by a hash of their coordinates: a query with the same facilities
+# reuses the tree, and any moved, added or removed facility gives a new key (a new tree).
+_FACILITY_TREES: OrderedDict[bytes, cKDTree] = OrderedDict()
+FACILITY_TREE_CACHE_SIZE = 16
+
+
+def coordinates_key(xy: np.ndarray) -> bytes:
+    """A content hash of a coordinate array (shape and every coordinate's bytes)."""
+    xy = np.ascontiguousarray(xy, dtype=np.float64)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.asarray(xy.shape, dtype=np.int64).tobytes())
+    h.update(xy.tobytes())
+    return h.digest()
+
+
+def facility_tree(xy: np.ndarray) -> cKDTree:
+    """A (sliding-midpoint) KD-tree of facility coordinates, cached by their content hash."""
+    xy = np.ascontiguousarray(np.asarray(xy, dtype=np.float64).reshape(-1, 2))
+    key = coordinates_key(xy)
+    tree = _FACILITY_TREES.get(key)
+    if tree is None:
+        tree = cKDTree(xy, balanced_tree=False)
+        _FACILITY_TREES[key] = tree
+        while len(_FACILITY_TREES) > FACILITY_TREE_CACHE_SIZE:
+            _FACILITY_TREES.popitem(last=False)
+    else:
+        _FACILITY_TREES.move_to_end(key)
+    return tree
+
+
+def clear_index_caches() -> None:
+    """Forget the cached facility trees (grid indexes live on each PopulationGrid)."""
+    _FACILITY_TREES.clear()
+
+
+def grid_tree_pairs(fac_xy: np.ndarray, grid, max_distance: float, *, detour_factor: float = DEFAULT_DETOUR_FACTOR
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Euclidean (facility, cell, distance) triples within ``max_distance`` route metres, from the
+    grid's cached KD-tree of populated cell centres and the cached facility tree (one vectorised
+    ``sparse_distance_matrix`` call). Cells are *positions in* ``grid.cell_centres()``; the same
+    pairs as :func:`pairs_within` on the cell centres."""
+    fac_xy = np.asarray(fac_xy, dtype=float).reshape(-1, 2)
+    empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0))
+    if len(fac_xy) == 0 or len(grid.cell_centres().x) == 0:
+        return empty
+    m = facility_tree(fac_xy).sparse_distance_matrix(grid.cell_tree(), max_distance / detour_factor,
+                                                      output_type="ndarray")
+    if len(m) == 0:
+        return empty
+    return m["i"].astype(np.int64), m["j"].astype(np.int64), m["v"] * detour_factor
 
 
 def pairs_within(fac_xy: np.ndarray, cell_xy: np.ndarray, max_distance: float, *,

@@ -43,6 +43,7 @@ import rasterio.features
 import shapely
 from affine import Affine
 from pyproj import CRS
+from scipy.spatial import cKDTree
 
 from kkr_geo.geo.crs import ANALYSIS_CRS, to_analysis_crs
 from kkr_geo.geo.errors import InputError
@@ -79,10 +80,11 @@ class PopulationGrid:
     precision: str = "approximate"
     crs: CRS = ANALYSIS_CRS
     notes: list[str] = field(default_factory=list)
+    #: per-area record of how the surface was made (e.g. which weight layer each area used), or None
+    provenance: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        self.values = np.asarray(self.values, dtype=np.float64)
         if self.values.ndim != 2:
             raise ValueError("values must be a 2-D array")
         t = self.transform
@@ -91,6 +93,50 @@ class PopulationGrid:
                              hint="resample the raster to a square north-up grid, "
                                   "or use PopulationGrid.from_raster(cell_size=...).")
         self.crs = CRS.from_user_input(self.crs)
+
+    def __setattr__(self, name, value):
+        # Derived indexes (cell centres, KD-tree, area label rasters) depend on the values and the
+        # transform: assigning either drops them, so the next query rebuilds them.
+        if name == "values":
+            value = np.asarray(value, dtype=np.float64)
+        if name in ("values", "transform") and "_cache" in self.__dict__:
+            self.__dict__["_cache"] = {}
+        object.__setattr__(self, name, value)
+
+    # --- cached indexes -------------------------------------------------------------------
+
+    def cached(self, key, build):
+        """A derived index of this grid, built by ``build()`` on first use and reused by later
+        queries (cell centres, the cell KD-tree, area label rasters, ...).
+
+        Indexes stay valid because the grid cannot change under them: building the first one makes
+        ``values`` read-only (an in-place write then raises numpy's "assignment destination is
+        read-only" instead of silently giving stale answers), and assigning ``grid.values = new``
+        or ``grid.transform = new`` empties the cache. The cache also notices a values array that
+        was swapped or made writeable again behind its back and starts afresh.
+        """
+        cache = self._cache
+        state = self._state()
+        if cache.get("_state") != state:
+            cache.clear()
+            self._freeze()
+            state = self._state()
+            cache["_state"] = state
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _state(self):
+        v = self.values
+        return (id(v), v.__array_interface__["data"][0], v.shape, v.flags.writeable, tuple(self.transform))
+
+    def _freeze(self) -> None:
+        v = self.values
+        if v.flags.writeable and not v.flags.owndata and v.base is not None:
+            # a view of someone else's writeable array could change behind the cache: own a copy
+            object.__setattr__(self, "values", v.copy())
+            v = self.values
+        v.flags.writeable = False
 
     # --- basic properties ---------------------------------------------------------------
 
@@ -122,14 +168,23 @@ class PopulationGrid:
 
     def cell_centres(self) -> CellCentres:
         """Centres of the populated cells (population > 0), as arrays (cached)."""
-        if "centres" not in self._cache:
+        def build():
             flat = np.flatnonzero(self.values.ravel() > 0)
             rows, cols = np.divmod(flat, self.shape[1]) if self.values.size else (flat, flat)
             cs = self.cell_size
             x = self.transform.c + (cols + 0.5) * cs
             y = self.transform.f - (rows + 0.5) * cs
-            self._cache["centres"] = CellCentres(x, y, self.values.ravel()[flat], flat)
-        return self._cache["centres"]
+            return CellCentres(x, y, self.values.ravel()[flat], flat)
+        return self.cached("centres", build)
+
+    def cell_xy(self) -> np.ndarray:
+        """Populated cell centres as an (n, 2) array, aligned with :meth:`cell_centres` (cached)."""
+        return self.cached("centres_xy", lambda: self.cell_centres().xy)
+
+    def cell_tree(self) -> cKDTree:
+        """A KD-tree of the populated cell centres, built once per grid and reused by every query
+        (2SFCA candidate pairs; positions are those of :meth:`cell_centres`)."""
+        return self.cached("cell_tree", lambda: cKDTree(self.cell_xy(), balanced_tree=False))
 
     def to_geodataframe(self) -> gpd.GeoDataFrame:
         """Populated cells as square polygons with ``cell_id`` (national grid style) and ``population``."""
@@ -399,7 +454,7 @@ class PopulationGrid:
         got = float(dst.sum())
         grid = cls(dst, dst_t, source=source, precision="approximate")
         if got > 0 and total > 0:
-            grid.values *= total / got
+            grid.values = grid.values * (total / got)
             grid.notes.append(f"{path}: resampled from {src_crs.to_string()} to {cs:g} m cells; "
                               f"rescaled by {total / got:.4f} to keep the total {total:,.0f}")
         return grid

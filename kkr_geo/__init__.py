@@ -38,6 +38,12 @@ _PUBLIC = {
     "join_indicators": "kkr_geo.layers.joins",
     "planlaegningsomraade_population": "kkr_geo.layers.population",
     "region_population_grid": "kkr_geo.layers.population",
+    "planning_area_access": "kkr_geo.layers.population",
+    "region_catchment": "kkr_geo.layers.region_defaults",
+    "region_coverage": "kkr_geo.layers.region_defaults",
+    "distance_options": "kkr_geo.layers.region_defaults",
+    "dasymetric_grid": "kkr_geo.geo.dasymetric",
+    "street_network": "kkr_geo.layers.roads",
     "build": "kkr_geo.maps.build",
 }
 __all__ = ["__version__", *_PUBLIC]

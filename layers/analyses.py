@@ -47,6 +47,21 @@ def _detour_note(meta: dict) -> str:
     return str(meta.get("detour_factor", "")).replace(".", ",")
 
 
+def method_note(meta: dict, grid) -> str:
+    """How distance and population were measured, in Danish, for the map's note."""
+    if meta.get("network"):
+        dist = "gang-/cykelafstand ad vejnettet (vejmidter)"
+    else:
+        dist = "luftlinje × omvejsfaktor {} (intet vejnet)".format(_detour_note(meta))
+    prov = getattr(grid, "provenance", None)
+    if prov is not None and "weight_label" in prov.columns and not prov["weight"].eq("uniform").all():
+        used = ", ".join(f"{lab} ({n} omr.)" for lab, n in prov["weight_label"].value_counts().items())
+        pop = f"befolkning pr. planlægningsområde fordelt efter {used} (tilnærmet)"
+    else:
+        pop = "befolkning fordelt jævnt inden for planlægningsområderne (tilnærmet)"
+    return f"{dist}; {pop}"
+
+
 def catchment(features: gpd.GeoDataFrame, grid, distances, *, by: str | None = None, mode: str = "rings",
               areas: dict | None = None, name: str | None = None, title: str = "", label_column: str | None = None,
               region=None, **distance_options) -> AnalysisResult:
@@ -80,9 +95,8 @@ def catchment(features: gpd.GeoDataFrame, grid, distances, *, by: str | None = N
         source="; ".join(x for x in (fprov.source, grid.source) if x),
         precision="schematic" if fprov.schematic else fprov.precision,
         notes=(*fprov.notes, *(f"{k}: {v}" for k, v in meta.items())),
-        map_notes=("Oplande: luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for "
-                   "planlægningsområderne (tilnærmet) og kun opgjort i Region Hovedstaden.".format(_detour_note(meta)),)
-        if "detour_factor" in meta else (),
+        map_notes=("Oplande: {}; kun opgjort i Region Hovedstaden.".format(method_note(meta, grid)),)
+        if "distance_method" in meta else (),
     )
     tables = {"main": table}
     if by_area is not None:
@@ -103,8 +117,7 @@ def coverage(facilities: gpd.GeoDataFrame, grid, threshold_m: float, *, areas: d
         title=title, layer=name or "",
         source="; ".join(x for x in (provenance_of(facilities).source, grid.source) if x),
         precision=grid.precision,
-        map_notes=("Afstand i luftlinje × omvejsfaktor {} (intet vejnet); befolkning fordelt jævnt inden for "
-                   "planlægningsområderne (tilnærmet).".format(_detour_note(meta)),) if "detour_factor" in meta else (),
+        map_notes=("Afstand: {}.".format(method_note(meta, grid)),) if "distance_method" in meta else (),
     )
     return AnalysisResult(name or "coverage", with_provenance(res.gaps.copy(), prov), {"main": table}, meta, res)
 

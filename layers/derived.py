@@ -89,17 +89,21 @@ def banelinjer(name, sources):
     return with_provenance(gdf, info.provenance.replace(title=info.title, layer=name))
 
 
+#: Optional data that the catchments and coverage use when present: the dasymetric weights and the road network.
+_SURFACE = ("worldpop_punkter", "vejmidter")
+
+
 def _catchment(name, sources, layer, by, label_column, distances):
     from kkr_geo.layers.registry import entry
     return analyses.catchment(sources.get(layer), sources.grid(), distances, by=by, mode="rings", areas=sources.areas(),
                               name=name, title=entry(name).title, label_column=label_column,
-                              region=analyses.region_outline(sources.get("kommuner")))
+                              region=analyses.region_outline(sources.get("kommuner")), **sources.distance())
 
 
 @register_derived(LayerInfo(
     "brt_opland", "Opland til BRT-korridorer", "polygon",
     f"Catchment rings ({'/'.join(map(str, CATCHMENT_DISTANCES))} m) around the BRT corridors with population.",
-    _CATCHMENT_SCHEMA, needs=("brt", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="catchment"))
+    _CATCHMENT_SCHEMA, needs=("brt", "kommuner", "planomraader_samlet", "tabel3_sp51", *_SURFACE), summary="catchment"))
 def brt_opland(name, sources):
     return _catchment(name, sources, "brt", "projekt", "navn", CATCHMENT_DISTANCES)
 
@@ -108,7 +112,7 @@ def brt_opland(name, sources):
     "parker_og_rejs_opland", "Opland til parkér-og-rejs-anlæg", "polygon",
     f"Catchment rings ({'/'.join(str(d // 1000) for d in PR_CATCHMENT_DISTANCES)} km) around the park-and-ride "
     "stations (cycling and short drives) with population.",
-    _CATCHMENT_SCHEMA, needs=("parker_og_rejs", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="catchment"))
+    _CATCHMENT_SCHEMA, needs=("parker_og_rejs", "kommuner", "planomraader_samlet", "tabel3_sp51", *_SURFACE), summary="catchment"))
 def parker_og_rejs_opland(name, sources):
     pr = sources.get("parker_og_rejs")
     by = "station" if "station" in pr.columns else "navn"
@@ -118,13 +122,13 @@ def parker_og_rejs_opland(name, sources):
 def _coverage(name, sources, layer, threshold_m):
     from kkr_geo.layers.registry import entry
     return analyses.coverage(sources.get(layer), sources.grid(), threshold_m, areas=sources.areas(), name=name,
-                             title=entry(name).title)
+                             title=entry(name).title, **sources.distance())
 
 
 @register_derived(LayerInfo(
     "klinik_daekningshuller", f"Mere end {CLINIC_GAP_THRESHOLD_M // 1000} km til nærmeste klinik", "polygon",
     f"Areas farther than {CLINIC_GAP_THRESHOLD_M} m from any clinic, with the population there.",
-    needs=("klinikker", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="coverage",
+    needs=("klinikker", "kommuner", "planomraader_samlet", "tabel3_sp51", *_SURFACE), summary="coverage",
     summary_heading="Dækning: befolkning langt fra nærmeste klinik", summary_file="klinikker"))
 def klinik_daekningshuller(name, sources):
     return _coverage(name, sources, "klinikker", CLINIC_GAP_THRESHOLD_M)
@@ -133,7 +137,7 @@ def klinik_daekningshuller(name, sources):
 @register_derived(LayerInfo(
     "station_daekningshuller", f"Mere end {STATION_GAP_THRESHOLD_M} m til nærmeste station", "polygon",
     f"Areas farther than {STATION_GAP_THRESHOLD_M} m from any rail station (the Finger Plan's stationsnærhed).",
-    needs=("stationer", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="coverage",
+    needs=("stationer", "kommuner", "planomraader_samlet", "tabel3_sp51", *_SURFACE), summary="coverage",
     summary_heading="Stationsnærhed: befolkning langt fra nærmeste station", summary_file="stationer"))
 def station_daekningshuller(name, sources):
     return _coverage(name, sources, "stationer", STATION_GAP_THRESHOLD_M)

@@ -15,8 +15,10 @@ Everything else derives from it: :data:`LAYER_NAMES`, the CLI's choices, ``catal
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pkgutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -158,6 +160,39 @@ def load_layer(name: str, data_dir: str | DataDir | None = None, **options) -> g
     """
     info = _layer_entry(name)
     dd = resolve_data_dir(data_dir)
+    if _BUILD_LAYERS is not None:
+        key = (name, str(dd.path), repr(sorted(options.items())))
+        if key not in _BUILD_LAYERS:
+            _BUILD_LAYERS[key] = _load_layer(info, name, dd, **options)
+        gdf = _BUILD_LAYERS[key]
+        out = gdf.copy()
+        out.attrs = copy.deepcopy(gdf.attrs)
+        return out
+    return _load_layer(info, name, dd, **options)
+
+
+# Layers loaded inside `layer_cache()`: one annex build asks for the kommuner ~7 times (directly,
+# via the planning areas and via the population surface) and for the planning areas ~5 times.
+_BUILD_LAYERS: dict | None = None
+
+
+@contextmanager
+def layer_cache():
+    """Within the block, each layer is read once per data directory and options; later calls get
+    a copy (attrs included), so a caller that modifies its frame cannot affect the next one. The
+    data directory is assumed not to change inside the block (one build)."""
+    global _BUILD_LAYERS
+    outer = _BUILD_LAYERS is not None
+    if not outer:
+        _BUILD_LAYERS = {}
+    try:
+        yield
+    finally:
+        if not outer:
+            _BUILD_LAYERS = None
+
+
+def _load_layer(info: LayerInfo, name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     gdf = info.loader(name, dd, **options)
     declared, got = info.provenance, provenance_of(gdf)
     merged = got.replace(**{k: getattr(declared, k) for k in ("source", "licence", "precision", "date")

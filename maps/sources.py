@@ -98,6 +98,14 @@ class Sources:
             self._cache["_grid"] = region_population_grid(self.data_dir, cell_size=GRID_CELL_M)
         return self._cache["_grid"]
 
+    def distance(self) -> dict:
+        """Distance options for the analyses: the road network of the data directory when it has one
+        (walking/cycling routes), else straight line × 1.3 (see :mod:`kkr_geo.layers.region_defaults`)."""
+        if "_distance" not in self._cache:
+            from kkr_geo.layers.region_defaults import distance_options
+            self._cache["_distance"] = distance_options(self.data_dir, "auto", log=self.log)
+        return self._cache["_distance"]
+
     def areas(self) -> dict[str, gpd.GeoDataFrame]:
         plan = self.get("planomraader_samlet")
         plan = plan.assign(navn=plan["planomraade"]) if "navn" not in plan.columns else plan

@@ -2,6 +2,7 @@
 
 import geopandas as gpd
 import pytest
+import shapely
 
 from conftest import writable_subdir
 
@@ -177,7 +178,17 @@ def test_station_coverage_source(any_data):
     assert total["population"] == pytest.approx(planlaegningsomraade_population(any_data)["population"].sum(), rel=1e-6)
     assert 0 < total["population_beyond"] < total["population"]
     assert gaps["population"].sum() == pytest.approx(total["population_beyond"], rel=1e-6)
-    # no gap polygon comes within the threshold (straight line / detour factor) of a station
     st = load_layer("stationer", any_data)
-    reach = STATION_GAP_THRESHOLD_M / src.table_meta["station_daekningshuller"]["detour_factor"]
-    assert gaps.distance(st.union_all()).min() > reach - 100  # cells are 100 m: their edges may come one cell closer
+    meta = src.table_meta["station_daekningshuller"]
+    if meta["detour_factor"]:
+        # no gap polygon comes within the threshold (straight line / detour factor) of a station
+        reach = STATION_GAP_THRESHOLD_M / meta["detour_factor"]
+        assert gaps.distance(st.union_all()).min() > reach - 100  # cells are 100 m: their edges may come one cell closer
+    else:
+        # a route is never shorter than the straight line: every cell farther than the threshold in a
+        # straight line is a gap, so the gaps hold at least those cells' inhabitants
+        assert meta["distance_method"] == "network shortest path"
+        c = src._grid().cell_centres()
+        d = shapely.distance(shapely.points(c.xy), st.union_all())
+        assert total["population_beyond"] >= c.population[d > STATION_GAP_THRESHOLD_M].sum() * (1 - 1e-9)
+        assert total["population_beyond"] > c.population[d > STATION_GAP_THRESHOLD_M].sum() * 1.01

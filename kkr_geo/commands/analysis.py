@@ -2,8 +2,9 @@
 
 Every command reads its features from a region layer (``--layer``) or a file (``--facilities``),
 a population grid from a GeoTIFF (``--population``) or the region's default surface
-(planlægningsområde populations from the practice plan's Tabel 3 spread by areal weighting over
-``--cell-size`` cells, labelled approximate), and writes to ``--out``:
+(planlægningsområde populations from the practice plan's Tabel 3 spread dasymetrically over
+``--cell-size`` cells, see :mod:`kkr_geo.geo.dasymetric`), distances on the road network where the
+data directory has it (``--distance network|euclidean``), and writes to ``--out``:
 
 * CSV in UTF-8 (``*.csv``) and a Danish-Excel variant (``*_excel.csv``: semicolon, decimal comma,
   UTF-8 with BOM), each row carrying the distance method and population source/precision;
@@ -53,7 +54,10 @@ def register(sub) -> None:
                        description="Two-step floating catchment area accessibility of facility capacity, per cell and "
                                    "per area; --planning-area uses each planlægningsområde as the catchment (Tabel 3).")
     _common(a, what="facilities")
-    a.add_argument("--capacity-column", default="kapacitet_sp51", help="facility capacity column (default kapacitet_sp51)")
+    a.add_argument("--capacity-column", default=None,
+                   help="facility capacity column (default kapacitet_sp51, or kapacitet_sp62 with --speciale 62)")
+    a.add_argument("--speciale", type=int, choices=[51, 62], default=None,
+                   help="with --planning-area: 51 = Tabel 3 (default), 62 = Tabel 4 (vederlagsfri fysioterapi)")
     a.add_argument("--catchment", type=float, default=None, help="catchment distance in metres (required unless --planning-area)")
     a.add_argument("--decay", choices=["step", "gaussian", "zones"], default="step",
                    help="step (2SFCA), gaussian (Dai 2010) or zones (E2SFCA, Luo & Qi 2009)")
@@ -81,9 +85,18 @@ def _common(p, *, what: str) -> None:
     p.add_argument("--areas", default="kommuner,planomraader",
                    help="area layers for the breakdown: kommuner, planomraader or a vector file (name column 'navn'); 'none' to skip")
     p.add_argument("--area-name-column", default="navn", help="name column of area files (default navn)")
+    p.add_argument("--distance", choices=["auto", "network", "euclidean"], default="auto",
+                   help="network: walking/cycling route on the road network (vejnet/ in the data directory, or --network); "
+                        "euclidean: straight line × detour factor; auto (default): network where the road data is present")
     p.add_argument("--network", metavar="FILE", help="street network (GeoPackage of edges or .osm.pbf) for route distances")
     p.add_argument("--detour-factor", type=float, default=None,
-                   help="detour factor for Euclidean distance without --network (default 1.3)")
+                   help="detour factor for straight-line distance (default 1.3; implies --distance euclidean)")
+    p.add_argument("--weights-raster", metavar="FILE.tif",
+                   help="population raster (WorldPop, GHS-POP; `kkr-geo data fetch worldpop`) used as the first "
+                        "dasymetric weight where it covers a planning area")
+    p.add_argument("--population-method", choices=["dasymetric", "areal"], default="dasymetric",
+                   help="default surface without --population: dasymetric (Tabel 3 per planning area spread by "
+                        "WorldPop points/road length; default) or areal (spread evenly)")
     p.add_argument("--out", default="analyse", metavar="DIR", help="output directory (default ./analyse)")
 
 
@@ -134,7 +147,9 @@ def load_population(args):
     if args.population:
         return PopulationGrid.from_raster(args.population, cell_size=args.cell_size if args.cell_size != 100.0 else None)
     from kkr_geo.layers.population import region_population_grid
-    return region_population_grid(_data_dir(args), cell_size=args.cell_size)
+    return region_population_grid(_data_dir(args), cell_size=args.cell_size,
+                                  method=getattr(args, "population_method", "dasymetric"),
+                                  weights_raster=getattr(args, "weights_raster", None))
 
 
 def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
@@ -161,12 +176,11 @@ def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
 
 
 def distance_options(args) -> dict:
-    from kkr_geo.geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork
-    if args.network:
-        if args.detour_factor is not None:
-            raise InputError("--detour-factor applies only without --network.", hint="drop one of the two options.")
-        return {"network": StreetNetwork.from_file(args.network)}
-    return {"detour_factor": args.detour_factor if args.detour_factor is not None else DEFAULT_DETOUR_FACTOR}
+    from kkr_geo.layers.region_defaults import distance_options as region_distance_options
+    if args.network and args.detour_factor is not None:
+        raise InputError("--detour-factor applies only without --network.", hint="drop one of the two options.")
+    return region_distance_options(_data_dir(args), args.distance, detour_factor=args.detour_factor,
+                                   network_file=args.network)
 
 
 def parse_distances(text: str) -> list[float]:
@@ -267,24 +281,15 @@ def cmd_coverage(args) -> int:
 
 
 def cmd_access(args) -> int:
-    from kkr_geo.geo.access import area_catchment_fca, two_step_fca
+    from kkr_geo.geo.access import two_step_fca
     out = Path(_checks.out_dir(args.out))
     if args.planning_area:
-        from kkr_geo.layers.population import planlaegningsomraade_population
-        areas = planlaegningsomraade_population(_data_dir(args))
+        from kkr_geo.layers.population import planning_area_access
+        speciale = args.speciale or _speciale_of(args.capacity_column) or 51
         facilities = load_features(args, required=False)
-        if facilities is None:
-            res = area_catchment_fca(areas, args.capacity_column, population_column="population")
-        else:
-            res = area_catchment_fca(areas, args.capacity_column, population_column="population", facilities=facilities)
-        res.meta["population_source"] = str(areas.attrs.get("population_source", "planning-area population"))
-        res.meta["population_precision"] = str(areas.attrs.get("population_precision", "approximate"))
-        by_area = res.by_area
-        if args.capacity_column in areas.columns and facilities is None:
-            ref = f"borgere_pr_kapacitet_{args.capacity_column.split('_')[-1]}"
-            if ref in areas.columns:
-                by_area = by_area.merge(areas[["navn", ref]].rename(columns={"navn": "area_name", ref: "tabel3_" + ref}),
-                                        on="area_name", how="left")
+        res = planning_area_access(_data_dir(args), speciale=speciale, capacity_column=args.capacity_column,
+                                   facilities=facilities)
+        by_area, areas = res.by_area, res.areas
         geo_layer = gpd.GeoDataFrame(by_area.merge(areas[["navn", "geometry"]].rename(columns={"navn": "area_name"}),
                                                    on="area_name"), geometry="geometry", crs=areas.crs)
         paths = write_csv(_with_meta(by_area, res.meta), out / "access.csv")
@@ -293,6 +298,10 @@ def cmd_access(args) -> int:
         print(by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
         _report(paths, res.meta)
         return 0
+    if args.speciale:
+        raise InputError("--speciale applies only with --planning-area.",
+                         hint="with facilities, name their capacity column with --capacity-column.")
+    args.capacity_column = args.capacity_column or "kapacitet_sp51"
     if args.catchment is None:
         raise InputError("--catchment is required (or use --planning-area).", hint="e.g. --catchment 2000")
     facilities = load_features(args)
@@ -319,6 +328,13 @@ def cmd_access(args) -> int:
     print(res.by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     _report(paths, res.meta)
     return 0
+
+
+def _speciale_of(column: str | None) -> int | None:
+    """51 or 62 from a capacity column named like ``kapacitet_sp62``; None otherwise."""
+    import re
+    m = re.search(r"_sp(51|62)$", column or "")
+    return int(m.group(1)) if m else None
 
 
 def _write_grid_tif(grid, values: np.ndarray, path: Path, description: str) -> Path:

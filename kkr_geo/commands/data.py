@@ -13,7 +13,13 @@ def register(sub) -> None:
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
     s = dsub.add_parser("status", help="what each layer needs and what was found where")
     s.set_defaults(func=cmd_status)
-    f = dsub.add_parser("fetch", help="download the open national sources (DAGI, Danmarks Statistik) into the cache")
+    f = dsub.add_parser("fetch", help="download the real sources (DAGI, Danmarks Statistik, WorldPop, OSM, GTFS) into the cache",
+                        description="Without NAME: the national boundaries and population (DAWA, StatBank). With NAME: one "
+                                    "source: worldpop, supercykelstier, fysioterapeuter, hospitaler, gangveje, gtfs, dagi "
+                                    "(Dataforsyningen WFS, needs KKR_GEO_DATAFORSYNINGEN_TOKEN), befolkning, or kommuner, "
+                                    "postnumre, regioner (DAWA). Large downloads resume after an interruption.")
+    f.add_argument("names", nargs="*", metavar="NAME",
+                   help="source(s) to fetch (default: kommuner, postnumre, regioner, befolkning)")
     f.add_argument("--only", action="append", metavar="NAME", help="fetch only this dataset (repeatable)")
     f.add_argument("--to", metavar="DIR", help="target directory (default: the per-user cache)")
     f.set_defaults(func=cmd_fetch)
@@ -51,10 +57,26 @@ def cmd_status(args) -> int:
 
 
 def cmd_fetch(args) -> int:
+    from kkr_geo.geo.errors import InputError
     from kkr_geo.layers import fetch as fetch_mod
+    from kkr_geo.layers import fetch_sources
 
     target = Path(args.to) if args.to else (resolve_data_dir(args.data_dir).path if args.data_dir else user_cache_dir())
     print(f"Fetching into {target}")
+    names = list(getattr(args, "names", None) or [])
+    if names:
+        known = set(fetch_sources.NAMES) | set(fetch_mod.DATASETS)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError(f"unknown source {', '.join(unknown)}.", hint=f"choose from {', '.join(sorted(known))}.")
+        for name in names:
+            if name in fetch_sources.NAMES:
+                entry = fetch_sources.fetch_source(name, target)
+                print(f"  {name}: {entry.get('records')} records, recorded in {target / fetch_sources.SOURCES_FILE}")
+            else:
+                for r in fetch_mod.fetch(target, [name]):
+                    print(f"  {r}")
+        return 0
     results = fetch_mod.fetch(target, args.only)
     for r in results:
         print(f"  {r}")

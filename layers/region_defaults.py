@@ -1,0 +1,89 @@
+"""Region defaults for the analyses: which distance and which population surface to use.
+
+The analysis core (:mod:`kkr_geo.geo`) and the analysis service (:mod:`kkr_geo.layers.analyses`) take
+a street network or a detour factor, and a population grid. This module picks the region's defaults
+from the data directory, for the CLI, the map build (``Sources.distance()``) and the Python API alike:
+
+* distance ``"auto"`` (default): walking/cycling distance on the road network when the data
+  directory has the road centre lines, straight line × detour factor otherwise;
+  ``"network"`` demands the roads (a clear error without them), ``"euclidean"`` never uses them;
+* population: the dasymetric surface of :func:`kkr_geo.layers.population.region_population_grid`.
+
+Example::
+
+    from kkr_geo import load_layer, region_catchment
+    brt = load_layer("brt")
+    res = region_catchment(brt, (400, 800), by="projekt", distance="network")
+"""
+
+from __future__ import annotations
+
+from kkr_geo.geo.errors import DataError, InputError
+
+DISTANCES = ("auto", "network", "euclidean")
+
+
+def distance_options(data_dir=None, distance: str | None = "auto", *, detour_factor: float | None = None,
+                     network_file=None, log=None) -> dict:
+    """Keyword arguments for the core analyses: ``{"network": StreetNetwork}`` or ``{"detour_factor": f}``.
+
+    ``network_file`` (a GeoPackage/OSM extract of edges) replaces the data directory's roads.
+    A detour factor with ``distance="auto"`` means straight-line distance; with ``"network"`` it is
+    an error (a route needs no factor).
+    """
+    from kkr_geo.geo.distance import DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor
+    from kkr_geo.layers import roads
+
+    distance = (distance or "auto").lower()
+    if distance not in DISTANCES:
+        raise InputError(f"distance {distance!r} is not one of {', '.join(DISTANCES)}.",
+                         hint="use network (route on the road network), euclidean (straight line × detour factor) or auto.")
+    if detour_factor is not None:
+        if distance == "network" or network_file:
+            raise InputError("a detour factor applies only to straight-line distance, not to network distance.",
+                             hint="drop --detour-factor, or use --distance euclidean.")
+        return {"detour_factor": check_detour_factor(detour_factor)}
+    if distance == "euclidean":
+        if network_file:
+            raise InputError("--network FILE and --distance euclidean contradict each other.", hint="drop one of them.")
+        return {"detour_factor": DEFAULT_DETOUR_FACTOR}
+    if network_file:
+        return {"network": StreetNetwork.from_file(network_file)}
+    if roads.has_roads(data_dir):
+        return {"network": roads.street_network(data_dir, log=log)}
+    if distance == "network":
+        from kkr_geo.layers import catalog
+        raise DataError(f"network distance needs the road centre lines {catalog.DATASETS[roads.ROADS_KEY].path} "
+                        "in the data directory, and they are not there.",
+                        hint="add them (see data/README.md), pass --network FILE, or use --distance euclidean.")
+    return {"detour_factor": DEFAULT_DETOUR_FACTOR}
+
+
+def _areas(data_dir):
+    from kkr_geo.layers.registry import load_layer
+    plan = load_layer("planomraader_samlet", data_dir)
+    plan = plan.assign(navn=plan["planomraade"]) if "navn" not in plan.columns else plan
+    return {"kommune": load_layer("kommuner", data_dir)[["navn", "geometry"]], "planområde": plan[["navn", "geometry"]]}
+
+
+def region_catchment(features, distances=(400, 800), *, data_dir=None, distance: str = "auto", grid=None,
+                     detour_factor: float | None = None, areas="default", **kwargs):
+    """:func:`kkr_geo.layers.analyses.catchment` on the region's defaults (see module docstring); returns
+    an :class:`~kkr_geo.layers.analyses.AnalysisResult` (``.table``, ``.tables["pr_omraade"]``, ``.meta``)."""
+    from kkr_geo.layers.analyses import catchment
+    from kkr_geo.layers.population import region_population_grid
+    grid = grid if grid is not None else region_population_grid(data_dir)
+    areas = _areas(data_dir) if isinstance(areas, str) and areas == "default" else areas
+    return catchment(features, grid, distances, areas=areas,
+                     **distance_options(data_dir, distance, detour_factor=detour_factor), **kwargs)
+
+
+def region_coverage(facilities, threshold_m: float, *, data_dir=None, distance: str = "auto", grid=None,
+                    detour_factor: float | None = None, areas="default", **kwargs):
+    """:func:`kkr_geo.layers.analyses.coverage` on the region's defaults (see module docstring)."""
+    from kkr_geo.layers.analyses import coverage
+    from kkr_geo.layers.population import region_population_grid
+    grid = grid if grid is not None else region_population_grid(data_dir)
+    areas = _areas(data_dir) if isinstance(areas, str) and areas == "default" else areas
+    return coverage(facilities, grid, threshold_m, areas=areas,
+                    **distance_options(data_dir, distance, detour_factor=detour_factor), **kwargs)

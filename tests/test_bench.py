@@ -1,0 +1,59 @@
+"""The benchmark's quick mode runs, writes JSON of the documented shape, and its answers agree
+with the prebuilt-tree baseline. No timing is asserted (timings are the bench's output, not a test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kkr_geo.bench import compare_runs
+
+
+def test_quick_bench_json(tmp_path):
+    out = tmp_path / "quick.json"
+    proc = subprocess.run([sys.executable, "-m", "kkr_geo.bench", "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "load average" in proc.stdout and "interleaved" in proc.stdout
+    r = json.loads(out.read_text(encoding="utf-8"))
+    assert r["version"] == 2 and r["mode"] == "quick" and len(r["load_start"]) == 3 and len(r["load_end"]) == 3
+    assert r["all_answers_agree"] is True and isinstance(r["all_targets_met"], bool)
+    expected = {"region": {"coverage", "coverage_with_gaps", "2sfca_step", "2sfca_gaussian", "corridor"},
+                "national": {"coverage", "2sfca_step", "2sfca_gaussian"}}
+    for section, queries in expected.items():
+        sec = r[section]
+        assert set(sec["queries"]) == queries
+        assert len(sec["load_per_rep"]) == sec["reps"] + 1
+        for name, q in sec["queries"].items():
+            for side in ("engine", "baseline"):
+                s = q[side]
+                assert len(s["times_s"]) == sec["reps"] and s["min_s"] <= s["median_s"] <= s["max_s"]
+                assert s["cpu_median_s"] >= 0
+            assert q["ratio"] > 0 and q["ratio_per_rep_median"] > 0
+            assert q["answers"]["agree"] is True, (section, name, q["answers"])
+        assert sec["memory"]["maxrss_mib"] > 0 and sec["memory"]["traced_peak_mib"]
+        for t in sec["targets"]:
+            assert {"what", "unit", "value", "limit", "met"} <= set(t)
+            assert t["met"] == (t["value"] <= t["limit"] if t["unit"] == "ratio" else t["value"] < t["limit"])
+    # the engine and the baseline report the same population beyond the threshold
+    cov = r["region"]["queries"]["coverage"]["answers"]
+    assert cov["engine"]["total_beyond"] == pytest.approx(cov["baseline"]["total_beyond"], rel=1e-9)
+    assert cov["engine"]["total_beyond"] > 0
+    gaps = r["region"]["queries"]["coverage_with_gaps"]["answers"]
+    assert abs(gaps["engine"]["gap_population"] - cov["engine"]["total_beyond"]) < 1e-6 * cov["engine"]["total_beyond"]
+
+
+def _run(ratio, met=True, agree=True):
+    return {"region": {"queries": {"coverage": {"ratio": ratio, "answers": {"agree": agree}}},
+                       "targets": [{"what": "x", "met": met}]}}
+
+
+def test_compare_ratio_agreement(capsys):
+    assert compare_runs(_run(1.00), _run(1.20)) is True          # 20 % apart: within 25 %
+    assert compare_runs(_run(1.00), _run(1.30)) is False         # 30 % apart
+    assert compare_runs(_run(1.00), _run(1.00, met=False)) is False
+    assert compare_runs(_run(1.00), _run(1.00, agree=False)) is False
+    assert "NO" in capsys.readouterr().out
