@@ -17,7 +17,7 @@ def test_results_on_stdout_progress_on_stderr(synth_data, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out.strip() == f"borgere_pr_kapacitet_sp62: {tmp_path / 'borgere_pr_kapacitet_sp62.png'}"
     assert "[1/1] borgere_pr_kapacitet_sp62: borgere_pr_kapacitet_sp62.png" in err
-    assert "done: 1 map(s) built, 0 skipped." in err and "debug:" not in err
+    assert "done: 1 map(s) built, 0 skipped" in err and "debug:" not in err
 
 
 def test_quiet_and_verbose(synth_data, tmp_path, capsys):

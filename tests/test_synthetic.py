@@ -107,7 +107,7 @@ def test_catchment_cli_by_hand(synth_data, tmp_path, capsys):
     out = tmp_path / "c"
     rc = main(["--data-dir", str(synth_data.path), "catchment", "--facilities",
                str(synth_data.path / "punkter" / "testpunkter.geojson"), "--distances", "2000", "--detour-factor", "1",
-               "--by", "navn", "--areas", "kommuner", "--out", str(out)])
+               "--by", "navn", "--areas", "kommuner", "--population-method", "areal", "--out", str(out)])
     assert rc == 0, capsys.readouterr().err
     t = pd.read_csv(out / "catchment.csv").set_index("feature")
     # Punkt B: a 2 km disc wholly inside Hillerød (2.016 inhabitants per km²): π × 2² × 2.016 = 25.334
@@ -123,7 +123,7 @@ def test_coverage_cli_by_hand(synth_data, tmp_path, capsys):
     out = tmp_path / "v"
     rc = main(["--data-dir", str(synth_data.path), "coverage", "--facilities",
                str(synth_data.path / "punkter" / "testpunkter.geojson"), "--threshold", "2000", "--detour-factor", "1",
-               "--areas", "kommuner", "--out", str(out)])
+               "--areas", "kommuner", "--population-method", "areal", "--out", str(out)])
     assert rc == 0, capsys.readouterr().err
     t = pd.read_csv(out / "coverage.csv").set_index("area_name")
     assert t.at["Bornholm", "population_beyond"] == pytest.approx(37_800)   # no facility on Bornholm: all of it
@@ -209,11 +209,13 @@ def test_geopackage_and_summary(synth_build):
     # Favrholm (709.000, 6.201.000) in Hillerød: the build measures straight-line distance × the default detour
     # factor, so the 0–2 km band is a disc of 2000 / 1,3 m. It reaches the empty squares east and south (no one
     # lives there): the band holds Hillerød's 2.016 inhabitants per km² × the part of the disc inside Hillerød.
+    # The build's surface is the dasymetric default (100 m cells, boundary cells handled by area share), so
+    # the disc's edge cells differ from the exact geometry by a few per cent (measured −2,4 %): 5 % allowed.
     from kkr_geo.geo.distance import DEFAULT_DETOUR_FACTOR
 
     fav = pr.loc["Favrholm"].set_index("distance_m").loc[2000.0]
     assert fav["population"] == pytest.approx(2016 * _disc_part(709_000, 6_201_000, 2000 / DEFAULT_DETOUR_FACTOR),
-                                              rel=0.02)
+                                              rel=0.05)
 
 
 def _disc_part(x: float, y: float, r: float) -> float:
