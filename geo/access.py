@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from kkr_geo.geo.area_weights import area_weights
 from kkr_geo.geo.coverage import TOTAL_LABEL, facility_geometries, normalise_areas
 from kkr_geo.geo.distance import (
     DEFAULT_DETOUR_FACTOR,
@@ -48,7 +49,7 @@ from kkr_geo.geo.distance import (
 )
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.raster import OUTSIDE_LABEL, area_labels, cell_area_index
+from kkr_geo.geo.raster import OUTSIDE_LABEL
 
 #: Luo & Qi (2009) E2SFCA weights for three equal distance zones.
 E2SFCA_WEIGHTS = (1.0, 0.68, 0.22)
@@ -175,12 +176,12 @@ def two_step_fca(facilities: gpd.GeoDataFrame, capacity_column: str, grid: Popul
 
     rows = [_area_row("total", TOTAL_LABEL, pop.sum(), (pop * access).sum())]
     for area_type, agdf in normalise_areas(areas).items():
-        la, names = cell_area_index(grid, c.index, agdf, area_name_column, area_type=area_type)
-        n = len(names)
-        tot = np.bincount(la, weights=pop, minlength=n + 1)
-        acc = np.bincount(la, weights=pop * access, minlength=n + 1)
+        aw = area_weights(grid, agdf, area_name_column, area_type=area_type)
+        names, n = aw.names, len(aw.names)
+        tot = aw.sums(pop)
+        acc = aw.sums(pop * access)
         for j, name in enumerate(names + [OUTSIDE_LABEL]):
-            if j == n and tot[j] == 0:
+            if j == n and tot[j] <= 0:
                 continue
             rows.append(_area_row(area_type, name, tot[j], acc[j]))
     by_area = pd.DataFrame(rows)
@@ -230,7 +231,8 @@ def area_catchment_fca(areas: pd.DataFrame, capacity_column: str, *, population_
     Capacity comes from ``facilities[capacity_column]`` (points assigned to the area containing
     them) or, without facilities, from ``areas[capacity_column]`` (one pseudo-facility per area,
     as in Tabel 3). Population comes from ``areas[population_column]`` or, with a ``grid``, from
-    the cells whose centre lies in the area (which needs polygon geometry).
+    the grid summed per area by area share (boundary cells split between areas, see
+    :mod:`geo.area_weights`; needs polygon geometry).
     """
     for col in [area_name_column] + ([population_column] if population_column else []):
         if col not in areas.columns:
@@ -245,10 +247,8 @@ def area_catchment_fca(areas: pd.DataFrame, capacity_column: str, *, population_
                              "is not a non-negative number.", hint="fix the population value.")
         pop_source = f"{population_column} column"
     elif grid is not None:
-        lab, lnames = area_labels(grid, areas, area_name_column, area_type="planning areas")
-        tot = np.bincount(np.where(lab.ravel() < 0, len(lnames), lab.ravel()), weights=grid.values.ravel(),
-                          minlength=len(lnames) + 1)
-        by_name = dict(zip(lnames, tot))
+        w = area_weights(grid, areas, area_name_column, area_type="planning areas")
+        by_name = dict(zip(w.names, w.sums(grid.cell_centres().population)))
         pop = np.array([by_name.get(n, 0.0) for n in names])
         pop_source = grid.source
     else:
@@ -284,11 +284,11 @@ def area_catchment_fca(areas: pd.DataFrame, capacity_column: str, *, population_
         by_area["borgere_pr_kapacitet"] = np.where(access > 0, 1 / access, np.nan)
     cells = np.full(grid.shape, np.nan) if grid is not None else np.empty((0, 0))
     if grid is not None:
-        lab, lnames = area_labels(grid, areas, area_name_column, area_type="planning areas")
-        acc_by_label = np.array([dict(zip(names, access)).get(nm, 0.0) for nm in lnames] + [0.0])
-        cc = grid.cell_centres()
-        la = lab.ravel()[cc.index]
-        cells = grid.array_from_cells(acc_by_label[np.where(la < 0, len(lnames), la)] * 10_000)
+        # boundary cells: the share-weighted mean of their areas' access (outside: none)
+        w = area_weights(grid, areas, area_name_column, area_type="planning areas")
+        acc_by_name = dict(zip(names, access))
+        per_column = np.array([acc_by_name.get(nm, 0.0) for nm in w.names] + [0.0])
+        cells = grid.array_from_cells(w.cell_mean(per_column) * 10_000)
     ftab = pd.DataFrame({"area": [names[a] if a >= 0 else OUTSIDE_LABEL for a in fac_area], "capacity": fac_cap,
                          "demand_population": demand, "ratio_per_10000": ratio * 10_000})
     meta = {"method": "2SFCA with the planning area as catchment", "distance_method": "none (area membership)",

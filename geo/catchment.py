@@ -42,6 +42,7 @@ import rasterio.features
 import shapely
 from affine import Affine
 
+from kkr_geo.geo.area_weights import area_weights, cell_positions
 from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.distance import (
     DEFAULT_DETOUR_FACTOR,
@@ -52,17 +53,7 @@ from kkr_geo.geo.distance import (
 )
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.raster import (
-    OUTSIDE_LABEL,
-    area_labels,
-    cell_area_index,
-    check_name_column,
-    ensure_analysis_crs,
-    frame_column,
-    geometry_array,
-    geometry_key,
-    mask_to_polygons,
-)
+from kkr_geo.geo.raster import OUTSIDE_LABEL, ensure_analysis_crs, frame_column, geometry_array, mask_to_polygons
 
 ALL_FEATURES = "alle"
 
@@ -155,7 +146,9 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
         0–400, 0–800 m.
     areas
         ``{"kommune": kommuner_gdf, "planområde": planomraader_gdf}`` for a breakdown by area
-        (each cell counted in the area containing its centre).
+        (cells crossed by an area boundary split between the areas by area share, see
+        :mod:`geo.area_weights`; populated cells touching no area go to the nearest area within one
+        cell, else to "(uden for områder)").
     network, detour_factor
         Street network for route distances; otherwise Euclidean × ``detour_factor``.
 
@@ -190,21 +183,16 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
 
     lows = np.concatenate([[0.0], dists[:-1]]) if mode == "rings" else np.zeros(len(dists))
     labels = [band_label(lo, hi) for lo, hi in zip(lows, dists)]
-    area_layers, cell_layers = {}, {}
+    area_layers = {}
     for area_type, agdf in (areas or {}).items():
-        check_name_column(agdf, area_name_column, area_type)
-        key = geometry_key(agdf, area_name_column)
-        area_layers[area_type] = area_labels(grid, agdf, area_name_column, area_type=area_type, key=key)
-        if network is None:
-            cell_layers[area_type] = cell_area_index(grid, grid.cell_centres().index, agdf, area_name_column,
-                                                     area_type=area_type, key=key)
+        area_layers[area_type] = area_weights(grid, agdf, area_name_column, area_type=area_type)
 
     rows, area_rows, polys = [], [], []
     for key, geoms in groups.items():
         merged = shapely.union_all(geoms)
         if network is None:
             band_pop, band_area, band_geoms, per_area = _euclidean_bands(merged, grid, dists / detour_factor, detour_factor,
-                                                                          area_layers, cell_layers)
+                                                                          area_layers)
         else:
             band_pop, band_area, band_geoms, per_area = _network_bands(geoms, grid, dists, network, area_layers)
         if mode == "cumulative":
@@ -218,7 +206,7 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
             polys.append({"feature": key, "band": labels[k], "distance_from_m": lows[k], "distance_m": dists[k],
                           "population": float(band_pop[k]), "area_km2": float(band_area[k]), "geometry": band_geoms[k]})
         for area_type, mat in per_area.items():
-            names = area_layers[area_type][1] + [OUTSIDE_LABEL]
+            names = area_layers[area_type].names + [OUTSIDE_LABEL]
             for k in range(len(dists)):
                 for j in np.flatnonzero(mat[k] > 0):
                     area_rows.append({"feature": key, "band": labels[k], "area_type": area_type,
@@ -254,28 +242,29 @@ def _cumulative_geoms(ring_geoms):
     return out
 
 
-def _band_sums(band_idx: np.ndarray, values: np.ndarray, n_bands: int, window, area_layers) -> tuple[np.ndarray, dict]:
-    """Population per band (and per band × area) from a per-cell band index (-1 = outside)."""
-    rs, cs_ = window[0], window[1]
+def _band_sums(band_idx: np.ndarray, values: np.ndarray, n_bands: int, window, grid: PopulationGrid,
+               area_layers) -> tuple[np.ndarray, dict]:
+    """Population per band (and per band × area, by area share) from a per-cell band index (-1 = outside)."""
     inside = band_idx >= 0
     b = band_idx[inside]
     v = values[inside]
     band_pop = np.bincount(b, weights=v, minlength=n_bands)[:n_bands]
     per_area = {}
-    for area_type, (lab, names) in area_layers.items():
-        n = len(names)
-        la = lab[rs, cs_][inside]
-        la = np.where(la < 0, n, la)
-        m = np.bincount(b * (n + 1) + la, weights=v, minlength=n_bands * (n + 1))[: n_bands * (n + 1)]
-        per_area[area_type] = m.reshape(n_bands, n + 1)
+    if area_layers:
+        # flat grid index of the window's cells in a band -> position among the populated cells
+        rr, cc = np.nonzero(inside)
+        flat = (rr + window[0].start) * grid.shape[1] + (cc + window[1].start)
+        pos = cell_positions(grid, flat)
+        for area_type, aw in area_layers.items():
+            per_area[area_type] = aw.band_sums(pos, b, v, n_bands)
     return band_pop, per_area
 
 
 def _empty_area_mats(area_layers, n_bands):
-    return {t: np.zeros((n_bands, len(names) + 1)) for t, (lab, names) in area_layers.items()}
+    return {t: np.zeros((n_bands, aw.n_columns)) for t, aw in area_layers.items()}
 
 
-def _euclidean_bands(merged, grid: PopulationGrid, radii: np.ndarray, detour_factor: float, area_layers, cell_layers):
+def _euclidean_bands(merged, grid: PopulationGrid, radii: np.ndarray, detour_factor: float, area_layers):
     cum = [shapely.buffer(merged, r, quad_segs=16) for r in radii]
     rings = [cum[0]] + [shapely.difference(cum[k], cum[k - 1]) for k in range(1, len(cum))]
     ring_area = np.array([shapely.area(g) / 1e6 for g in rings])
@@ -300,10 +289,7 @@ def _euclidean_bands(merged, grid: PopulationGrid, radii: np.ndarray, detour_fac
     idx, band = idx[ok], band[ok]
     pop = c.population[idx]
     band_pop = np.bincount(band, weights=pop, minlength=n)[:n]
-    per_area = {}
-    for area_type, (la, names) in cell_layers.items():
-        k = len(names) + 1
-        per_area[area_type] = np.bincount(band * k + la[idx], weights=pop, minlength=n * k)[: n * k].reshape(n, k)
+    per_area = {area_type: aw.band_sums(idx, band, pop, n) for area_type, aw in area_layers.items()}
     return band_pop, ring_area, rings, per_area
 
 
@@ -327,7 +313,7 @@ def _euclidean_bands_raster(merged, grid: PopulationGrid, radii, detour_factor, 
     band_idx = np.full(vals.shape, -1, dtype=np.int64)
     ok = band < n
     band_idx[rr[ok], cc[ok]] = band[ok]
-    band_pop, per_area = _band_sums(band_idx, vals, n, win, area_layers)
+    band_pop, per_area = _band_sums(band_idx, vals, n, win, grid, area_layers)
     return band_pop, ring_area, rings, per_area
 
 
@@ -351,7 +337,7 @@ def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: Stre
     band_idx = np.full(vals.shape, -1, dtype=np.int64)
     ok = band < n
     band_idx[rr[ok], cc[ok]] = band[ok]
-    band_pop, per_area = _band_sums(band_idx, vals, n, win, area_layers)
+    band_pop, per_area = _band_sums(band_idx, vals, n, win, grid, area_layers)
     band_geoms, band_area = [], []
     for k in range(n):
         polys = mask_to_polygons(band_idx == k, wt)

@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from kkr_geo.geo.area_weights import area_weights
 from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.distance import (
     DEFAULT_DETOUR_FACTOR,
@@ -38,7 +39,7 @@ from kkr_geo.geo.distance import (
 )
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.raster import OUTSIDE_LABEL, cell_area_index, cells_to_polygons, ensure_analysis_crs
+from kkr_geo.geo.raster import OUTSIDE_LABEL, cells_to_polygons, ensure_analysis_crs
 
 TOTAL_LABEL = "I alt"
 
@@ -118,7 +119,9 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
     threshold_m
         Route metres beyond which a cell is a coverage gap.
     areas
-        A GeoDataFrame (one area type, "område") or ``{"kommune": gdf, "planområde": gdf}``.
+        A GeoDataFrame (one area type, "område") or ``{"kommune": gdf, "planområde": gdf}``. Cells
+        crossed by an area boundary are split between the areas by area share
+        (:mod:`geo.area_weights`), so the per-area populations add up to the grid total.
 
     Returns
     -------
@@ -137,15 +140,15 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
 
     rows = [_row("total", TOTAL_LABEL, pop, beyond_cells, d)]
     for area_type, agdf in normalise_areas(areas).items():
-        la, names = cell_area_index(grid, c.index, agdf, area_name_column, area_type=area_type)
-        n = len(names)
-        tot = np.bincount(la, weights=pop, minlength=n + 1)
-        bey = np.bincount(la, weights=pop * beyond_cells, minlength=n + 1)
+        w = area_weights(grid, agdf, area_name_column, area_type=area_type)
+        names, n = w.names, len(w.names)
         fin = np.isfinite(d)
-        wd = np.bincount(la, weights=np.where(fin, pop * d, 0.0), minlength=n + 1)
-        wp = np.bincount(la, weights=np.where(fin, pop, 0.0), minlength=n + 1)
+        tot = w.sums(pop)
+        bey = w.sums(pop * beyond_cells)
+        wd = w.sums(np.where(fin, pop * d, 0.0))
+        wp = w.sums(np.where(fin, pop, 0.0))
         for j, name in enumerate(names + [OUTSIDE_LABEL]):
-            if j == n and tot[j] == 0:
+            if j == n and tot[j] <= 0:
                 continue
             rows.append({"area_type": area_type, "area_name": name, "population": tot[j], "population_beyond": bey[j],
                          "share_beyond": bey[j] / tot[j] if tot[j] > 0 else np.nan,

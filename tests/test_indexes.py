@@ -15,7 +15,8 @@ from kkr_geo.geo.catchment import _euclidean_bands, _euclidean_bands_raster
 from kkr_geo.geo.coverage import coverage_gaps
 from kkr_geo.geo.distance import facility_tree, grid_pairs_within, grid_tree_pairs, nearest_distance, pairs_within
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.raster import cell_area_index, cells_to_polygons
+from kkr_geo.geo.area_weights import area_weights
+from kkr_geo.geo.raster import cells_to_polygons
 
 X0, Y0 = 700_000.0, 6_170_000.0
 T = Affine(100, 0, X0, 0, -100, Y0 + 6000)
@@ -95,13 +96,11 @@ def test_corridor_tree_candidates_equal_raster_candidates(seed):
     merged = shapely.union_all([line, *stops])
     radii = np.array([400.0, 800.0, 1500.0]) / 1.3
     areas = _areas()
-    lab = cell_area_index(grid, grid.cell_centres().index, areas, "navn")
-    from kkr_geo.geo.raster import area_labels
-    raster_lab = area_labels(grid, areas, "navn")
+    aw = area_weights(grid, areas, "navn")
     cum = [shapely.buffer(merged, r, quad_segs=16) for r in radii]
     rings = [cum[0]] + [shapely.difference(cum[k], cum[k - 1]) for k in range(1, len(cum))]
-    a = _euclidean_bands(merged, grid, radii, 1.3, {"k": raster_lab}, {"k": lab})
-    b = _euclidean_bands_raster(merged, grid, radii, 1.3, {"k": raster_lab}, cum, rings, np.zeros(3))
+    a = _euclidean_bands(merged, grid, radii, 1.3, {"k": aw})
+    b = _euclidean_bands_raster(merged, grid, radii, 1.3, {"k": aw}, cum, rings, np.zeros(3))
     assert a[0].sum() > 0
     assert np.allclose(a[0], b[0], rtol=1e-12) and np.allclose(a[3]["k"], b[3]["k"], rtol=1e-12)
 
