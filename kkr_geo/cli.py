@@ -72,8 +72,6 @@ def _add_global_options_to_subcommands(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kkr_geo.geo.errors import KkrGeoError
-
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -84,6 +82,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     debug = args.debug or os.environ.get("KKR_GEO_DEBUG") == "1"
+    # Names from data reach the terminal: control characters and bidi overrides are shown, not obeyed.
+    from kkr_geo.geo.safe_text import ConsoleStream
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = ConsoleStream(sys.stdout), ConsoleStream(sys.stderr)
+    try:
+        return _run(args, debug)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _run(args, debug: bool) -> int:
+    from kkr_geo import log
+    from kkr_geo.geo.errors import KkrGeoError
     from kkr_geo.geo.notes import library_warnings_as_notes
 
     def note(msg: str) -> None:  # logged like every other note (stderr; hidden by -q)

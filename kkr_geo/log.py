@@ -88,6 +88,21 @@ def progress_line_clear(stream) -> None:
         _progress_shown = False
 
 
+def show_progress(logger: logging.Logger, i: int, n: int, label: str) -> None:
+    """Show ``[i/n] label …`` on a terminal until the next message (or :func:`clear_progress`)."""
+    global _progress_shown
+    stream = sys.stderr
+    if logger.isEnabledFor(logging.INFO) and getattr(stream, "isatty", lambda: False)():
+        progress_line_clear(stream)
+        stream.write(f"\r\033[K[{i}/{n}] {label} …")
+        stream.flush()
+        _progress_shown = True
+
+
+def clear_progress() -> None:
+    progress_line_clear(sys.stderr)
+
+
 @contextmanager
 def step(logger: logging.Logger, i: int, n: int, label: str) -> Iterator[None]:
     """Show ``[i/n] label …`` while a long step runs (on a terminal only, overwritten when it ends).

@@ -17,8 +17,10 @@ import shapely
 from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.io import atomic_path
+from kkr_geo.geo.safe_text import TextReport, clean, text_frame
 from kkr_geo.layers.styles import qml
 
+GENERATOR_METADATA = {"GENERATOR": "kkr-geo", "KKR_GEO_NOTE": "written by kkr-geo; layers added by hand may be lost on re-export"}
 _FAMILY = {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line", "MultiLineString": "line",
            "Point": "point", "MultiPoint": "point"}
 _PROMOTE = {"polygon": "MultiPolygon", "line": "MultiLineString", "point": "Point"}
@@ -60,11 +62,13 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
     if path.suffix.lower() != ".gpkg":
         raise InputError(f"{path}: the output must be a .gpkg file.", hint="use a name ending in .gpkg.")
     styles = []
+    text_report = TextReport()
     with atomic_path(path, suffix=".gpkg") as tmp:
         for name, gdf in layers.items():
             info = entries().get(name)
             geom_type = _geometry_type(gdf, name, info.geometry if info else None)
-            data = _prepare(gdf)
+            # NUL would silently cut a GeoPackage string ("Før\0..." -> "Før"): replaced, and reported
+            data = text_frame(_prepare(gdf), label=f"layer {name}", report=text_report)
             if geom_type.startswith("Multi"):
                 data = data.set_geometry(data.geometry.map(_to_multi))
             title = gdf.attrs.get("title") or (info.title if info else name)
@@ -73,12 +77,18 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame]) -> 
                 if gdf.attrs.get(key):
                     desc_parts.append(f"{label}: {gdf.attrs[key]}")
             description = ". ".join(p.rstrip(".") for p in desc_parts if p) + "."
+            first = not tmp.exists()
             pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", geometry_type=geom_type,
-                                    append=tmp.exists(), layer_options={"IDENTIFIER": title, "DESCRIPTION": description})
+                                    append=not first, layer_options={"IDENTIFIER": clean(title, bidi=False),
+                                                                     "DESCRIPTION": clean(description, bidi=False)},
+                                    # recognisable as a kkr-geo output (see also geo.outputs' manifest)
+                                    dataset_metadata=GENERATOR_METADATA if first else None)
             fam = _FAMILY[geom_type] if geom_type in _FAMILY else "point"
             styles.append((name, data.geometry.name, qml(name, fam, columns=list(data.columns)), title))
         _write_styles(tmp, styles)
-    return verify_geopackage(path)
+    summary = verify_geopackage(path)
+    summary["text_changes"] = list(text_report.items)
+    return summary
 
 
 def _to_multi(geom):

@@ -5,25 +5,27 @@ folium's random ids are renumbered, matplotlib writes no dates, and the GeoPacka
 ``last_change`` fields are pinned (``OGR_CURRENT_DATE``). Maps whose data is not in the data
 directory (no clinic file, no flow table) are skipped with the reason printed and listed in the summary.
 
-Progress, notes and warnings go to the ``kkr_geo.maps.build`` logger (:mod:`kkr_geo.log`): one line per map,
-notes at INFO, a skipped map or an over-budget page at WARNING. ``log=`` optionally receives the same
-messages as plain strings (a collector for notebooks and tests; nothing is routed by its text).
+Progress, notes and warnings go to the ``kkr_geo.maps.build`` logger (:mod:`kkr_geo.log`): one line per map
+(with a transient ``[i/n] name …`` line on a terminal), notes at INFO, a skipped map or an over-budget page
+at WARNING. ``log=`` optionally receives the same messages as plain strings (nothing is routed by its text).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from kkr_geo.geo.errors import KkrGeoError
 from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
 from kkr_geo.geo.notes import warnings_as_notes
-from kkr_geo.log import get_logger, step
+from kkr_geo.geo.outputs import OutputGuard
+from kkr_geo.geo.safe_text import csv_frame, md_text
+from kkr_geo.log import clear_progress, get_logger, show_progress
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
 from kkr_geo.maps.prepare import prepare
@@ -59,6 +61,12 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def summary_files() -> list[str]:
+    """Every file name the summary may write (checked before a full build writes anything)."""
+    return [f"{SUMMARY_NAME}.csv", f"{SUMMARY_NAME}_pr_omraade.csv", f"{SUMMARY_NAME}.md",
+            *(f"{SUMMARY_NAME}_{suffix}.csv" for suffix, _ in coverage_tables().values())]
+
+
 @dataclass
 class MapOutcome:
     name: str
@@ -78,6 +86,7 @@ class BuildReport:
     gpkg_layers: list[str] = field(default_factory=list)
     gpkg_skipped: dict[str, str] = field(default_factory=dict)
     summary_files: list[Path] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)   # what happened to outputs a previous build made and this one did not
 
     @property
     def built(self) -> list[MapOutcome]:
@@ -92,86 +101,89 @@ class BuildReport:
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
           date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
-          log: Callable[[str], None] | None = None) -> BuildReport:
+          overwrite: bool = False, log: Callable[[str], None] | None = None) -> BuildReport:
     """Build the annex set into ``out_dir``. ``only`` restricts the maps (and then skips the GeoPackage
     unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi.
-    Progress is logged (see the module docstring); ``log`` also receives each message."""
+
+    Files in ``out_dir`` that kkr-geo did not write (or that were changed since) are never replaced
+    unless ``overwrite``; previous outputs of the maps built now that this build no longer makes are
+    removed (if unchanged) and listed as stale (:class:`kkr_geo.geo.outputs.OutputGuard`)."""
     from kkr_geo.layers.registry import layer_cache
     with layer_cache():  # each layer read once per build
         return _build(data_dir, out_dir, only=only, spec_dir=spec_dir, tiles=tiles, dpi=dpi, formats=formats,
-                      date_stamp=date_stamp, sources=sources, with_geopackage=with_geopackage, log=log)
+                      date_stamp=date_stamp, sources=sources, with_geopackage=with_geopackage, overwrite=overwrite,
+                      log=log)
 
 
 def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp, sources, with_geopackage,
-           log) -> BuildReport:
+           overwrite, log) -> BuildReport:
     out = Path(out_dir)
     t_start, c_start = time.perf_counter(), time.process_time()
-    emit = _Emitter(log)
+    emit = _Emitter(log)  # progress and notes are logged; ``log`` (optional) collects the same messages
     sources = sources or Sources(data_dir)
     sources.add_observer(emit.observer)
     specs = load_specs(spec_dir, only, known_sources=sources.names())  # validate every spec before any work
+    full = not only if with_geopackage is None else with_geopackage
+    guard = OutputGuard(out, command="build", overwrite=overwrite)
+    planned = [out / f"{spec.name}.{f}" for spec in specs for f in (formats or spec.formats)]
+    if full:
+        planned += [out / GPKG_NAME] + [out / n for n in summary_files()]
+    guard.check(planned)  # refuse before anything is written
+    owners = {spec.name for spec in specs} | ({"geopackage", "summary"} if full else set())
+    written: list[Path] = []
     report = BuildReport(out)
     emit.info(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
-    stale = remove_stale_parts(out)
-    if stale:
-        emit.info(f"  note: removed {len(stale)} temporary file(s) left by an interrupted run: "
-                  f"{', '.join(p.name for p in stale)}")
+    parts = remove_stale_parts(out)
+    if parts:
+        emit.info(f"  note: removed {len(parts)} temporary file(s) left by an interrupted run: {', '.join(p.name for p in parts)}")
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
         report.maps.append(outcome)
         t0, c0 = time.perf_counter(), time.process_time()
         prefix = f"[{i}/{len(specs)}] {spec.name}"
-        with step(logger, i, len(specs), spec.name):
-            try:
-                pm = prepare(spec, sources, date_stamp=date_stamp)
-            except SourceUnavailable as exc:
-                outcome.skipped = exc.message.split("\n")[0]
-                emit.warning(f"{prefix}: skipped – {outcome.skipped}")
-                continue
-            fmts = [f for f in (formats or spec.formats)]
-            if "html" in fmts:
-                path = out / f"{spec.name}.html"
-                outcome.html_bytes = render_html(pm, path, tiles=tiles)
-                outcome.files["html"] = path
-                if outcome.html_bytes > SIZE_BUDGET_BYTES:
-                    emit.warning(f"{path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
-            static = {f: out / f"{spec.name}.{f}" for f in fmts if f in ("png", "pdf", "svg")}
-            if static:
-                res = render_static(pm, static, dpi=dpi)
-                outcome.files.update(res.files)
-                outcome.labels_dropped = res.labels_dropped
-                if res.labels_dropped:
-                    emit.info(f"  note: {spec.name}: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+        show_progress(logger, i, len(specs), spec.name)
+        try:
+            pm = prepare(spec, sources, date_stamp=date_stamp)
+        except SourceUnavailable as exc:
+            outcome.skipped = exc.message.split("\n")[0]
+            emit.warning(f"{prefix}: skipped – {outcome.skipped}")
+            continue
+        fmts = [f for f in (formats or spec.formats)]
+        if "html" in fmts:
+            path = out / f"{spec.name}.html"
+            outcome.html_bytes = render_html(pm, path, tiles=tiles)
+            outcome.files["html"] = guard.record(path, spec.name)
+            if outcome.html_bytes > SIZE_BUDGET_BYTES:
+                emit.warning(f"{path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
+        static = {f: out / f"{spec.name}.{f}" for f in fmts if f in ("png", "pdf", "svg")}
+        if static:
+            res = render_static(pm, static, dpi=dpi)
+            outcome.files.update({k: guard.record(p, spec.name) for k, p in res.files.items()})
+            outcome.labels_dropped = res.labels_dropped
+            if res.labels_dropped:
+                emit.info(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+        written += outcome.files.values()
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         # CPU time next to wall-clock: on a shared machine the difference is time spent waiting for a core
         emit.info(f"{prefix}: {sizes} [{outcome.seconds:.1f} s, CPU {time.process_time() - c0:.1f} s]")
 
-    full = not only if with_geopackage is None else with_geopackage
     if full:
-        with step(logger, len(specs), len(specs), "GeoPackage"):
-            _write_geopackage(report, sources, out, emit.info)
-        with step(logger, len(specs), len(specs), "summary tables"):
-            _write_summary(report, sources, out, emit.info)
+        _write_geopackage(report, sources, out, emit.info)
+        written.append(guard.record(report.geopackage, "geopackage"))
+        _write_summary(report, sources, out, emit.info, guard=guard, owners=owners, written=written)
     else:
+        stale = guard.stale(owners, written)
+        report.stale = stale.lines()
         emit.info("GeoPackage and summary table are written by a full build (without --only).")
+    for line in report.stale:
+        emit.info(f"stale: {line}")
     _log_input_notes(sources, emit.info)
     emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped "
-              f"[{time.perf_counter() - t_start:.1f} s, CPU {time.process_time() - c_start:.1f} s].")
+        f"[{time.perf_counter() - t_start:.1f} s, CPU {time.process_time() - c_start:.1f} s].")
     sources.remove_observer(emit.observer)
+    clear_progress()
     return report
-
-
-def _log_input_notes(sources: Sources, log) -> None:
-    """What the inputs did not give as they are: features left out (clinics outside Denmark),
-    geometries repaired, cells not read. Said once per layer, in the log."""
-    seen = set()
-    for name, gdf in sources.loaded().items():
-        for note in getattr(gdf, "attrs", {}).get("notes", []) or []:
-            if note in seen:
-                continue
-            seen.add(note)
-            log(f"  note: {name}: {note}")
 
 
 class _Emitter:
@@ -197,6 +209,18 @@ class _Emitter:
             self.collector(f"  note: {msg}")
 
 
+def _log_input_notes(sources: Sources, log) -> None:
+    """What the inputs did not give as they are: features left out (clinics outside Denmark),
+    geometries repaired, cells not read. Said once per layer, in the log."""
+    seen = set()
+    for name, gdf in sources.loaded().items():
+        for note in getattr(gdf, "attrs", {}).get("notes", []) or []:
+            if note in seen:
+                continue
+            seen.add(note)
+            log(f"  note: {name}: {note}")
+
+
 def _size(path: Path) -> str:
     n = path.stat().st_size
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
@@ -220,13 +244,15 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log) -> 
     out.mkdir(parents=True, exist_ok=True)
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
     try:
-        export_geopackage(path, layers)
+        summary = export_geopackage(path, layers)
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     report.geopackage = path
     report.gpkg_layers = list(layers)
     log(f"GeoPackage: {path.name} ({_size(path)}) with {len(layers)} layer(s): {', '.join(layers)}"
         + (f"; not available: {', '.join(report.gpkg_skipped)}" if report.gpkg_skipped else ""))
+    for item in summary.get("text_changes", []):
+        log(f"  note: GeoPackage {item}")
 
 
 def summary_results(sources: Sources) -> dict[str, object]:
@@ -254,8 +280,9 @@ def summary_tables(sources: Sources) -> dict[str, pd.DataFrame]:
 
 
 def _danish_csv(df: pd.DataFrame) -> str:
-    """Danish CSV for Excel: ';' separated, decimal comma, UTF-8 with BOM."""
-    return "\ufeff" + df.to_csv(sep=";", decimal=",", index=False, float_format="%.2f", lineterminator="\n")
+    """Danish CSV for Excel: ';' separated, decimal comma, UTF-8 with BOM; text cells that a spreadsheet
+    would read as a formula are neutralised (:func:`kkr_geo.geo.safe_text.csv_cell`)."""
+    return "\ufeff" + csv_frame(df).to_csv(sep=";", decimal=",", index=False, float_format="%.2f", lineterminator="\n")
 
 
 MD_HEADERS = {"analyse": "Analyse", "navn": "Navn", "feature": "Objekt", "band": "Afstandsbånd", "distance_m": "Til (m)",
@@ -266,7 +293,7 @@ MD_HEADERS = {"analyse": "Analyse", "navn": "Navn", "feature": "Objekt", "band":
 
 def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
     cols = list(df.columns)
-    lines = ["| " + " | ".join(MD_HEADERS.get(c, c) for c in cols) + " |",
+    lines = ["| " + " | ".join(md_text(MD_HEADERS.get(c, c)) for c in cols) + " |",
              "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) else "---" for c in cols) + "|"]
     for _, row in df.iterrows():
         cells = []
@@ -275,12 +302,13 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
             if pd.api.types.is_numeric_dtype(df[c]):
                 cells.append(fmt_number(v, decimals.get(c, 0)))
             else:
-                cells.append("" if pd.isna(v) else str(v).replace("|", "\\|"))
+                cells.append("" if pd.isna(v) else md_text(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> None:
+def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, guard: OutputGuard, owners: set[str],
+                   written: list[Path]) -> None:
     from kkr_geo.layers.registry import entry
     results = summary_results(sources)
     coverage = coverage_tables()
@@ -289,33 +317,40 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log) -> Non
     md = ["# Oplande og dækning", "",
           "Befolkning og areal i oplandene til KKR Hovedstadens mobilitetsprojekter og dækningen af klinikker.",
           "Tal med dansk talformat; befolkningstal er tilnærmede (se metode nedenfor).", ""]
-    written = []
+    files: dict[str, str] = {}
     if main:
         df = pd.concat(main, ignore_index=True)
         keep = [c for c in ("analyse", "navn", "band", "distance_m", "population", "area_km2", "bemaerkning") if c in df.columns]
         df = df[keep]
-        written.append(write_text_atomic(out / f"{SUMMARY_NAME}.csv", _danish_csv(df)))
+        files[f"{SUMMARY_NAME}.csv"] = _danish_csv(df)
         md += ["## Oplande pr. projekt", "", _md_table(df, {"population": 0, "area_km2": 2, "distance_m": 0}), ""]
     if by_area:
         df = pd.concat(by_area, ignore_index=True)
-        written.append(write_text_atomic(out / f"{SUMMARY_NAME}_pr_omraade.csv", _danish_csv(df)))
+        files[f"{SUMMARY_NAME}_pr_omraade.csv"] = _danish_csv(df)
         md += ["## Oplande fordelt på kommuner og planområder", "", _md_table(df, {"population": 0}), ""]
     for key, (suffix, heading) in coverage.items():
         if key in results:
             df = results[key].tables["main"]
-            written.append(write_text_atomic(out / f"{SUMMARY_NAME}_{suffix}.csv", _danish_csv(df)))
-            md += [f"## {heading}", "", _md_table(df, {"share_beyond": 3}), ""]
+            files[f"{SUMMARY_NAME}_{suffix}.csv"] = _danish_csv(df)
+            md += [f"## {md_text(heading)}", "", _md_table(df, {"share_beyond": 3}), ""]
     md += ["## Metode", ""]
     for name, meta in sorted((k, r.meta) for k, r in results.items()):
-        md.append(f"- **{name}**: " + "; ".join(f"{k}: {v}" for k, v in sorted(meta.items()) if v not in (None, "")))
+        md.append(f"- **{md_text(name)}**: " + "; ".join(f"{md_text(k)}: {md_text(v)}" for k, v in sorted(meta.items())
+                                                         if v not in (None, "")))
     md += ["", "## Kort", ""]
     for m in report.maps:
         if m.skipped:
-            md.append(f"- {m.title} (`{m.name}`): ikke lavet – {m.skipped}")
+            md.append(f"- {md_text(m.title)} ({md_text(m.name)}): ikke lavet – {md_text(m.skipped)}")
         else:
-            md.append(f"- {m.title} (`{m.name}`): " + ", ".join(p.name for p in m.files.values()))
+            md.append(f"- {md_text(m.title)} ({md_text(m.name)}): " + ", ".join(md_text(p.name) for p in m.files.values()))
     if report.geopackage:
-        md += ["", f"GeoPackage: `{report.geopackage.name}` med lagene {', '.join(report.gpkg_layers)}."]
-    written.append(write_text_atomic(out / f"{SUMMARY_NAME}.md", "\n".join(md) + "\n"))
-    report.summary_files = written
-    log(f"summary: {', '.join(p.name for p in written)}")
+        md += ["", f"GeoPackage: {md_text(report.geopackage.name)} med lagene {md_text(', '.join(report.gpkg_layers))}."]
+    # outputs of an earlier build that this one no longer makes: removed if unchanged, listed either way
+    stale = guard.stale(owners, [*written, *(out / n for n in files), out / f"{SUMMARY_NAME}.md"])
+    report.stale = stale.lines()
+    if report.stale:
+        md += ["", "## Forældede filer fra en tidligere kørsel", ""] + [f"- {md_text(line)}" for line in report.stale]
+    files[f"{SUMMARY_NAME}.md"] = "\n".join(md) + "\n"
+    summary_paths = [guard.record(write_text_atomic(out / name, text), "summary") for name, text in files.items()]
+    report.summary_files = summary_paths
+    log(f"summary: {', '.join(p.name for p in summary_paths)}")

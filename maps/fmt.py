@@ -6,7 +6,6 @@ is shown as an en dash. Every string that reaches HTML goes through :func:`esc`.
 
 from __future__ import annotations
 
-import html
 import math
 from numbers import Number
 
@@ -69,8 +68,9 @@ def fmt_value(value, decimals: int | None = None) -> str:
 
 
 def esc(text) -> str:
-    """HTML-escape a user string (quotes too, so it is also safe inside attributes)."""
-    return html.escape("" if text is None else str(text), quote=True)
+    """HTML-escape a user string (quotes too, so it is also safe inside attributes); see geo.safe_text."""
+    from kkr_geo.geo.safe_text import html_text
+    return html_text(text)
 
 
 def fmt_date_da(iso: str) -> str:

@@ -3,12 +3,13 @@
 Leaflet's JavaScript and CSS are inlined (:mod:`maps.inline`); the only network use is the
 background tiles, and ``tiles=False`` draws boundaries only. Geometry is simplified for display
 and coordinates are rounded so a region-wide map stays well under 3 MB. Every user string in
-tooltips, popups, the legend and the title is HTML-escaped here, before it reaches the page.
+tooltips, popups, the legend and the title is HTML-escaped here (:mod:`kkr_geo.geo.safe_text`), and
+no user string ever reaches folium's template engine: folium only sees inert tokens, and the content
+is put in after rendering (:mod:`kkr_geo.maps.slots`).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import folium
@@ -20,9 +21,12 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from kkr_geo.geo.io import write_text_atomic
-from kkr_geo.maps.fmt import esc, fmt_number, fmt_value
+from kkr_geo.geo.safe_text import html_text as esc
+from kkr_geo.geo.safe_text import script_json
+from kkr_geo.maps.fmt import fmt_number, fmt_value
 from kkr_geo.maps.inline import inline_assets, stable_ids
 from kkr_geo.maps.prepare import PreparedMap
+from kkr_geo.maps.slots import Slots
 from kkr_geo.maps.style import COLOURS, band_column, band_label, catchment_bands, catchment_colour, flow_width_scale, legend_entries
 
 LEAFLET_JS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"
@@ -35,8 +39,7 @@ COORD_DECIMALS = 5  # ~1 m
 
 def _json(obj) -> str:
     """JSON safe to embed in a <script> block."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return script_json(obj)
 
 
 def _round_coords(geom):
@@ -75,7 +78,10 @@ def _feature_html(pm, lay, row, columns, *, heading: str | None, names: dict | N
 
 
 class GeoJsonLayer(folium.map.Layer):
-    """A GeoJSON overlay whose tooltips/popups are pre-escaped HTML strings in the properties."""
+    """A GeoJSON overlay whose tooltips/popups are pre-escaped HTML strings in the properties.
+
+    ``data``, ``base_style`` and ``name`` are slot tokens (:class:`Slots`), never the content itself.
+    """
 
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -91,11 +97,27 @@ var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {
 {% endmacro %}
 """)
 
-    def __init__(self, data: dict, base_style: dict, name: str, show: bool = True, control: bool = True):
-        super().__init__(name=name, overlay=True, control=control, show=show)
+    def __init__(self, data: dict, base_style: dict, label: str, slots: Slots, show: bool = True, control: bool = True):
+        # LayerControl writes the name with |tojson and Leaflet inserts it as HTML: escaped HTML in a JS string
+        super().__init__(name=slots.js_string(esc(label)) if control else None, overlay=True, control=control, show=show)
         self._name = "geo_json_layer"
-        self.data = _json(data)
-        self.base_style = _json(base_style)
+        self.data = slots.js_value(data)
+        self.base_style = slots.js_value(base_style)
+
+
+class _ViewLinks(MacroElement):
+    """Links in the title box (``data-kkr-bounds``) that zoom the map; no inline event handlers."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+document.querySelectorAll("a[data-kkr-bounds]").forEach(function (a) {
+    a.addEventListener("click", function (e) {
+        e.preventDefault();
+        {{ this._parent.get_name() }}.fitBounds(JSON.parse(a.getAttribute("data-kkr-bounds")));
+    });
+});
+{% endmacro %}
+""")
 
 
 class _MetricScale(MacroElement):
@@ -236,7 +258,9 @@ def _bounds_latlon(extent) -> list[list[float]]:
     return [[round(float(box[1]), 5), round(float(box[0]), 5)], [round(float(box[3]), 5), round(float(box[2]), 5)]]
 
 
-def build_map(pm: PreparedMap, *, tiles: bool | None = None) -> folium.Map:
+def build_map(pm: PreparedMap, *, tiles: bool | None = None, slots: Slots | None = None) -> folium.Map:
+    """The folium map; user content is in ``slots`` (tokens in the map) until :meth:`Slots.fill`."""
+    slots = slots if slots is not None else Slots()
     spec = pm.spec
     tiles = spec.tiles if tiles is None else tiles
     main = _bounds_latlon(pm.extent)
@@ -249,33 +273,40 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None) -> folium.Map:
         folium.TileLayer("OpenStreetMap", name="Baggrundskort (OpenStreetMap)", control=True, opacity=0.6).add_to(m)
     for lay in pm.layers:
         data = _feature_collection(pm, lay)
-        GeoJsonLayer(data, _base_style(lay), name=esc(lay.label), show=lay.spec.show,
+        GeoJsonLayer(data, _base_style(lay), lay.label, slots, show=lay.spec.show,
                      control=lay.style != "context").add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     _MetricScale().add_to(m)
+    _ViewLinks().add_to(m)
     m.fit_bounds(main)
 
-    views = [f"<a onclick=\"{{map}}.fitBounds({_json(main)})\">Hovedstadsområdet</a>"]
+    views = [f"<a href=\"#\" data-kkr-bounds=\"{esc(_json(main))}\">Hovedstadsområdet</a>"]
     if pm.inset_extent is not None:
-        views.append(f"<a onclick=\"{{map}}.fitBounds({_json(_bounds_latlon(pm.inset_extent))})\">Bornholm</a>")
+        views.append(f"<a href=\"#\" data-kkr-bounds=\"{esc(_json(_bounds_latlon(pm.inset_extent)))}\">Bornholm</a>")
     title = f"<h1>{esc(spec.title)}</h1>" + (f"<p>{esc(spec.subtitle)}</p>" if spec.subtitle else "")
     title += "<div class=\"kkr-views\">Vis: " + "".join(views) + "</div>"
     root = m.get_root()
-    root.header.add_child(Element(_CSS), name="kkr_css")
-    root.html.add_child(Element(f"<div class=\"kkr-title\">{title.replace('{map}', m.get_name())}</div>"), name="kkr_title")
-    root.html.add_child(Element(_legend_html(pm)), name="kkr_legend")
+    # Only inert tokens pass through branca/Jinja; the markup is put in by Slots.fill after rendering.
+    root.header.add_child(Element(slots.markup(_CSS)), name="kkr_css")
+    root.html.add_child(Element(slots.markup(f"<div class=\"kkr-title\">{title}</div>")), name="kkr_title")
+    root.html.add_child(Element(slots.markup(_legend_html(pm))), name="kkr_legend")
     if not tiles:
         note = "Ingen baggrundskort: kun grænser."
-        root.html.add_child(Element(f"<div style=\"display:none\" id=\"kkr-notiles\">{esc(note)}</div>"), name="kkr_nt")
+        root.html.add_child(Element(slots.markup(f"<div style=\"display:none\" id=\"kkr-notiles\">{esc(note)}</div>")),
+                            name="kkr_nt")
     return m
 
 
 def render_html(pm: PreparedMap, path: str | Path, *, tiles: bool | None = None) -> int:
     """Write the self-contained HTML map; returns its size in bytes."""
-    m = build_map(pm, tiles=tiles)
+    slots = Slots()
+    m = build_map(pm, tiles=tiles, slots=slots)
     html = m.get_root().render()
+    # post-process the template output while it holds no user content, then put the content in
     html = stable_ids(inline_assets(html))
-    html = html.replace("<head>", f"<head>\n<title>{esc(pm.spec.title)}</title>\n<meta name=\"generator\" content=\"kkr-geo\">", 1)
+    title = slots.markup(esc(pm.spec.title))
+    html = html.replace("<head>", f"<head>\n<title>{title}</title>\n<meta name=\"generator\" content=\"kkr-geo\">", 1)
     html = html.replace("<html>", "<html lang=\"da\">", 1)
+    html = slots.fill(html)
     write_text_atomic(path, html)
     return len(html.encode("utf-8"))

@@ -44,6 +44,7 @@ class Ledger:
         self.cases: dict[str, Case] = {}
         self.unescaped_strings = 0      # counted per string occurrence in the HTML checks
         self.html_strings_checked = 0
+        self.executed_payloads = 0      # payloads that ran (Jinja code, script in a browser): must stay 0
 
     def record(self, case_id: str, area: str, expected: str, outcome: str, detail: str = "") -> Case:
         assert expected in GOOD, expected
@@ -63,6 +64,9 @@ class Ledger:
             "unclear_errors": sum(c.outcome == "unclear" for c in cases),
             "unescaped_strings": self.unescaped_strings + sum(c.outcome == "unescaped" for c in cases),
             "html_strings_checked": self.html_strings_checked,
+            "executed_payloads": self.executed_payloads,
+            "refused_with_message": sum(c.outcome == "clear_error" for c in cases),
+            "refused_by_guard": sum(c.outcome == "refused" for c in cases),
             "as_expected": sum(c.outcome == c.expected for c in cases),
         }
 
@@ -87,10 +91,11 @@ class _SummaryPlugin:
         c = LEDGER.counts()
         tr = terminalreporter
         tr.section("reliability ledger")
-        tr.write_line(f"inputs tried: {c['inputs_tried']}  (parsed {c['parsed']}, parsed with report {c['reported']}, "
-                      f"clear errors/refusals {c['clear_errors']})")
+        tr.write_line(f"inputs tried: {c['inputs_tried']}  (parsed {c['parsed']}, read with a report {c['reported']}, "
+                      f"refused with a message {c['clear_errors']})")
         tr.write_line(f"silent losses: {c['silent_losses']}  unclear errors: {c['unclear_errors']}  "
-                      f"unescaped strings: {c['unescaped_strings']} (of {c['html_strings_checked']} hostile strings checked in HTML)")
+                      f"unescaped strings: {c['unescaped_strings']} (of {c['html_strings_checked']} hostile strings checked in HTML)  "
+                      f"executed payloads: {c['executed_payloads']}")
         by_area: dict[str, int] = {}
         for case in LEDGER.cases.values():
             by_area[case.area] = by_area.get(case.area, 0) + 1

@@ -98,6 +98,8 @@ def _common(p, *, what: str) -> None:
                    help="default surface without --population: dasymetric (Tabel 3 per planning area spread by "
                         "WorldPop points/road length; default) or areal (spread evenly)")
     p.add_argument("--out", default="analyse", metavar="DIR", help="output directory (default ./analyse)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace files in --out that kkr-geo did not write (never an input of the command)")
 
 
 # --- inputs ----------------------------------------------------------------------------------------
@@ -195,6 +197,34 @@ def parse_distances(text: str) -> list[float]:
 
 # --- outputs ---------------------------------------------------------------------------------------
 
+OUTPUTS = {
+    "catchment": ["catchment.csv", "catchment_excel.csv", "catchment_omraader.csv", "catchment_omraader_excel.csv",
+                  "catchment.gpkg", "catchment_meta.json"],
+    "coverage": ["coverage.csv", "coverage_excel.csv", "coverage.gpkg", "coverage_distance.tif", "coverage_meta.json"],
+    "access": ["access.csv", "access_excel.csv", "access_facilities.csv", "access_facilities_excel.csv", "access.gpkg",
+               "access_per_10000.tif", "access_meta.json"],
+}
+
+
+def output_guard(args, command: str):
+    """Check every output of ``command`` before any work: never an input, never a user's file."""
+    from kkr_geo.geo.outputs import OutputGuard
+    areas = [a.strip() for a in (getattr(args, "areas", "") or "").split(",") if a.strip() and a.strip() not in AREA_LAYERS
+             and a.strip().lower() != "none"]
+    inputs = [getattr(args, k, None) for k in ("facilities", "klinikker", "population", "network", "weights_raster")]
+    inputs += areas
+    guard = OutputGuard(Path(args.out), command=command, overwrite=args.overwrite, inputs=inputs)
+    guard.check(Path(args.out) / n for n in OUTPUTS[command])
+    return guard
+
+
+def finish_outputs(guard, command: str, paths: list[Path]) -> None:
+    """Record what was written; an output of an earlier run of ``command`` not written now is stale."""
+    for p in paths:
+        guard.record(p, command)
+    for line in guard.stale({command}, paths).lines():
+        print(f"stale: {line}")
+
 META_COLUMNS = ("distance_method", "population_source", "population_precision")
 
 
@@ -206,7 +236,10 @@ def _with_meta(df: pd.DataFrame, meta: dict) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> list[Path]:
+    """UTF-8 CSV and the Danish Excel variant; text cells a spreadsheet would run as formulas are neutralised."""
     from kkr_geo.geo.io import atomic_path
+    from kkr_geo.geo.safe_text import csv_frame
+    df = csv_frame(df)
     excel = path.with_name(path.stem + "_excel.csv")
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8")
@@ -216,14 +249,20 @@ def write_csv(df: pd.DataFrame, path: Path) -> list[Path]:
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
+    """Write the layers; text GDAL cannot hold (NUL, lone surrogates) is replaced and the change printed."""
     from kkr_geo.geo.io import atomic_path
+    from kkr_geo.geo.safe_text import TextReport, text_frame
+    report = TextReport()
     with atomic_path(path) as tmp:
         for name, gdf in layers.items():
             g = gdf.copy()
             for col in g.columns:
                 if col != g.geometry.name and g[col].dtype == object:
                     g[col] = g[col].map(lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+            g = text_frame(g, label=f"{path.name} layer {name}", report=report)
             g.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+    for item in report.items:
+        print(f"note: {item}")
     return path
 
 
@@ -244,6 +283,7 @@ def _report(paths: list[Path], meta: dict) -> None:
 def cmd_catchment(args) -> int:
     _checks.out_dir(args.out)  # before any work
     from kkr_geo.layers.analyses import catchment
+    guard = output_guard(args, "catchment")
     features = load_features(args)
     by = args.by
     if by == "auto":
@@ -258,6 +298,7 @@ def cmd_catchment(args) -> int:
     paths += write_csv(_with_meta(res.tables["pr_omraade"], res.meta), out / "catchment_omraader.csv")
     paths.append(write_gpkg({"catchment": _with_meta(res.geometry, res.meta)}, out / "catchment.gpkg"))
     paths.append(write_meta(res.meta, out / "catchment_meta.json"))
+    finish_outputs(guard, "catchment", paths)
     print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     _report(paths, res.meta)
     return 0
@@ -266,6 +307,7 @@ def cmd_catchment(args) -> int:
 def cmd_coverage(args) -> int:
     _checks.out_dir(args.out)  # before any work
     from kkr_geo.layers.analyses import coverage
+    guard = output_guard(args, "coverage")
     facilities = load_features(args)
     grid = load_population(args)
     areas = load_areas(args)
@@ -275,6 +317,7 @@ def cmd_coverage(args) -> int:
     paths.append(write_gpkg({"gaps": _with_meta(res.geometry, res.meta)}, out / "coverage.gpkg"))
     paths.append(_write_grid_tif(grid, res.raw.distance, out / "coverage_distance.tif", "distance to nearest facility (m)"))
     paths.append(write_meta(res.meta, out / "coverage_meta.json"))
+    finish_outputs(guard, "coverage", paths)
     print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     _report(paths, res.meta)
     return 0
@@ -283,6 +326,7 @@ def cmd_coverage(args) -> int:
 def cmd_access(args) -> int:
     from kkr_geo.geo.access import two_step_fca
     out = Path(_checks.out_dir(args.out))
+    guard = output_guard(args, "access")
     if args.planning_area:
         from kkr_geo.layers.population import planning_area_access
         speciale = args.speciale or _speciale_of(args.capacity_column) or 51
@@ -295,6 +339,7 @@ def cmd_access(args) -> int:
         paths = write_csv(_with_meta(by_area, res.meta), out / "access.csv")
         paths.append(write_gpkg({"omraader": _with_meta(geo_layer, res.meta)}, out / "access.gpkg"))
         paths.append(write_meta(res.meta, out / "access_meta.json"))
+        finish_outputs(guard, "access", paths)
         print(by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
         _report(paths, res.meta)
         return 0
@@ -325,6 +370,7 @@ def cmd_access(args) -> int:
     paths.append(write_gpkg({k: _with_meta(v, res.meta) for k, v in layers.items()}, out / "access.gpkg"))
     paths.append(_write_grid_tif(grid, res.cells, out / "access_per_10000.tif", "capacity per 10,000 inhabitants"))
     paths.append(write_meta(res.meta, out / "access_meta.json"))
+    finish_outputs(guard, "access", paths)
     print(res.by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     _report(paths, res.meta)
     return 0

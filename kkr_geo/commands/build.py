@@ -22,6 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD",
                    help="print 'Udarbejdet <date>' on the maps (off by default so rebuilds are byte-identical)")
     p.add_argument("--list", action="store_true", help="list the map specs and exit")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace files in --out that kkr-geo did not write (or that were changed since)")
     p.set_defaults(func=run)
 
 
@@ -50,7 +52,7 @@ def run(args) -> int:
     dd = resolve_data_dir(args.data_dir)
     # progress, notes and warnings are logged (stderr); the result is printed (stdout)
     report = build(dd, out, only=only, spec_dir=args.specs, tiles=False if args.no_tiles else None,
-                   dpi=dpi, formats=formats, date_stamp=args.date)
+                   dpi=dpi, formats=formats, date_stamp=args.date, overwrite=args.overwrite)
     for m in report.maps:
         if m.skipped:
             print(f"{m.name}: not built – {m.skipped}")

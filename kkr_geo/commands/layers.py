@@ -30,6 +30,8 @@ def register(sub) -> None:
     ep.add_argument("output", help="the .gpkg file to write")
     ep.add_argument("--neighbours", action="store_true", help="include neighbouring Region Sjælland municipalities in kommuner")
     ep.add_argument("--klinikker", metavar="FILE", help="clinic file (CSV/XLSX/GPKG) to include as the klinikker layer")
+    ep.add_argument("--overwrite", action="store_true",
+                    help="replace the output file even if kkr-geo did not write it (its own layers are lost)")
     add_input_options(ep)
     ep.set_defaults(func=cmd_export)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
@@ -78,9 +80,15 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from kkr_geo.geo.outputs import OutputGuard
     from kkr_geo.layers.export import export_geopackage
     from kkr_geo.layers.registry import available_layers, layer_names, load_layer
 
+    output = Path(args.output)
+    guard = OutputGuard(output.parent, command="layers export", overwrite=args.overwrite, inputs=[args.klinikker])
+    guard.check([output])  # never the input, never a file kkr-geo did not write (unless --overwrite)
     dd = resolve_data_dir(args.data_dir)
     print(f"Data directory: {dd}")
     found = available_layers(dd)
@@ -94,12 +102,15 @@ def cmd_export(args) -> int:
 
         raise DataError(f"no layer can be built from the data directory {dd}; nothing was written.",
                         hint="run `kkr-geo data status` to see what is missing, then `kkr-geo data fetch` or --data-dir.")
-    summary = export_geopackage(args.output, layers)
+    summary = export_geopackage(output, layers)
+    guard.record(output, "layers export")
     print(f"Wrote {args.output}:")
     for name, info in summary["layers"].items():
         styled = "styled" if name in summary["styles"] else "no style"
         print(f"  {name:20s} {info['features']:5d} {info['geometry_type']:16s} {info['crs']}  {styled}")
         _print_notes(name, layers[name])
+    for item in summary.get("text_changes", []):
+        print(f"  note: {item}")
     for n in layer_names():
         if n not in layers:
             print(f"  {n:20s} not included: {found.skipped.get(n, 'no data').splitlines()[0]}")
