@@ -167,6 +167,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         # CPU time next to wall-clock: on a shared machine the difference is time spent waiting for a core
         emit.info(f"{prefix}: {sizes} [{outcome.seconds:.1f} s, CPU {time.process_time() - c0:.1f} s]")
+        logger.debug("%s took %.1f s", spec.name, outcome.seconds)
 
     if full:
         _write_geopackage(report, sources, out, emit.info)
