@@ -167,7 +167,8 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             outcome.files.update({k: guard.record(p, spec.name) for k, p in res.files.items()})
             outcome.labels_dropped = res.labels_dropped
             if res.labels_dropped:
-                emit.info(f"  note: {spec.name}: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+                emit.info(f"  note: {spec.name}: labels left out to avoid overlaps: "
+                          + ", ".join(lab.replace("\n", " ") for lab in res.labels_dropped))
         annex.add_map(pm, outcome, fmts, sources.tables, sources.table_meta)  # _tal.csv, _bilag.pdf, back link
         # (re-)record after the annex hook: it adds files and writes the back link into the HTML
         outcome.files = {k: guard.record(p, spec.name) for k, p in outcome.files.items()}
@@ -318,6 +319,19 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
+def _project_table(sources: Sources, md: list[str]) -> dict[str, str]:
+    """All projects of the mobility analysis (none dropped, placed or not) as a table of the summary."""
+    try:
+        gdf = sources.get("mobilitetsprojekter")
+    except (SourceUnavailable, KkrGeoError):
+        return {}
+    from kkr_geo.layers.mobilitetsprojekter import overview_table
+    df = overview_table(gdf)
+    md += [f"## Mobilitetsprojekter (alle {len(df)})", "",
+           _md_table(df, {"anlaeg_mio_kr": 0, "rejsetid_reduktion_pct": 0}), ""]
+    return {f"{SUMMARY_NAME}_mobilitetsprojekter.csv": _danish_csv(df)}
+
+
 def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, guard: OutputGuard, owners: set[str],
                    written: list[Path]) -> None:
     from kkr_geo.layers.registry import entry
@@ -344,6 +358,7 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, gua
             df = results[key].tables["main"]
             files[f"{SUMMARY_NAME}_{suffix}.csv"] = _danish_csv(df)
             md += [f"## {md_text(heading)}", "", _md_table(df, {"share_beyond": 3}), ""]
+    files.update(_project_table(sources, md))
     md += ["## Metode", ""]
     for name, meta in sorted((k, r.meta) for k, r in results.items()):
         md.append(f"- **{md_text(name)}**: " + "; ".join(f"{md_text(k)}: {md_text(v)}" for k, v in sorted(meta.items())
