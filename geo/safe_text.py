@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -133,15 +134,27 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[-+]?[0-9][0-9.,]*(e[-+]?[0-9]+)?", re.I)
 
 
+def _formula_lead(text: str) -> str:
+    """The character a spreadsheet would look at: the first one after leading whitespace (spreadsheets
+    and CSV importers trim it: ``" =1+1"``), in its compatibility form (fullwidth ``＝＋－＠`` and the
+    small forms ``﹦﹢﹣﹫`` are typed as ``= + - @`` by East Asian input methods and accepted as such)."""
+    stripped = text.lstrip(" \t\r\n\x0b\x0c\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                           "\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff")
+    if text[:1] in ("\t", "\r"):
+        return text[:1]
+    return unicodedata.normalize("NFKC", stripped[:1]) if stripped else ""
+
+
 def csv_cell(value):
     """A cell for a spreadsheet CSV: text that a spreadsheet would run as a formula gets a leading ``'``.
 
-    Numbers (and text that is just a number, such as ``-12,5``) are returned unchanged.
+    A formula start counts after leading whitespace and in its fullwidth/small form too (``" =1"``,
+    ``"＝1"``). Numbers (and text that is just a number, such as ``-12,5``) are returned unchanged.
     """
     if not isinstance(value, str):
         return value
     text = clean(value)
-    if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+    if _formula_lead(text) in FORMULA_START and not _PLAIN_NUMBER.fullmatch(text.strip()):
         return "'" + text
     return text
 

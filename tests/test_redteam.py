@@ -1,0 +1,102 @@
+"""Red-team round against the issue 8/9 fixes: cases a hostile tester found that the suite did not cover.
+
+Each case is recorded in the reliability ledger before it is asserted, so a regression is counted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from reliability_cases import check, reliability_ledger  # noqa: F401  (autouse fixture)
+
+AREA = "security"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "kkr_geo", *map(str, args)], capture_output=True, text=True)
+
+
+# ------------------------------------------------------------------- CSV formulas the guard missed
+
+# Spreadsheets and CSV importers trim leading whitespace, and East Asian input methods give fullwidth
+# (＝＋－＠) or small-form (﹦﹢﹣﹫) signs that Excel/LibreOffice accept as formula starts.
+SNEAKY_FORMULAS = [
+    ' =HYPERLINK("http://x.invalid","klik")',
+    "   +SUM(1+1)*cmd|' /C calc'!A0",
+    "\u00a0=1+1",             # no-break space
+    "\u3000@SUM(A1)",         # ideographic space
+    "\n=1+1",
+    "\uff1dHYPERLINK(\"http://x.invalid\")",   # fullwidth =
+    "\uff0bSUM(1)",
+    "\uff20SUM(A1)",
+    "\uff0d2+3",
+    "\ufe66cmd|calc!A1",      # small form =
+]
+
+
+def _lead(cell: str) -> str:
+    import unicodedata
+    return unicodedata.normalize("NFKC", cell.lstrip()[:1]) if cell.strip() else ""
+
+
+def test_csv_cell_formula_after_whitespace_or_in_fullwidth_form():
+    from kkr_geo.geo.safe_text import csv_cell
+
+    bad = [s for s in SNEAKY_FORMULAS if not csv_cell(s).startswith("'")]
+    # what must stay as it is
+    keep = {" -5": " -5", "-12,5": "-12,5", "Ballerup": "Ballerup", " ": " ", "": "", "Høje-Taastrup": "Høje-Taastrup"}
+    changed = [f"{k!r} -> {csv_cell(k)!r}" for k, v in keep.items() if csv_cell(k) != v]
+    check("formula_after_space_or_fullwidth", AREA, "parses", "unescaped" if bad or changed else "parses",
+          f"not neutralised: {bad}; wrongly changed: {changed}")
+
+
+def test_analysis_csvs_neutralise_sneaky_formulas(tmp_path):
+    from kkr_geo.commands.analysis import write_csv
+
+    df = pd.DataFrame({"area_name": SNEAKY_FORMULAS, "population": np.arange(len(SNEAKY_FORMULAS), dtype=float)})
+    bad = []
+    for p in write_csv(df, tmp_path / "coverage.csv"):
+        sep = ";" if p.name.endswith("_excel.csv") else ","
+        back = pd.read_csv(p, sep=sep, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        bad += [f"{p.name}: {c!r}" for c in back["area_name"] if _lead(c) in ("=", "+", "-", "@")]
+    check("formula_sneaky_analysis_csv", AREA, "parses", "unescaped" if bad else "parses", "; ".join(bad))
+
+
+def test_build_summary_csv_neutralises_a_kommune_name_with_leading_space(shared_data, tmp_path):
+    """A KOMNAVN of ' =HYPERLINK(...)' in DAGI reaches the build's summary CSVs as text, not a formula."""
+    from kkr_geo.geo.safe_text import csv_frame
+
+    df = pd.DataFrame({"area_name": [" =HYPERLINK(\"http://x.invalid\")", "\uff1d1+1"], "population": [1.0, 2.0]})
+    out = csv_frame(df)
+    bad = [c for c in out["area_name"] if not c.startswith("'")]
+    check("formula_sneaky_summary_csv", AREA, "parses", "unescaped" if bad else "parses", repr(bad))
+
+
+# ---------------------------------------------------------------- 2SFCA with infinite capacity
+
+def test_access_refuses_an_infinite_capacity_in_a_facility_file(shared_data, tmp_path):
+    """A GeoPackage of facilities with capacity inf made every area's accessibility inf/NaN without a word."""
+    fac = gpd.GeoDataFrame({"navn": ["A", "B"], "kapacitet": [2.0, np.inf]},
+                           geometry=[shapely.Point(12.5683, 55.6761), shapely.Point(12.52, 55.70)], crs=4326)
+    src = tmp_path / "fac.gpkg"
+    fac.to_file(src, layer="fac")
+    r = run("--data-dir", shared_data.path, "access", "--facilities", src, "--capacity-column", "kapacitet",
+            "--catchment", "2000", "--distance", "euclidean", "--out", tmp_path / "out")
+    said = r.stdout + r.stderr
+    if "Traceback" in said:
+        outcome = "unclear"
+    elif r.returncode == 0:
+        outcome = "silent_loss"
+    elif "inf" in said and "fac.gpkg" in said and "np.float64" not in said:
+        outcome = "clear_error"
+    else:
+        outcome = "unclear"
+    check("access_infinite_capacity", "cli", "clear_error", outcome, said[-400:])
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.csv"))
