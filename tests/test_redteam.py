@@ -100,3 +100,28 @@ def test_access_refuses_an_infinite_capacity_in_a_facility_file(shared_data, tmp
         outcome = "unclear"
     check("access_infinite_capacity", "cli", "clear_error", outcome, said[-400:])
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.csv"))
+
+
+# ------------------------------------------------------------ facilities without geometry
+
+def test_coverage_names_facilities_without_geometry(shared_data, tmp_path):
+    """A facility with a null geometry (or coordinates GDAL cannot read) was dropped silently: the run
+    said "facilities: 1" where the file had 3, with no word about which ones were left out."""
+    import json
+    feats = [
+        {"type": "Feature", "properties": {"navn": "Klinik Med"}, "geometry": {"type": "Point", "coordinates": [12.5683, 55.6761]}},
+        {"type": "Feature", "properties": {"navn": "Klinik Uden"}, "geometry": None},
+        {"type": "Feature", "properties": {"navn": "Klinik Tom"}, "geometry": {"type": "Point", "coordinates": []}},
+    ]
+    src = tmp_path / "fac.geojson"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    r = run("--data-dir", shared_data.path, "coverage", "--facilities", src, "--threshold", "2000",
+            "--distance", "euclidean", "--out", tmp_path / "out")
+    said = r.stdout + r.stderr
+    if "Traceback" in said:
+        outcome = "unclear"
+    elif r.returncode != 0:
+        outcome = "clear_error" if "Klinik Uden" in said and "Klinik Tom" in said else "unclear"
+    else:
+        outcome = "reported" if ("Klinik Uden" in said and "Klinik Tom" in said and "no geometry" in said) else "silent_loss"
+    check("facilities_without_geometry", "geometry", "reported", outcome, said[:600])
