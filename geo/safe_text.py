@@ -119,13 +119,17 @@ def script_string_body(value) -> str:
 # --------------------------------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~])")
+_MD_AUTOLINK = re.compile(r"(?i)(?<=\w):(?=//)|(?<=\bwww)\.|(?<=\w)@(?=\w)")
 
 
 def md_text(value) -> str:
     """Literal text for a Markdown table cell or list item: no raw HTML, no links, no emphasis."""
     text = clean(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
     text = html.escape(text, quote=False)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # GFM autolinks bare URLs, www. names and e-mail addresses: a backslash splits the pattern (the
+    # escaped character becomes a text node of its own), so no link is made and the text reads the same
+    return _MD_AUTOLINK.sub(lambda m: "\\" + m.group(0), text)
 
 
 # -------------------------------------------------------------------------------------------- CSV

@@ -125,3 +125,21 @@ def test_coverage_names_facilities_without_geometry(shared_data, tmp_path):
     else:
         outcome = "reported" if ("Klinik Uden" in said and "Klinik Tom" in said and "no geometry" in said) else "silent_loss"
     check("facilities_without_geometry", "geometry", "reported", outcome, said[:600])
+
+
+# ------------------------------------------------------------------- Markdown autolinks
+
+@pytest.mark.parametrize("name", ["https://evil.example/login", "Se www.evil.example nu", "HTTP://EVIL.EXAMPLE",
+                                  "kontakt admin@evil.example", "ftp://evil.example/x"])
+def test_markdown_cell_makes_no_autolink(name):
+    """GFM (GitHub, GitLab, most viewers of oplande_og_daekning.md) turns a bare URL, ``www.`` name or
+    e-mail address into a clickable link: a municipality or clinic name must not put a link in the report."""
+    import re
+
+    from kkr_geo.geo.safe_text import md_text
+    out = md_text(name)
+    linkable = re.search(r"(?i)(\w://|\bwww\.|\w@\w)", out)   # an escaped ':', '.' or '@' breaks each
+    # the visible text is unchanged once Markdown's backslash escapes are read
+    shown = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", out)
+    check(f"markdown_autolink_{name[:12]}", AREA, "parses",
+          "unescaped" if linkable or shown != name else "parses", out)
