@@ -143,3 +143,21 @@ def test_markdown_cell_makes_no_autolink(name):
     shown = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", out)
     check(f"markdown_autolink_{name[:12]}", AREA, "parses",
           "unescaped" if linkable or shown != name else "parses", out)
+
+
+def test_access_api_does_not_drop_the_capacity_of_a_facility_without_geometry(shared_data):
+    """Through the Python API a facility with a null geometry vanished from 2SFCA with its capacity:
+    the supply total fell without a word. It must be an error naming the facility."""
+    from kkr_geo.geo.errors import KkrGeoError
+    from kkr_geo.geo.coverage import facility_geometries
+
+    fac = gpd.GeoDataFrame({"navn": ["Klinik Med", "Klinik Uden"], "kapacitet": [2.0, 5.0]},
+                           geometry=[shapely.Point(724351.9, 6175804.0), None], crs=25832)
+    try:
+        out = facility_geometries(fac)
+        outcome = "silent_loss" if len(out) < len(fac) else "parses"
+        detail = f"{len(out)} of {len(fac)} kept"
+    except KkrGeoError as exc:
+        outcome = "clear_error" if "Klinik Uden" in str(exc) else "unclear"
+        detail = str(exc)
+    check("access_api_facility_without_geometry", "geometry", "clear_error", outcome, detail)
