@@ -161,3 +161,56 @@ def test_access_api_does_not_drop_the_capacity_of_a_facility_without_geometry(sh
         outcome = "clear_error" if "Klinik Uden" in str(exc) else "unclear"
         detail = str(exc)
     check("access_api_facility_without_geometry", "geometry", "clear_error", outcome, detail)
+
+
+# ------------------------------------------------------------------ population raster values
+
+def _raster(path, values):
+    import rasterio
+    from rasterio.transform import from_origin
+    a = np.full((20, 20), 10.0, dtype="float64")
+    for (r, c), v in values.items():
+        a[r, c] = v
+    with rasterio.open(path, "w", driver="GTiff", height=20, width=20, count=1, dtype="float64", crs="EPSG:25832",
+                       transform=from_origin(723000, 6177000, 100, 100)) as d:
+        d.write(a, 1)
+    return path
+
+
+@pytest.mark.parametrize("bad", [np.inf, 1e300])
+def test_population_raster_with_an_impossible_cell_is_refused(tmp_path, bad):
+    """An inf cell was read as 0 inhabitants without a word (the total fell); a 1e300 cell gave a total of
+    10^300 inhabitants in the table. Both must be an error naming the raster and the cell."""
+    from kkr_geo.geo.errors import KkrGeoError
+    from kkr_geo.geo.population import PopulationGrid
+
+    path = _raster(tmp_path / "pop.tif", {(1, 1): bad})
+    try:
+        grid = PopulationGrid.from_raster(path)
+        total = float(grid.population.sum()) if hasattr(grid, "population") else float("nan")
+        outcome, detail = "silent_loss", f"read, total {total:g}"
+    except KkrGeoError as exc:
+        outcome = "clear_error" if "pop.tif" in str(exc) and "row 1" in str(exc) else "unclear"
+        detail = str(exc)
+    check(f"population_raster_cell_{bad:g}", "tables", "clear_error", outcome, detail)
+
+
+# ----------------------------------------------------------------------- build options
+
+@pytest.mark.parametrize("opt", [("--dpi", "0"), ("--dpi", "-300"), ("--dpi", "100000"), ("--date", "2026-13-45"),
+                                 ("--date", "2026-02-30")])
+def test_build_refuses_impossible_dpi_and_dates(shared_data, tmp_path, opt):
+    """--dpi 0 built the maps at 300 dpi without a word, --dpi 100000 ended in 'out of memory. Use a coarser
+    cell size' (wrong advice), and an impossible --date was printed on every map."""
+    out = tmp_path / "out"
+    r = run("--data-dir", shared_data.path, "build", "--only", "stationsnaerhed", "--formats", "png",
+            "--no-tiles", "--out", out, *opt)
+    said = r.stdout + r.stderr
+    if "Traceback" in said:
+        outcome = "unclear"
+    elif r.returncode == 0:
+        outcome = "silent_loss"
+    else:
+        outcome = "clear_error" if opt[0] in said and opt[1] in said and "memory" not in said else "unclear"
+    check(f"build_option_{opt[0][2:]}_{opt[1]}", "cli", "clear_error", outcome, said[-300:])
+    assert not out.exists() or not any(out.glob("*.png"))
