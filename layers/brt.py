@@ -32,12 +32,19 @@ _ATTRS = {"projekt": "project id (frederikssundsvej, 150s, 200s, ring4, koebstae
           "manglende_stop": "named stops without coordinates", "precision": "schematic or real", "laengde_km": "line length, km"}
 INFO = {
     "brt": LayerInfo("brt", "BRT-korridorer", "line", "BRT corridors of the mobility analysis, schematic unless real alignments are supplied.",
-                     _ATTRS, ("gazetteer", "brt_geometri")),
+                     _ATTRS, ("gazetteer", "brt_geometri", "brt_150s_gtfs")),
     "brt_stops": LayerInfo("brt_stops", "BRT-stoppesteder", "point", "Named stops of the BRT corridors (gazetteer points).",
                            {"projekt": "project id", "navn": "stop name as in the gazetteer", "raekkefoelge": "order along the corridor",
                             "kind": "gazetteer kind", "confidence": "gazetteer confidence"}, ("gazetteer",)),
 }
 SOURCE = "KKR Hovedstaden, mobilitetsanalyse (projektkort 2-6); stop: Københavns Kommune, OpenStreetMap, Movia"
+GTFS_SOURCE = "Rejseplanen/Movia (GTFS, linje 150S)"
+GTFS_PRECISION = "real (Rejseplanen GTFS)"
+# The real route of bus 150S (Rejseplanen GTFS shapes.txt): the 150S BRT project follows it.
+GTFS_150S = catalog.register_dataset(catalog.Dataset(
+    "brt_150s_gtfs", "brt/150s_gtfs_shape.geojson", "The real route of bus line 150S, Kokkedal St. - Nørreport St. (one LineString)",
+    "Rejseplanen (GTFS shapes.txt), Movia", "Rejseplanen GTFS terms (attribution Rejseplanen/Movia)",
+    "take the 150S shape from Rejseplanen's GTFS feed (shapes.txt) and save it as GeoJSON", "real", required=False))
 
 
 def projects() -> pd.DataFrame:
@@ -83,6 +90,12 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
         rows.append({"projekt": p.projekt, "geometry": shapely.LineString(list(pts.geometry))})
     lines = gpd.GeoDataFrame(rows, geometry="geometry", crs=stops.crs)
     lines["precision"] = "schematic"
+    gtfs_path = dd.path / GTFS_150S.path
+    gtfs = False
+    if gtfs_path.exists():
+        lines, msg = _apply_gtfs_150s(lines, gtfs_path)
+        notes += msg
+        gtfs = True
     no_line = [p.navn for p in proj.itertuples() if p.projekt not in set(lines["projekt"])]
     real_path = dd.path / catalog.DATASETS["brt_geometri"].path
     if real_path.exists():
@@ -99,9 +112,32 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
             "rejsetidsreduktion_pct", "anlaeg_mio_kr", "co2_anlaeg_t_min", "co2_anlaeg_t_max", "laengde_km", "kilde",
             "bemaerkning", "manglende_stop", "precision", "geometry"]
     gdf = gdf[cols]
-    precision = "schematic" if (gdf["precision"] == "schematic").any() else "real"
-    return finish(gdf, name=name, family="line", source=SOURCE + ("; skematisk linjeføring" if precision == "schematic" else ""),
+    schematic = (gdf["precision"] == "schematic").any()
+    precision = ("schematic" + (f" (150S: {GTFS_PRECISION})" if (gdf["precision"] == GTFS_PRECISION).any() else "")
+                 if schematic else "real")
+    if gtfs and (gdf["precision"] == GTFS_PRECISION).any():
+        source = SOURCE + "; 150S: " + GTFS_SOURCE
+    else:
+        source = SOURCE
+    return finish(gdf, name=name, family="line", source=source + ("; skematisk linjeføring" if schematic else ""),
                   licence="CC BY 4.0 / ODbL", precision=precision, id_column="projekt", notes=notes)
+
+
+def _apply_gtfs_150s(lines: gpd.GeoDataFrame, path):
+    """Replace the schematic 150S line by the real GTFS route (the user's brt_linjer.gpkg still takes precedence)."""
+    shape = read_vector(path).to_crs(lines.crs)
+    geoms = [g for g in shape.geometry if g is not None and not g.is_empty]
+    if not geoms:
+        raise InputError(f"{path}: no line geometry.", hint="the file must hold the 150S route as a LineString.")
+    geom = shapely.line_merge(shapely.union_all(geoms)) if len(geoms) > 1 else geoms[0]
+    if geom.geom_type not in ("LineString", "MultiLineString"):
+        raise InputError(f"{path}: expected a line, got {geom.geom_type}.", hint="save the 150S shape as a LineString.")
+    kept = lines[lines["projekt"] != "150s"]
+    real = gpd.GeoDataFrame({"projekt": ["150s"], "precision": [GTFS_PRECISION]}, geometry=[geom], crs=lines.crs)
+    out = pd.concat([real, kept], ignore_index=True)
+    return (gpd.GeoDataFrame(out, geometry="geometry", crs=lines.crs),
+            [f"150S follows the real bus route from {path.name} (Rejseplanen GTFS, {geom.length / 1000:.1f} km); "
+             "the other corridors are schematic"])
 
 
 def _apply_real_geometry(lines: gpd.GeoDataFrame, path, proj: pd.DataFrame):

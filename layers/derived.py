@@ -157,3 +157,64 @@ def patientstroemme(name, sources):
             return flow_lines(read_flow_table(path), sources.get("kommuner"), source=str(rel))
     raise DataError(f"no flow table in the data directory (looked for {', '.join(FLOW_FILES)}).",
                     hint="add flows/patientstroemme.csv with columns bopaelskommune;klinikkommune;antal.")
+
+
+CYCLE_CATCHMENT_DISTANCES = (1000, 2000)   # cycle superhighways: a short ride to the route
+
+
+@register_derived(LayerInfo(
+    "supercykelstier_opland", "Opland til supercykelstierne", "polygon",
+    f"Rings within {'/'.join(str(d // 1000) for d in CYCLE_CATCHMENT_DISTANCES)} km of the existing cycle superhighway "
+    "network, with population (total and per kommune in the summary).",
+    _CATCHMENT_SCHEMA, needs=("supercykelstier", "kommuner", "planomraader_samlet", "tabel3_sp51"), summary="catchment"))
+def supercykelstier_opland(name, sources):
+    lines = sources.get("supercykelstier")
+    if "net" not in lines.columns:  # a user's route file: one catchment for the whole network
+        lines = carry_provenance(lines.assign(net="Supercykelstier"), lines)
+    return _catchment(name, sources, "supercykelstier", "net", "net", CYCLE_CATCHMENT_DISTANCES)
+
+
+@register_derived(LayerInfo(
+    "supercykelstier_kommuner", "Borgere nær en supercykelsti pr. kommune", "polygon",
+    "Kommuner with the inhabitants living within 1 and 2 km of an existing cycle superhighway and their share of the "
+    "kommune's population (same method as supercykelstier_opland).",
+    {"navn": "kommune", "inden_1km": "inhabitants within 1 km", "inden_2km": "inhabitants within 2 km",
+     "befolkning_i_alt": "inhabitants of the kommune (population surface)", "andel_1km_pct": "% within 1 km",
+     "andel_2km_pct": "% within 2 km"},
+    needs=("supercykelstier_opland", "kommuner")))
+def supercykelstier_kommuner(name, sources):
+    res = sources.result("supercykelstier_opland")
+    kom = sources.get("kommuner")
+    by = res.tables.get("pr_omraade")
+    if by is None:
+        raise DataError("supercykelstier_opland has no breakdown by kommune.")
+    by = by[by["area_type"] == "kommune"]
+    band_dist = dict(zip(res.table["band"], res.table["distance_m"].astype(float)))
+    by = by.assign(distance_m=by["band"].map(band_dist))
+    totals = _grid_totals(sources.grid(), kom)
+    out = kom[["kommunekode", "navn", "geometry"]].copy()
+    for d in CYCLE_CATCHMENT_DISTANCES:
+        rows = by[by["distance_m"] <= d].groupby("area_name")["population"].sum()
+        out[f"inden_{d // 1000}km"] = out["navn"].map(rows).fillna(0.0).round(0)
+    out["befolkning_i_alt"] = out["navn"].map(totals).round(0)
+    for d in CYCLE_CATCHMENT_DISTANCES:
+        out[f"andel_{d // 1000}km_pct"] = (100 * out[f"inden_{d // 1000}km"] / out["befolkning_i_alt"]).round(1)
+    outside = by[~by["area_name"].isin(set(out["navn"]))]
+    notes = [f"{outside['population'].sum():,.0f} inhabitants of the catchment lie outside every kommune polygon; "
+             "counted in the totals, not in any kommune"] if len(outside) and outside["population"].sum() > 0.5 else []
+    prov = provenance_of(res.geometry)
+    return with_provenance(out, prov.replace(title=entry_title(name), layer=name).with_notes(*notes))
+
+
+def entry_title(name):
+    from kkr_geo.layers.registry import entry
+    return entry(name).title
+
+
+def _grid_totals(grid, areas):
+    """Population of the surface per area name, by area share (the rule of the catchment's per-area table)."""
+    import pandas as pd
+    from kkr_geo.geo.area_weights import area_weights
+    w = area_weights(grid, areas, "navn", area_type="kommune")
+    sums = w.sums(grid.cell_centres().population)
+    return pd.Series(list(sums[: len(w.names)]), index=list(w.names))

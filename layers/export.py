@@ -46,7 +46,7 @@ def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _geometry_type(gdf: gpd.GeoDataFrame, name: str, declared: str | None) -> str:
     fams = {_FAMILY.get(t) for t in gdf.geom_type.dropna().unique()}
     if len(fams) > 1:
-        raise InputError(f"layer {name!r} mixes geometry types {sorted(gdf.geom_type.unique())}.",
+        raise InputError(f"layer {name!r} mixes geometry types {sorted(gdf.geom_type.dropna().unique())}.",
                          hint="split it into one layer per geometry type.")
     fam = fams.pop() if fams else (declared or "point")
     if fam == "point" and (gdf.geom_type == "MultiPoint").any():

@@ -63,7 +63,9 @@ def _name_key(value: str) -> str | None:
     if not text:
         return None
     text = re.sub(r"\b(kommune|kommunes|municipality|regionskommune)\b", " ", text)
-    text = re.sub(r"\bst\.?$", " ", text.strip())  # "Køge Nord St." -> "køge nord"
+    # hyphens and underscores separate words like spaces do ("a-st-" and "a st " are one key)
+    text = re.sub(r"[\s_-]+", " ", text).strip()
+    text = re.sub(r"\bst\.?$", " ", text)  # "Køge Nord St." -> "køge nord"
     # Danish letters and their ASCII transliterations map to one form.
     for src, dst in (("æ", "a"), ("ø", "o"), ("å", "a"), ("ae", "a"), ("oe", "o"), ("aa", "a")):
         text = text.replace(src, dst)

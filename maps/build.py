@@ -20,6 +20,9 @@ from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
 from kkr_geo.geo.notes import warnings_as_notes
 from kkr_geo.geo.outputs import OutputGuard
 from kkr_geo.geo.safe_text import csv_frame, md_text
+from kkr_geo.maps.annex import annex_path
+from kkr_geo.maps.annex_set import CSV_SUFFIX, AnnexSet
+from kkr_geo.maps.index_page import INDEX_NAME
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
 from kkr_geo.maps.prepare import prepare
@@ -133,12 +136,15 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     full = not only if with_geopackage is None else with_geopackage
     guard = OutputGuard(out, command="build", overwrite=overwrite)
     planned = [out / f"{spec.name}.{f}" for spec in specs for f in (formats or spec.formats)]
+    planned += [out / f"{spec.name}{CSV_SUFFIX}" for spec in specs]  # annex figure tables
+    planned += [annex_path(out, spec.name) for spec in specs if "pdf" in (formats or spec.formats)]
     if full:
-        planned += [out / GPKG_NAME] + [out / n for n in summary_files()]
+        planned += [out / GPKG_NAME, out / INDEX_NAME] + [out / n for n in summary_files()]
     guard.check(planned)  # refuse before anything is written
     owners = {spec.name for spec in specs} | ({"geopackage", "summary"} if full else set())
     written: list[Path] = []
     report = BuildReport(out)
+    annex = AnnexSet(out, log)
     log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     parts = remove_stale_parts(out)
     if parts:
@@ -167,7 +173,10 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             outcome.files.update({k: guard.record(p, spec.name) for k, p in res.files.items()})
             outcome.labels_dropped = res.labels_dropped
             if res.labels_dropped:
-                log(f"  note: labels left out to avoid overlaps: {', '.join(res.labels_dropped)}")
+                log("  note: labels left out to avoid overlaps: " + ", ".join(lab.replace("\n", " ") for lab in res.labels_dropped))
+        annex.add_map(pm, outcome, fmts, sources.tables, sources.table_meta)  # _tal.csv, _bilag.pdf, back link
+        # (re-)record after the annex hook: it adds files and writes the back link into the HTML
+        outcome.files = {k: guard.record(p, spec.name) for k, p in outcome.files.items()}
         written += outcome.files.values()
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
@@ -178,10 +187,11 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         _write_geopackage(report, sources, out, log)
         written.append(guard.record(report.geopackage, "geopackage"))
         _write_summary(report, sources, out, log, guard=guard, owners=owners, written=written)
+        guard.record(annex.write_index(report), "index")
     else:
         stale = guard.stale(owners, written)
         report.stale = stale.lines()
-        log("GeoPackage and summary table are written by a full build (without --only).")
+        log("GeoPackage, summary table and index.html are written by a full build (without --only).")
     for line in report.stale:
         log(f"stale: {line}")
     _log_input_notes(sources, log)
@@ -288,6 +298,19 @@ def _md_table(df: pd.DataFrame, decimals: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
+def _project_table(sources: Sources, md: list[str]) -> dict[str, str]:
+    """All projects of the mobility analysis (none dropped, placed or not) as a table of the summary."""
+    try:
+        gdf = sources.get("mobilitetsprojekter")
+    except (SourceUnavailable, KkrGeoError):
+        return {}
+    from kkr_geo.layers.mobilitetsprojekter import overview_table
+    df = overview_table(gdf)
+    md += [f"## Mobilitetsprojekter (alle {len(df)})", "",
+           _md_table(df, {"anlaeg_mio_kr": 0, "rejsetid_reduktion_pct": 0}), ""]
+    return {f"{SUMMARY_NAME}_mobilitetsprojekter.csv": _danish_csv(df)}
+
+
 def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, guard: OutputGuard, owners: set[str],
                    written: list[Path]) -> None:
     from kkr_geo.layers.registry import entry
@@ -314,6 +337,7 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, gua
             df = results[key].tables["main"]
             files[f"{SUMMARY_NAME}_{suffix}.csv"] = _danish_csv(df)
             md += [f"## {md_text(heading)}", "", _md_table(df, {"share_beyond": 3}), ""]
+    files.update(_project_table(sources, md))
     md += ["## Metode", ""]
     for name, meta in sorted((k, r.meta) for k, r in results.items()):
         md.append(f"- **{md_text(name)}**: " + "; ".join(f"{md_text(k)}: {md_text(v)}" for k, v in sorted(meta.items())

@@ -81,7 +81,8 @@ def class_labels(lower: float, bins, decimals: int) -> list[str]:
     out = []
     prev = lower
     for b in bins:
-        out.append(f"{fmt_number(prev, decimals)}–{fmt_number(b, decimals)}")
+        lo, hi = fmt_number(prev, decimals), fmt_number(b, decimals)
+        out.append(hi if lo == hi else f"{lo}–{hi}")  # a class of one value ("0") is not written "0–0"
         prev = b
     return out
 

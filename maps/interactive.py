@@ -290,6 +290,9 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None, slots: Slots | None
     root.header.add_child(Element(slots.markup(_CSS)), name="kkr_css")
     root.html.add_child(Element(slots.markup(f"<div class=\"kkr-title\">{title}</div>")), name="kkr_title")
     root.html.add_child(Element(slots.markup(_legend_html(pm))), name="kkr_legend")
+    if getattr(pm, "table", None) is not None:
+        from kkr_geo.maps.table import table_html
+        root.html.add_child(Element(slots.markup(table_html(pm.table))), name="kkr_table")
     if not tiles:
         note = "Ingen baggrundskort: kun grænser."
         root.html.add_child(Element(slots.markup(f"<div style=\"display:none\" id=\"kkr-notiles\">{esc(note)}</div>")),

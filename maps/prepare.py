@@ -55,6 +55,7 @@ class PreparedMap:
     extent: tuple[float, float, float, float]          # main map (mainland), EPSG:25832
     inset_extent: tuple[float, float, float, float] | None  # Bornholm, or None
     notes: list[str] = field(default_factory=list)
+    table: object = None                                     # maps.table.MapTable (spec ``table:``) or None
 
     def layer(self, layer_id: str) -> PreparedLayer:
         for lay in self.layers:
@@ -253,4 +254,11 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
     map_notes += skipped_notes
     return PreparedMap(spec=spec, layers=layers, classification=classification, source_line=source_line,
                        date_line=" · ".join(date_parts) or None, extent=extent, inset_extent=inset,
-                       notes=map_notes)
+                       notes=map_notes, table=_table(spec, sources))
+
+
+def _table(spec: MapSpec, sources):
+    if not getattr(spec, "table", None):
+        return None
+    from kkr_geo.maps.table import make_table
+    return make_table(spec.table, sources)

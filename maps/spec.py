@@ -30,7 +30,7 @@ NAME_RE = re.compile(r"[a-z0-9_]+\Z")  # \Z, not $: "evil\n" must not pass
 
 _TOP_KEYS = {"name", "title", "subtitle", "page", "formats", "dpi", "extent", "inset", "indicator",
              "classification", "palette", "allow_unsafe_palette", "labels", "layers", "sources", "notes",
-             "data_date", "tiles", "description", "figures"}
+             "data_date", "tiles", "description", "figures", "table"}
 _LAYER_KEYS = {"id", "source", "style", "label", "colour", "tooltip", "popup", "filter", "legend",
                "width", "size", "show", "schematic", "source_note", "optional"}
 
@@ -94,6 +94,7 @@ class MapSpec:
     tiles: bool = True
     description: str | None = None
     figures: dict | None = None     # {layer: id, title: str}: catchment population box
+    table: dict | None = None       # {source: name, title: str, columns: {column: header}}: a table under the map
 
     @property
     def page_mm(self) -> tuple[float, float]:
@@ -334,6 +335,16 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
             ck.fail("figures.layer", f"{fid!r} must be the id of a layer with style catchment.")
         ck.typed(figures, "title", str, where="figures.")
     spec.figures = figures
+    table = ck.typed(data, "table", dict)
+    if table is not None:
+        ck.unknown(table, {"source", "title", "columns"}, "table.")
+        tsrc = ck.typed(table, "source", str, required=True, where="table.")
+        if known_sources is not None and tsrc not in known_sources:
+            ck.fail("table.source", f"unknown source {tsrc!r}.")
+        cols = ck.typed(table, "columns", dict, required=True, where="table.")
+        table = {"source": tsrc, "title": ck.typed(table, "title", str, "", where="table."),
+                 "columns": {str(k): str(v) for k, v in cols.items()}}
+    spec.table = table
     if isinstance(spec.extent, str) and spec.extent not in ("region", "data") and spec.extent not in seen:
         ck.fail("extent", f"{spec.extent!r} is neither 'region', 'data' nor a layer id of this spec.")
     spec.sources = _str_list(ck, data, "sources")

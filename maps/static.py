@@ -220,8 +220,15 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         fig.text(fx(margin), fy(margin + footer_h - 3 - i * line_h), line, fontsize=foot_size, va="top", ha="left",
                  color="#333333")
 
+    # Table under the map (spec ``table:``), above the footer.
+    table_h = 0.0
+    if getattr(pm, "table", None) is not None:
+        from kkr_geo.maps.table import draw_table, table_height_mm
+        table_h = table_height_mm(pm.table, fs)
+        draw_table(fig, pm.table, margin, margin + footer_h + table_h, W - 2 * margin, W, H, fs)
+
     # Map frame.
-    map_x0, map_y0 = margin, margin + footer_h + 2
+    map_x0, map_y0 = margin, margin + footer_h + 2 + table_h
     map_w, map_h = W - 2 * margin, H - margin - title_h - map_y0
     ax = fig.add_axes((fx(map_x0), fy(map_y0), fx(map_w), fy(map_h)))
     ax.set_xticks([])

@@ -98,8 +98,12 @@ def test_geopackage_and_summary(built):
     for name in ("kommuner", "planomraader", "brt", "parker_og_rejs", "brt_opland", "parker_og_rejs_opland"):
         assert name in layers
     csv = pd.read_csv(out / "oplande_og_daekning.csv", sep=";", decimal=",", encoding="utf-8-sig")
-    assert set(csv["analyse"]) == {"brt_opland", "parker_og_rejs_opland"}
+    assert set(csv["analyse"]) == {"brt_opland", "parker_og_rejs_opland", "supercykelstier_opland"}
     assert (csv.loc[csv["analyse"] == "brt_opland", "population"] > 0).all()
+    for name in ("supercykelstier", "supercykelstier_opland", "mobilitetsprojekter_linjer", "ventetider"):
+        assert name in layers
+    projects = pd.read_csv(out / "oplande_og_daekning_mobilitetsprojekter.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert list(projects["nr"]) == list(range(1, 34))
     md = (out / "oplande_og_daekning.md").read_text(encoding="utf-8")
     assert "BRT på linje 150S" in md and "ikke lavet" in md and re.search(r"\d{1,3}\.\d{3}", md)
 

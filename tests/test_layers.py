@@ -77,7 +77,11 @@ def test_brt(shared_data):
     g = load_layer("brt", shared_data)
     check_common(g, "brt")
     assert set(g["projekt"]) == {"frederikssundsvej", "150s", "200s", "ring4"}
-    assert (g["precision"] == "schematic").all() and g.attrs["precision"] == "schematic"
+    # 150S follows the real route (Rejseplanen GTFS) when the data directory has it; the others stay schematic
+    gtfs = (shared_data.path / "brt/150s_gtfs_shape.geojson").exists()
+    prec = g.set_index("projekt")["precision"]
+    assert (prec.drop("150s") == "schematic").all() and g.attrs["precision"].startswith("schematic")
+    assert prec["150s"] == ("real (Rejseplanen GTFS)" if gtfs else "schematic")
     s150 = g.set_index("projekt").loc["150s"]
     assert s150["passagerpotentiale_dogn"] == 23000 and s150["flere_passagerer_dogn"] == 5000 and s150["anlaeg_mio_kr"] == 2500
     assert 20 < s150["laengde_km"] < 35
@@ -97,12 +101,15 @@ def test_brt_real_geometry_replaces_schematic(data_copy):
     writable_subdir(root, "brt")  # the shared data may already hold brt/ (150s_gtfs_shape.geojson)
     real.to_file(root / "brt" / "brt_linjer.gpkg")
     g = load_layer("brt", root).set_index("projekt")
-    assert g.at["ring4", "precision"] == "real" and g.at["150s", "precision"] == "schematic"
+    gtfs = (root / "brt/150s_gtfs_shape.geojson").exists()
+    assert g.at["ring4", "precision"] == "real"
+    assert g.at["150s", "precision"] == ("real (Rejseplanen GTFS)" if gtfs else "schematic")
+    assert g.at["frederikssundsvej", "precision"] == "schematic"
     assert g.at["ring4", "laengde_km"] == pytest.approx(15.81, abs=0.01)
 
 
-def test_supercykelstier_without_geometry(shared_data):
-    g = load_layer("supercykelstier", shared_data)
+def test_supercykelstier_without_geometry(data_copy):
+    g = load_layer("supercykelstier", data_copy(exclude=("supercykelstier/eksisterende_kk_cykeldata",)))
     assert len(g) == 0 and g.attrs["status"] == "no_geometry"
     assert g.attrs["network"]["ruter_planlagt"] == 60 and g.attrs["network"]["km_planlagt"] == 850
     assert len(g.attrs["routes_table"]) >= 5

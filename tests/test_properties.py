@@ -136,6 +136,7 @@ def test_name_key_is_ascii_and_idempotent(text):
 
 @SETTINGS
 @given(danish)
+@example("a-st-")  # found by hypothesis: the "St." suffix was stripped before hyphens became word separators
 def test_name_key_ignores_case_spaces_hyphens(text):
     key = normalise_name(text)
     assert normalise_name(text.upper()) == key

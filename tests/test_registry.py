@@ -147,7 +147,7 @@ def test_derived_datasets_are_registered_with_their_roles():
     for name in ("brt_opland", "parker_og_rejs_opland", "klinik_daekningshuller", "station_daekningshuller",
                  "patientstroemme", "kommuner_nabo", "planlaegningsomraader", "planomraader_kapacitet", "banelinjer"):
         assert e[name].kind == "derived" and e[name].loader is not None
-    assert set(registry.summary_sources("catchment")) == {"brt_opland", "parker_og_rejs_opland"}
+    assert set(registry.summary_sources("catchment")) == {"brt_opland", "parker_og_rejs_opland", "supercykelstier_opland"}
     assert set(registry.summary_sources("coverage")) == {"klinik_daekningshuller", "station_daekningshuller"}
     assert not {"kommuner_nabo", "banelinjer", "planomraader_kapacitet"} & set(registry.gpkg_sources())
     assert set(registry.layer_names()) <= set(registry.gpkg_sources())
@@ -316,4 +316,5 @@ def test_data_status_shows_users_and_fetch_record(tmp_path, capsys):
     assert "fetched from https://api.dataforsyningen.dk/regioner?format=geojson" in block
     assert "2026-01-02T03:04:05Z" in block
     stations = out[out.index("gazetteer/gazetteer.csv"):].split("  [")[0]
-    assert "used by: brt, brt_stops, parker_og_rejs, stationer;" in stations
+    assert "used by: brt, brt_stops, parker_og_rejs, supercykelstier, stationer, mobilitetsprojekter, " \
+           "mobilitetsprojekter_linjer, mobilitetsprojekter_punkter;" in stations

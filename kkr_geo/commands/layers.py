@@ -42,10 +42,51 @@ def cmd_list(args) -> int:
         if name in layers:
             g = layers[name]
             print(f"  {name:20s} {len(g):4d} {info.geometry:8s} status={g.attrs.get('status')}  precision={g.attrs.get('precision')}")
+            print(f"      source: {g.attrs.get('source') or '-'}")
             _print_notes(name, g)
         else:
             print(f"  {name:20s}    - {info.geometry:8s} not available: {layers.skipped[name].splitlines()[0]}")
+    _list_derived(dd)
     return 0
+
+
+def _list_derived(dd) -> None:
+    """Derived datasets (made by the build from layers and tables): what they are made of, their sources,
+    and whether the data directory has their tables. Not computed here (catchments take a while)."""
+    from kkr_geo.layers import catalog
+    from kkr_geo.layers.registry import entries, split_needs
+    print("Derived datasets (made by `kkr-geo build`; tables and catchments):")
+    all_entries = entries()
+
+    def required_missing(name, seen=()):
+        srcs, keys = split_needs(all_entries[name])
+        out = [catalog.DATASETS[k].path for k in keys if k in catalog.DATASETS and catalog.DATASETS[k].required is not False
+               and not (dd.path / catalog.DATASETS[k].path).exists()]
+        if name in ("klinikker",) and not (dd.path / catalog.DATASETS["klinikker"].path).exists():
+            out.append(catalog.DATASETS["klinikker"].path)
+        for src in srcs:
+            if src not in seen:
+                out += required_missing(src, (*seen, name))
+        return list(dict.fromkeys(out))
+
+    for name, info in entries(kind="derived").items():
+        srcs, keys = split_needs(info)
+        tables = [k for k in keys if k in catalog.DATASETS and catalog.DATASETS[k].kind == "table"]
+        missing = required_missing(name) + [catalog.DATASETS[k].path for k in tables
+                                            if not (dd.path / catalog.DATASETS[k].path).exists()]
+        publishers = [catalog.DATASETS[k].publisher for k in keys if k in catalog.DATASETS]
+        source = info.provenance.source or "; ".join(dict.fromkeys(publishers)) or "(from " + ", ".join(srcs) + ")"
+        if info.provenance.precision:
+            precision = info.provenance.precision
+        elif info.summary or name.endswith("_kommuner"):
+            precision = "approximate (population spread evenly within planning areas; distance as the crow flies × detour)"
+        elif tables:
+            precision = "figures as published (table joined onto " + ", ".join(srcs) + ")"
+        else:
+            precision = "from " + ", ".join(srcs)
+        state = "available" if not missing else "not available: needs " + ", ".join(dict.fromkeys(missing))
+        print(f"  {name:30s} {info.geometry:8s} {state}")
+        print(f"      {info.title}; source: {source}; precision: {precision}")
 
 
 def cmd_show(args) -> int:
