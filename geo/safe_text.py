@@ -9,9 +9,11 @@ literal text; writers call it and never paste a user string in any other way:
 * :func:`html_text`    HTML text and attribute values (``& < > " '`` escaped)
 * :func:`script_json`  JSON/JS inside ``<script>``: ``< >`` and U+2028/2029 as ``\\uXXXX``, so
                        ``</script>``, ``<!--`` and line separators cannot end the script or the string
-* :func:`md_text`      Markdown table cells and list items: raw HTML escaped, Markdown syntax backslashed
+* :func:`md_text`      Markdown table cells and list items: raw HTML escaped, Markdown syntax backslashed,
+                       GFM autolinks (``https://``, ``www.``, e-mail) broken by an escape
 * :func:`csv_cell`     spreadsheet CSV: a text cell starting with ``= + - @``, tab or CR is prefixed with
-                       ``'`` (OWASP CSV injection); numbers stay numbers
+                       ``'`` (OWASP CSV injection), also after leading whitespace and in fullwidth/small
+                       form (``" =1"``, ``"＝1"``); numbers stay numbers
 * :func:`console_text` the terminal: control characters (ANSI escapes, CR, BEL) and bidi controls
                        shown as visible ``\\xNN``/``<U+202E>`` instead of acting on the terminal
 * :func:`text_frame`   a DataFrame's text cells made storable (NUL, lone surrogates) for a GeoPackage,
