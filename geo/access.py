@@ -112,14 +112,15 @@ def _capacities(fac: gpd.GeoDataFrame, column: str, source: str) -> np.ndarray:
         raise InputError(f"{source}: no capacity column {column!r} (columns: {', '.join(map(str, fac.columns))}).",
                          hint="pass capacity_column= / --capacity-column with the column holding capacity.")
     vals = pd.to_numeric(fac[column], errors="coerce")
-    bad = vals.isna() | (vals < 0)
+    bad = vals.isna() | (vals < 0) | ~np.isfinite(vals.fillna(0))
     if bad.any():
         idx = vals.index[bad.to_numpy()][0]
         where = f"facility {idx!r}"
         if "kilde_linje" in fac.columns:
             where = f"line {fac.at[idx, 'kilde_linje']}" + (f" ({fac.at[idx, 'navn']})" if "navn" in fac.columns else "")
-        shown = "empty" if pd.isna(fac.at[idx, column]) else repr(fac.at[idx, column])
-        raise InputError(f"{source}: {where}: {column} is {shown}, not a non-negative number"
+        cell = fac.at[idx, column]
+        shown = "empty" if pd.isna(cell) else (repr(cell) if isinstance(cell, str) else str(cell))
+        raise InputError(f"{source}: {where}: {column} is {shown}, not a finite non-negative number"
                          + (f" ({int(bad.sum())} facilities in all)" if bad.sum() > 1 else "") + ".",
                          hint="fix the row (see the notes on the clinic file for why a cell was not read); "
                               "use 0 for a facility without capacity.")

@@ -101,8 +101,14 @@ def facility_geometries(facilities: gpd.GeoDataFrame, what: str = "facilities") 
     if len(facilities) == 0:
         return facilities.set_crs(ANALYSIS_CRS, allow_override=True)
     out = ensure_analysis_crs(facilities, name)
-    keep = ~(out.geometry.isna() | out.geometry.is_empty)
-    return out[keep.to_numpy()]
+    missing = (out.geometry.isna() | out.geometry.is_empty).to_numpy()
+    if missing.any():
+        from kkr_geo.layers.denmark import split_missing_geometry
+        _, note = split_missing_geometry(out, source=name)
+        raise InputError(f"{note[0].replace('were left out', 'cannot be used')}.",
+                         hint="drop them, or give them coordinates (a facility without a location would silently "
+                              "lose its capacity or its coverage).")
+    return out
 
 
 def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_m: float, *, areas=None,

@@ -50,6 +50,8 @@ from kkr_geo.geo.errors import InputError
 
 # A raster band is read whole as float64 (8 bytes a cell, plus a working copy): refuse rasters
 # larger than this many cells with a clear message instead of running out of memory.
+# far above any real density (the densest city districts on earth hold ~100,000 per km²)
+MAX_DENSITY_KM2 = 1_000_000
 MAX_RASTER_CELLS = 100_000_000
 
 
@@ -382,7 +384,18 @@ class PopulationGrid:
             arr = ds.read(band, masked=True).astype(np.float64).filled(0.0)
             tags = ds.tags()
             src_crs, src_t = CRS.from_user_input(ds.crs), ds.transform
-        arr[~np.isfinite(arr)] = 0.0
+        if np.isinf(arr).any():
+            r, c = np.argwhere(np.isinf(arr))[0]
+            raise InputError(f"{path}: population {arr[r, c]:g} (infinite) at row {r}, column {c}.",
+                             hint="fix the cell, or set the raster's nodata value so that empty cells are not read as counts.")
+        arr[np.isnan(arr)] = 0.0  # NaN is the no-data value of float rasters without a nodata tag
+        cell_km2 = abs(src_t.a * src_t.e - src_t.b * src_t.d) / 1e6 if src_crs.is_projected else None
+        if cell_km2 and (arr > MAX_DENSITY_KM2 * cell_km2).any():
+            r, c = np.argwhere(arr > MAX_DENSITY_KM2 * cell_km2)[0]
+            raise InputError(f"{path}: population {arr[r, c]:g} at row {r}, column {c} is more than "
+                             f"{MAX_DENSITY_KM2:,} inhabitants per km² ({cell_km2:g} km² cell): not a count of people.",
+                             hint="check the band and the raster's units (a density raster must be converted to counts "
+                                  "per cell), or set its nodata value.")
         if (arr < 0).any():
             r, c = np.argwhere(arr < 0)[0]
             raise InputError(f"{path}: negative population {arr[r, c]:g} at row {r}, column {c}.",

@@ -20,7 +20,7 @@ from typing import Callable
 
 import pandas as pd
 
-from kkr_geo.geo.errors import KkrGeoError
+from kkr_geo.geo.errors import InputError, KkrGeoError
 from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
 from kkr_geo.geo.notes import warnings_as_notes
 from kkr_geo.geo.outputs import OutputGuard
@@ -100,6 +100,23 @@ class BuildReport:
         return [m for m in self.maps if m.skipped]
 
 
+def _check_dpi_and_date(dpi, date_stamp) -> None:
+    """``--dpi 0`` was ignored (the specs' 300 used without a word) and ``--dpi 100000`` ran out of memory;
+    ``--date 2026-13-45`` was printed on the maps. Up to a spec's largest ``dpi``; low values are allowed
+    for quick drafts (and tests)."""
+    if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200):
+        raise InputError(f"--dpi {dpi}: out of range.", hint="use 300 for print (10-1200 allowed).")
+    if date_stamp is not None:
+        import datetime
+        try:
+            datetime.date.fromisoformat(str(date_stamp))
+            ok = len(str(date_stamp)) == 10
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError(f"--date {date_stamp}: not a date in the form YYYY-MM-DD.", hint="e.g. --date 2024-03-01.")
+
+
 @warnings_as_notes
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
@@ -112,6 +129,7 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     unless ``overwrite``; previous outputs of the maps built now that this build no longer makes are
     removed (if unchanged) and listed as stale (:class:`kkr_geo.geo.outputs.OutputGuard`)."""
     from kkr_geo.layers.registry import layer_cache
+    _check_dpi_and_date(dpi, date_stamp)
     with layer_cache():  # each layer read once per build
         return _build(data_dir, out_dir, only=only, spec_dir=spec_dir, tiles=tiles, dpi=dpi, formats=formats,
                       date_stamp=date_stamp, sources=sources, with_geopackage=with_geopackage, overwrite=overwrite,

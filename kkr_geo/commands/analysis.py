@@ -112,11 +112,12 @@ def _data_dir(args):
 def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
     from kkr_geo.geo.io import read_vector
     if args.facilities:
-        from kkr_geo.layers.denmark import split_outside_denmark
+        from kkr_geo.layers.denmark import split_missing_geometry, split_outside_denmark
         gdf = read_vector(args.facilities, **vector_options(args))
+        gdf, missing = split_missing_geometry(gdf, source=Path(args.facilities).name)
         gdf, outside = split_outside_denmark(gdf, source=Path(args.facilities).name, data_dir=args.data_dir)
         gdf.attrs["source"] = str(args.facilities)
-        gdf.attrs["notes"] = list(gdf.attrs.get("notes", [])) + outside.lines()
+        gdf.attrs["notes"] = list(gdf.attrs.get("notes", [])) + missing + outside.lines()
         print_notes(gdf)
         if len(gdf) == 0:
             raise InputError(f"{args.facilities}: no feature lies in Denmark.", hint="check the file's CRS and lat/lon order.")
