@@ -28,20 +28,27 @@ figure in Tabel 3 of the practice plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from kkr_geo.geo.area_weights import area_weights
 from kkr_geo.geo.coverage import TOTAL_LABEL, facility_geometries, normalise_areas
-from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, grid_tree_pairs,
-                          pairs_within, positive_metres)
+from kkr_geo.geo.distance import (
+    DEFAULT_DETOUR_FACTOR,
+    StreetNetwork,
+    check_detour_factor,
+    describe_method,
+    grid_tree_pairs,
+    pairs_within,
+    positive_metres,
+)
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.area_weights import area_weights
 from kkr_geo.geo.raster import OUTSIDE_LABEL
 
 #: Luo & Qi (2009) E2SFCA weights for three equal distance zones.
@@ -58,16 +65,19 @@ class AccessResult:
     meta: dict = field(default_factory=dict)
     cell_access: np.ndarray | None = None  # capacity per inhabitant per populated cell (grid.cell_centres order)
     _cells: np.ndarray | None = field(default=None, repr=False)
-    _grid: object = field(default=None, repr=False)
+    _grid: PopulationGrid | None = field(default=None, repr=False)
 
     @property
     def cells(self) -> np.ndarray:
         if self._cells is None:
+            if self._grid is None or self.cell_access is None:
+                raise RuntimeError("AccessResult has neither cells nor the grid and cell values to make them")
             self._cells = self._grid.array_from_cells(self.cell_access * 10_000)
         return self._cells
 
     def __repr__(self) -> str:
-        return f"AccessResult({self.meta.get('method')}, {self.meta.get('distance_method')})\n{self.by_area.to_string(index=False)}"
+        head = f"AccessResult({self.meta.get('method')}, {self.meta.get('distance_method')})"
+        return f"{head}\n{self.by_area.to_string(index=False)}"
 
 
 def decay_weights(d: np.ndarray, d0: float, decay: str | Callable = "step", zone_weights=None) -> np.ndarray:
@@ -102,14 +112,15 @@ def _capacities(fac: gpd.GeoDataFrame, column: str, source: str) -> np.ndarray:
         raise InputError(f"{source}: no capacity column {column!r} (columns: {', '.join(map(str, fac.columns))}).",
                          hint="pass capacity_column= / --capacity-column with the column holding capacity.")
     vals = pd.to_numeric(fac[column], errors="coerce")
-    bad = vals.isna() | (vals < 0)
+    bad = vals.isna() | (vals < 0) | ~np.isfinite(vals.fillna(0))
     if bad.any():
         idx = vals.index[bad.to_numpy()][0]
         where = f"facility {idx!r}"
         if "kilde_linje" in fac.columns:
             where = f"line {fac.at[idx, 'kilde_linje']}" + (f" ({fac.at[idx, 'navn']})" if "navn" in fac.columns else "")
-        shown = "empty" if pd.isna(fac.at[idx, column]) else repr(fac.at[idx, column])
-        raise InputError(f"{source}: {where}: {column} is {shown}, not a non-negative number"
+        cell = fac.at[idx, column]
+        shown = "empty" if pd.isna(cell) else (repr(cell) if isinstance(cell, str) else str(cell))
+        raise InputError(f"{source}: {where}: {column} is {shown}, not a finite non-negative number"
                          + (f" ({int(bad.sum())} facilities in all)" if bad.sum() > 1 else "") + ".",
                          hint="fix the row (see the notes on the clinic file for why a cell was not read); "
                               "use 0 for a facility without capacity.")

@@ -200,4 +200,5 @@ def _pack(n_cells, rows, cols, vals, k, names) -> AreaWeights:
     arrays = [col0, w0, split_indptr, indices[mask], data[mask], split_rows, extra.astype(np.int64)]
     for a in arrays:
         a.flags.writeable = False
-    return AreaWeights(list(names), *arrays, whole=bool(len(arrays[3]) == 0 and np.all(w0 == 1.0)))
+    a0, a1, a2, a3, a4, a5, a6 = arrays  # positional, in field order (named so mypy sees seven values)
+    return AreaWeights(list(names), a0, a1, a2, a3, a4, a5, a6, whole=bool(len(a3) == 0 and np.all(w0 == 1.0)))

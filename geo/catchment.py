@@ -42,13 +42,18 @@ import rasterio.features
 import shapely
 from affine import Affine
 
+from kkr_geo.geo.area_weights import area_weights, cell_positions
 from kkr_geo.geo.crs import ANALYSIS_CRS
-from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method,
-                          geometry_anchor_points)
+from kkr_geo.geo.distance import (
+    DEFAULT_DETOUR_FACTOR,
+    StreetNetwork,
+    check_detour_factor,
+    describe_method,
+    geometry_anchor_points,
+)
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.area_weights import area_weights, cell_positions
-from kkr_geo.geo.raster import (OUTSIDE_LABEL, ensure_analysis_crs, frame_column, geometry_array, mask_to_polygons)
+from kkr_geo.geo.raster import OUTSIDE_LABEL, ensure_analysis_crs, frame_column, geometry_array, mask_to_polygons
 
 ALL_FEATURES = "alle"
 
@@ -166,7 +171,8 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
     usable = ~(shapely.is_missing(geoms_all) | shapely.is_empty(geoms_all))
     if by is not None:
         if by not in features.columns:
-            raise InputError(f"{src_name}: no column {by!r} to group features by (columns: {', '.join(map(str, features.columns))}).",
+            columns = ", ".join(map(str, features.columns))
+            raise InputError(f"{src_name}: no column {by!r} to group features by (columns: {columns}).",
                              hint="pass by= an existing column, or by=None for one catchment of all features.")
         keys = np.array([str(k) for k in frame_column(features, by)], dtype=object)
         groups = {k: geoms_all[(keys == k) & usable] for k in pd.unique(keys[usable])}

@@ -11,7 +11,8 @@ Example::
     >>> from affine import Affine
     >>> from kkr_geo.geo.population import PopulationGrid
     >>> grid = PopulationGrid(np.ones((10, 10)), Affine(100, 0, 700_000, 0, -100, 6_171_000))
-    >>> clinic = gpd.GeoDataFrame(geometry=[shapely.Point(700_050, 6_170_950)], crs=25832)  # centre of the top-left cell; 26 cells lie within 500 m
+    >>> # a clinic at the centre of the top-left cell; 26 cells lie within 500 m
+    >>> clinic = gpd.GeoDataFrame(geometry=[shapely.Point(700_050, 6_170_950)], crs=25832)
     >>> r = coverage_gaps(clinic, grid, 500, detour_factor=1.0)
     >>> r.table[["area_name", "population", "population_beyond"]].to_dict("records")
     [{'area_name': 'I alt', 'population': 100.0, 'population_beyond': 74.0}]
@@ -19,18 +20,25 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from kkr_geo.geo.area_weights import area_weights
 from kkr_geo.geo.crs import ANALYSIS_CRS
-from kkr_geo.geo.distance import (DEFAULT_DETOUR_FACTOR, StreetNetwork, check_detour_factor, describe_method, nearest_distance,
-                          positive_metres)
+from kkr_geo.geo.distance import (
+    DEFAULT_DETOUR_FACTOR,
+    StreetNetwork,
+    check_detour_factor,
+    describe_method,
+    nearest_distance,
+    positive_metres,
+)
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
-from kkr_geo.geo.area_weights import area_weights
 from kkr_geo.geo.raster import OUTSIDE_LABEL, cells_to_polygons, ensure_analysis_crs
 
 TOTAL_LABEL = "I alt"
@@ -45,9 +53,9 @@ class CoverageResult:
     table: pd.DataFrame
     meta: dict = field(default_factory=dict)
     cell_distance: np.ndarray | None = None  # per populated cell, aligned with grid.cell_centres()
-    _gap_builder: object = field(default=None, repr=False)
+    _gap_builder: Callable[[], gpd.GeoDataFrame] | None = field(default=None, repr=False)
     _gaps: gpd.GeoDataFrame | None = field(default=None, repr=False)
-    _grid: object = field(default=None, repr=False)
+    _grid: PopulationGrid | None = field(default=None, repr=False)
     _distance: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -55,6 +63,8 @@ class CoverageResult:
         """Grid-shaped route metres to the nearest facility (NaN = unpopulated, inf = unreachable),
         scattered from ``cell_distance`` on first access."""
         if self._distance is None:
+            if self._grid is None or self.cell_distance is None:
+                raise RuntimeError("CoverageResult has neither distances nor the grid and cell values to make them")
             self._distance = self._grid.array_from_cells(self.cell_distance)
         return self._distance
 
@@ -63,11 +73,14 @@ class CoverageResult:
         """Dissolved polygons (4-connected patches) of the populated cells beyond the threshold:
         gap_id, population, area_km2, max_distance_m (NaN where unreachable), reachable."""
         if self._gaps is None:
+            if self._gap_builder is None:
+                raise RuntimeError("CoverageResult has neither gaps nor a gap builder")
             self._gaps = self._gap_builder()
         return self._gaps
 
     def __repr__(self) -> str:
-        return f"CoverageResult({self.meta.get('distance_method')}, threshold {self.meta.get('threshold_m')} m)\n{self.table.to_string(index=False)}"
+        head = f"CoverageResult({self.meta.get('distance_method')}, threshold {self.meta.get('threshold_m')} m)"
+        return f"{head}\n{self.table.to_string(index=False)}"
 
 
 def normalise_areas(areas, default_type: str = "område") -> dict[str, gpd.GeoDataFrame]:
@@ -88,8 +101,14 @@ def facility_geometries(facilities: gpd.GeoDataFrame, what: str = "facilities") 
     if len(facilities) == 0:
         return facilities.set_crs(ANALYSIS_CRS, allow_override=True)
     out = ensure_analysis_crs(facilities, name)
-    keep = ~(out.geometry.isna() | out.geometry.is_empty)
-    return out[keep.to_numpy()]
+    missing = (out.geometry.isna() | out.geometry.is_empty).to_numpy()
+    if missing.any():
+        from kkr_geo.layers.denmark import split_missing_geometry
+        _, note = split_missing_geometry(out, source=name)
+        raise InputError(f"{note[0].replace('were left out', 'cannot be used')}.",
+                         hint="drop them, or give them coordinates (a facility without a location would silently "
+                              "lose its capacity or its coverage).")
+    return out
 
 
 def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_m: float, *, areas=None,

@@ -49,7 +49,7 @@ DEFAULT_DETOUR_FACTOR = 1.3
 DEFAULT_MAX_SNAP_M = 500.0
 
 
-def describe_method(network: "StreetNetwork | None", detour_factor: float) -> dict:
+def describe_method(network: StreetNetwork | None, detour_factor: float) -> dict:
     """The distance part of a result's ``meta``."""
     if network is None:
         return {
@@ -69,7 +69,8 @@ def check_detour_factor(detour_factor) -> float:
     try:
         f = float(detour_factor)
     except (TypeError, ValueError):
-        raise InputError(f"detour factor {detour_factor!r} is not a number.", hint="use e.g. 1.3, or 1.0 for straight lines.") from None
+        raise InputError(f"detour factor {detour_factor!r} is not a number.",
+                         hint="use e.g. 1.3, or 1.0 for straight lines.") from None
     if not np.isfinite(f) or f < 1.0:
         raise InputError(f"detour factor {detour_factor!r} must be ≥ 1 (a route is never shorter than a straight line).",
                          hint="use e.g. 1.3 for walking/cycling, or 1.0 for straight lines.")
@@ -126,7 +127,7 @@ class StreetNetwork:
 
     @classmethod
     def from_edges(cls, edges: gpd.GeoDataFrame, *, source: str = "network", tolerance_m: float = 0.5,
-                   max_snap_m: float = DEFAULT_MAX_SNAP_M, densify_m: float | None = 50.0) -> "StreetNetwork":
+                   max_snap_m: float = DEFAULT_MAX_SNAP_M, densify_m: float | None = 50.0) -> StreetNetwork:
         """Graph from line features. Edges are densified to a vertex every ``densify_m`` metres so
         that points snap to the street next to them, not only to its far-away end nodes (snap error
         ≤ ``densify_m / 2``); ``None`` keeps the original vertices."""
@@ -164,7 +165,7 @@ class StreetNetwork:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, *, layer: str | None = None, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                  densify_m: float | None = 50.0) -> "StreetNetwork":
+                  densify_m: float | None = 50.0) -> StreetNetwork:
         """Read a network from a GeoPackage/GeoJSON/Shapefile of edges, or an OSM extract
         (``.osm``/``.pbf``: the ``lines`` layer, features with a ``highway`` tag)."""
         from kkr_geo.geo.io import read_vector
@@ -294,7 +295,7 @@ def nearest_distance(points_xy: np.ndarray, targets, *, detour_factor: float = D
 
 # KD-trees of facility sets, keyed by a hash of their coordinates: a query with the same facilities
 # reuses the tree, and any moved, added or removed facility gives a new key (a new tree).
-_FACILITY_TREES: "OrderedDict[bytes, cKDTree]" = OrderedDict()
+_FACILITY_TREES: OrderedDict[bytes, cKDTree] = OrderedDict()
 FACILITY_TREE_CACHE_SIZE = 16
 
 

@@ -31,7 +31,8 @@ class GeometryReport:
     def lines(self) -> list[str]:
         out = []
         if self.repaired:
-            out.append(f"{self.source}: repaired {len(self.repaired)} invalid geometr{'y' if len(self.repaired) == 1 else 'ies'}: "
+            plural = "y" if len(self.repaired) == 1 else "ies"
+            out.append(f"{self.source}: repaired {len(self.repaired)} invalid geometr{plural}: "
                        + ", ".join(self.repaired[:10]) + (" ..." if len(self.repaired) > 10 else ""))
         if self.dropped:
             out.append(f"{self.source}: dropped {len(self.dropped)} feature(s): "

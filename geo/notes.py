@@ -14,8 +14,8 @@ import functools
 import inspect
 import logging
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 _LIBRARIES = ("pyogrio", "geopandas", "shapely", "pyproj", "numpy", "pandas", "rasterio", "matplotlib", "folium",
               "tobler", "scipy", "mapclassify", "openpyxl", "networkx", "osgeo", "fiona")
@@ -79,14 +79,22 @@ class _ListHandler(logging.Handler):
 
 
 def warnings_as_notes(func):
-    """Decorator for functions with a ``log`` keyword (the build): warnings become ``note:`` log lines."""
+    """Decorator for functions with an optional ``log`` collector keyword (the build): warnings become
+    ``note:`` messages, logged (logger ``kkr_geo.notes``, INFO) and handed to the collector if one is given."""
     sig = inspect.signature(func)
+    logger = logging.getLogger("kkr_geo.notes")
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         bound = sig.bind_partial(*args, **kwargs)
         log = bound.arguments.get("log", sig.parameters["log"].default)
-        with library_warnings_as_notes(lambda m: log(f"  note: {m}")):
+
+        def sink(m: str) -> None:
+            logger.info("  note: %s", m)
+            if log is not None:
+                log(f"  note: {m}")
+
+        with library_warnings_as_notes(sink):
             return func(*args, **kwargs)
 
     return wrapper

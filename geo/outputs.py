@@ -20,9 +20,9 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from kkr_geo.geo.errors import InputError
 
@@ -88,7 +88,7 @@ class OutputGuard:
     def is_own_output(self, path: Path) -> bool:
         """``path`` is a previous output of kkr-geo, unchanged since it was written."""
         entry = self.files.get(path.name)
-        return bool(entry) and path.is_file() and entry.get("sha256") == file_sha256(path)
+        return entry is not None and path.is_file() and entry.get("sha256") == file_sha256(path)
 
     def check(self, paths: Iterable[str | os.PathLike]) -> None:
         """Refuse (before anything is written) if any of ``paths`` may not be replaced."""

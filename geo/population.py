@@ -50,6 +50,8 @@ from kkr_geo.geo.errors import InputError
 
 # A raster band is read whole as float64 (8 bytes a cell, plus a working copy): refuse rasters
 # larger than this many cells with a clear message instead of running out of memory.
+# far above any real density (the densest city districts on earth hold ~100,000 per km²)
+MAX_DENSITY_KM2 = 1_000_000
 MAX_RASTER_CELLS = 100_000_000
 
 
@@ -59,7 +61,7 @@ class CellCentres(NamedTuple):
     x: np.ndarray
     y: np.ndarray
     population: np.ndarray
-    index: np.ndarray
+    index: np.ndarray  # type: ignore[assignment]  # shadows tuple.index; the field name is public API
 
     @property
     def xy(self) -> np.ndarray:
@@ -90,7 +92,8 @@ class PopulationGrid:
         t = self.transform
         if t.b != 0 or t.d != 0 or t.a <= 0 or not math.isclose(t.a, -t.e):
             raise InputError(f"population grid from {self.source}: cells must be square and north-up (transform {tuple(t)[:6]}).",
-                             hint="resample the raster to a square north-up grid, or use PopulationGrid.from_raster(cell_size=...).")
+                             hint="resample the raster to a square north-up grid, "
+                                  "or use PopulationGrid.from_raster(cell_size=...).")
         self.crs = CRS.from_user_input(self.crs)
 
     def __setattr__(self, name, value):
@@ -218,12 +221,12 @@ class PopulationGrid:
     # --- constructors -------------------------------------------------------------------
 
     @classmethod
-    def empty(cls, cell_size: float = 100, *, source: str = "empty", precision: str = "exact") -> "PopulationGrid":
+    def empty(cls, cell_size: float = 100, *, source: str = "empty", precision: str = "exact") -> PopulationGrid:
         return cls(np.zeros((0, 0)), Affine(cell_size, 0, 0, 0, -cell_size, 0), source=source, precision=precision)
 
     @classmethod
     def from_cell_arrays(cls, x_ll: np.ndarray, y_ll: np.ndarray, counts: np.ndarray, cell_size: float, *,
-                         source: str, precision: str) -> "PopulationGrid":
+                         source: str, precision: str) -> PopulationGrid:
         """Grid from lower-left corners (multiples of ``cell_size``) and counts; duplicates are summed."""
         cs = float(cell_size)
         if len(counts) == 0:
@@ -239,7 +242,7 @@ class PopulationGrid:
 
     @classmethod
     def from_points(cls, gdf: gpd.GeoDataFrame, column: str | None = None, cell_size: float = 100, *,
-                    source: str | None = None, precision: str = "exact") -> "PopulationGrid":
+                    source: str | None = None, precision: str = "exact") -> PopulationGrid:
         """Count points (e.g. addresses with a number of residents) into cells.
 
         ``column`` holds the count per point; ``None`` counts each point as one person.
@@ -251,7 +254,8 @@ class PopulationGrid:
         bad = ~np.isin(shapely.get_type_id(geoms), (0,)) | shapely.is_empty(geoms)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{source}: feature {gdf.index[i]!r} is not a point ({geoms[i].geom_type if geoms[i] is not None else 'no geometry'}).",
+            kind = geoms[i].geom_type if geoms[i] is not None else "no geometry"
+            raise InputError(f"{source}: feature {gdf.index[i]!r} is not a point ({kind}).",
                              hint="supply single points (explode multipoints, use centroids of buildings).")
         counts = _counts(gdf, column, source) if column else np.ones(len(gdf))
         xy = shapely.get_coordinates(geoms)
@@ -261,7 +265,7 @@ class PopulationGrid:
 
     @classmethod
     def from_cell_ids(cls, df: pd.DataFrame, id_column: str, count_column: str, *, source: str | None = None,
-                      precision: str = "exact") -> "PopulationGrid":
+                      precision: str = "exact") -> PopulationGrid:
         """Grid from Danish national square grid ids (Det Danske Kvadratnet, EPSG:25832).
 
         ``100m_61760_7240`` is the 100 m cell whose lower-left corner is N 6,176,000, E 724,000
@@ -295,7 +299,7 @@ class PopulationGrid:
 
     @classmethod
     def from_polygons(cls, gdf: gpd.GeoDataFrame, column: str, cell_size: float = 100, mask=None, *,
-                      source: str | None = None, precision: str = "approximate") -> "PopulationGrid":
+                      source: str | None = None, precision: str = "approximate") -> PopulationGrid:
         """Spread polygon counts over cells by areal weighting (``tobler.area_interpolate``).
 
         Each polygon's count is divided among the cells in proportion to the area the cell shares
@@ -323,9 +327,9 @@ class PopulationGrid:
             mgeom = _union(mask)
             clipped = shapely.intersection(geoms, mgeom)
             empty = shapely.area(clipped) <= 0
-            for i in np.flatnonzero(empty & (counts > 0)):
-                notes.append(f"{source}: feature {gdf.index[i]!r} has no area inside the mask; its "
-                             f"{counts[i]:,.0f} people are spread over the whole polygon")
+            for j in np.flatnonzero(empty & (counts > 0)):
+                notes.append(f"{source}: feature {gdf.index[j]!r} has no area inside the mask; its "
+                             f"{counts[j]:,.0f} people are spread over the whole polygon")
             geoms = np.where(empty, geoms, clipped)
         cs = float(cell_size)
         if len(geoms) == 0:
@@ -345,7 +349,7 @@ class PopulationGrid:
 
     @classmethod
     def from_raster(cls, path, cell_size: float | None = None, *, band: int = 1, source: str | None = None,
-                    precision: str | None = None) -> "PopulationGrid":
+                    precision: str | None = None) -> PopulationGrid:
         """Read a population raster (people per cell), reprojecting/resampling to EPSG:25832.
 
         * Already EPSG:25832 at the wanted cell size: read as is.
@@ -353,8 +357,8 @@ class PopulationGrid:
           (totals preserved exactly).
         * Anything else (WorldPop in EPSG:4326, GHSL in Mollweide, odd cell sizes): counts are turned
           into densities (people/m², using each source cell's true area), resampled by area-weighted
-          averaging (via a grid at least twice as fine, block-summed), multiplied by the new cell area and rescaled so the total equals the source
-          total; ``precision`` becomes "approximate" and a note records the rescale.
+          averaging (via a grid at least twice as fine, block-summed), multiplied by the new cell area and
+          rescaled so the total equals the source total; ``precision`` becomes "approximate" and a note records the rescale.
 
         Nodata and NaN count as zero; negative values are an error.
         """
@@ -380,7 +384,18 @@ class PopulationGrid:
             arr = ds.read(band, masked=True).astype(np.float64).filled(0.0)
             tags = ds.tags()
             src_crs, src_t = CRS.from_user_input(ds.crs), ds.transform
-        arr[~np.isfinite(arr)] = 0.0
+        if np.isinf(arr).any():
+            r, c = np.argwhere(np.isinf(arr))[0]
+            raise InputError(f"{path}: population {arr[r, c]:g} (infinite) at row {r}, column {c}.",
+                             hint="fix the cell, or set the raster's nodata value so that empty cells are not read as counts.")
+        arr[np.isnan(arr)] = 0.0  # NaN is the no-data value of float rasters without a nodata tag
+        cell_km2 = abs(src_t.a * src_t.e - src_t.b * src_t.d) / 1e6 if src_crs.is_projected else None
+        if cell_km2 and (arr > MAX_DENSITY_KM2 * cell_km2).any():
+            r, c = np.argwhere(arr > MAX_DENSITY_KM2 * cell_km2)[0]
+            raise InputError(f"{path}: population {arr[r, c]:g} at row {r}, column {c} is more than "
+                             f"{MAX_DENSITY_KM2:,} inhabitants per km² ({cell_km2:g} km² cell): not a count of people.",
+                             hint="check the band and the raster's units (a density raster must be converted to counts "
+                                  "per cell), or set its nodata value.")
         if (arr < 0).any():
             r, c = np.argwhere(arr < 0)[0]
             raise InputError(f"{path}: negative population {arr[r, c]:g} at row {r}, column {c}.",
@@ -399,7 +414,7 @@ class PopulationGrid:
                              source=source, precision=precision, path=path)
 
     @classmethod
-    def _block_sum(cls, arr, t: Affine, k: int, *, source, precision) -> "PopulationGrid":
+    def _block_sum(cls, arr, t: Affine, k: int, *, source, precision) -> PopulationGrid:
         res = t.a
         cs = res * k
         # pad so that blocks align to multiples of the new cell size, like the national grid
@@ -415,7 +430,7 @@ class PopulationGrid:
         return cls(out, nt, source=source, precision=precision)
 
     @classmethod
-    def _resample(cls, arr, t: Affine, src_crs: CRS, cell_size: float, *, source, precision, path) -> "PopulationGrid":
+    def _resample(cls, arr, t: Affine, src_crs: CRS, cell_size: float, *, source, precision, path) -> PopulationGrid:
         from rasterio.warp import Resampling, reproject, transform_bounds
         _check_cell_size(cell_size)
         total = float(arr.sum())

@@ -39,13 +39,13 @@ class Provenance:
         p = self.precision.lower()
         return "schematic" in p or "skematisk" in p
 
-    def replace(self, **changes) -> "Provenance":
+    def replace(self, **changes) -> Provenance:
         for key in _LISTS:
             if key in changes:
                 changes[key] = tuple(changes[key] or ())
         return replace(self, **changes)
 
-    def with_notes(self, *notes: str) -> "Provenance":
+    def with_notes(self, *notes: str) -> Provenance:
         return self.replace(notes=(*self.notes, *notes))
 
     def to_attrs(self) -> dict:
@@ -62,7 +62,7 @@ class Provenance:
         return out
 
     @classmethod
-    def from_attrs(cls, attrs: dict) -> "Provenance":
+    def from_attrs(cls, attrs: dict) -> Provenance:
         names = {f.name for f in fields(cls)} - {"extra"}
         kw: dict[str, Any] = {}
         for key in names:

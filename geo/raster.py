@@ -96,8 +96,8 @@ def area_labels(grid, areas: gpd.GeoDataFrame, name_column: str, *, area_type: s
     grid per layer content, so repeated queries are cheap.
     """
     check_name_column(areas, name_column, area_type)
-    key = ("labels", key or geometry_key(areas, name_column), name_column)
-    return grid.cached(key, lambda: _rasterize_labels(grid, areas, name_column, area_type))
+    cache_key = ("labels", key or geometry_key(areas, name_column), name_column)
+    return grid.cached(cache_key, lambda: _rasterize_labels(grid, areas, name_column, area_type))
 
 
 def check_name_column(areas: gpd.GeoDataFrame, name_column: str, area_type: str) -> None:
@@ -171,7 +171,7 @@ def cells_to_polygons(flat: np.ndarray, shape: tuple[int, int], transform: Affin
     """
     from scipy import ndimage
     extra = extra or {}
-    cols = {"population": [], "area_km2": [], **{k: [] for k in extra}}
+    cols: dict[str, list] = {"population": [], "area_km2": [], **{k: [] for k in extra}}
     flat = np.asarray(flat, dtype=np.int64)
     if len(flat) == 0:
         return gpd.GeoDataFrame({**cols, "geometry": []}, geometry="geometry", crs=crs)

@@ -9,9 +9,11 @@ literal text; writers call it and never paste a user string in any other way:
 * :func:`html_text`    HTML text and attribute values (``& < > " '`` escaped)
 * :func:`script_json`  JSON/JS inside ``<script>``: ``< >`` and U+2028/2029 as ``\\uXXXX``, so
                        ``</script>``, ``<!--`` and line separators cannot end the script or the string
-* :func:`md_text`      Markdown table cells and list items: raw HTML escaped, Markdown syntax backslashed
+* :func:`md_text`      Markdown table cells and list items: raw HTML escaped, Markdown syntax backslashed,
+                       GFM autolinks (``https://``, ``www.``, e-mail) broken by an escape
 * :func:`csv_cell`     spreadsheet CSV: a text cell starting with ``= + - @``, tab or CR is prefixed with
-                       ``'`` (OWASP CSV injection); numbers stay numbers
+                       ``'`` (OWASP CSV injection), also after leading whitespace and in fullwidth/small
+                       form (``" =1"``, ``"＝1"``); numbers stay numbers
 * :func:`console_text` the terminal: control characters (ANSI escapes, CR, BEL) and bidi controls
                        shown as visible ``\\xNN``/``<U+202E>`` instead of acting on the terminal
 * :func:`text_frame`   a DataFrame's text cells made storable (NUL, lone surrogates) for a GeoPackage,
@@ -25,6 +27,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -118,13 +121,17 @@ def script_string_body(value) -> str:
 # --------------------------------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~])")
+_MD_AUTOLINK = re.compile(r"(?i)(?<=\w):(?=//)|(?<=\bwww)\.|(?<=\w)@(?=\w)")
 
 
 def md_text(value) -> str:
     """Literal text for a Markdown table cell or list item: no raw HTML, no links, no emphasis."""
     text = clean(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
     text = html.escape(text, quote=False)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # GFM autolinks bare URLs, www. names and e-mail addresses: a backslash splits the pattern (the
+    # escaped character becomes a text node of its own), so no link is made and the text reads the same
+    return _MD_AUTOLINK.sub(lambda m: "\\" + m.group(0), text)
 
 
 # -------------------------------------------------------------------------------------------- CSV
@@ -133,15 +140,27 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[-+]?[0-9][0-9.,]*(e[-+]?[0-9]+)?", re.I)
 
 
+def _formula_lead(text: str) -> str:
+    """The character a spreadsheet would look at: the first one after leading whitespace (spreadsheets
+    and CSV importers trim it: ``" =1+1"``), in its compatibility form (fullwidth ``＝＋－＠`` and the
+    small forms ``﹦﹢﹣﹫`` are typed as ``= + - @`` by East Asian input methods and accepted as such)."""
+    stripped = text.lstrip(" \t\r\n\x0b\x0c\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                           "\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff")
+    if text[:1] in ("\t", "\r"):
+        return text[:1]
+    return unicodedata.normalize("NFKC", stripped[:1]) if stripped else ""
+
+
 def csv_cell(value):
     """A cell for a spreadsheet CSV: text that a spreadsheet would run as a formula gets a leading ``'``.
 
-    Numbers (and text that is just a number, such as ``-12,5``) are returned unchanged.
+    A formula start counts after leading whitespace and in its fullwidth/small form too (``" =1"``,
+    ``"＝1"``). Numbers (and text that is just a number, such as ``-12,5``) are returned unchanged.
     """
     if not isinstance(value, str):
         return value
     text = clean(value)
-    if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+    if _formula_lead(text) in FORMULA_START and not _PLAIN_NUMBER.fullmatch(text.strip()):
         return "'" + text
     return text
 

@@ -1,6 +1,9 @@
 """The ``kkr-geo`` command line.
 
-Each command group lives in :mod:`kkr_geo.commands` and registers itself with ``register(subparsers)``.
+Each command group lives in :mod:`kkr_geo.commands` and registers itself with ``register(subparsers)``;
+command modules import the heavy libraries in their handlers, so parsing (``--help``, ``--version``) is fast.
+Results go to stdout; progress, notes and warnings are logged to stderr (:mod:`kkr_geo.log`; ``-v``/``-q``).
+Options of the main parser (``--data-dir``, ``--debug``, ``-v``, ``-q``) are accepted after the subcommand too.
 User errors (:class:`geo.errors.KkrGeoError`) are printed without a traceback and give a
 non-zero exit code; ``--debug`` shows the traceback.
 """
@@ -27,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="data directory (default: $KKR_GEO_DATA, then ../shared/data, then the user cache)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more messages on stderr (-v: debug)")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="fewer messages on stderr (only warnings)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -36,17 +41,43 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    _add_global_options_to_subcommands(parser)
     return parser
+
+
+def _add_global_options_to_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Accept ``--data-dir`` and ``--debug`` after the subcommand too (``kkr-geo build --data-dir X``).
+
+    The subcommands' copies default to SUPPRESS, so an option given before the subcommand is kept
+    unless it is given again after it (then the later one wins).
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for subparser in set(action.choices.values()):
+            known = {opt for a in subparser._actions for opt in a.option_strings}
+            if "--data-dir" not in known:
+                subparser.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                                       help="data directory (also accepted before the subcommand)")
+            if "--debug" not in known:
+                subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                       help="show tracebacks on errors")
+            if "--verbose" not in known:
+                subparser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                                       help="more messages on stderr (-v: debug)")
+            if "--quiet" not in known:
+                subparser.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS,
+                                       help="fewer messages on stderr (only warnings)")
+            _add_global_options_to_subcommands(subparser)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    late_debug = "--debug" in argv[1:] and argv[0] != "--debug"  # allow `kkr-geo layers export x --debug` too
-    if late_debug:
-        argv = [a for a in argv if a != "--debug"]
     args = parser.parse_args(argv)
-    args.debug = args.debug or late_debug
+    from kkr_geo import log
+
+    log.setup(verbose=args.verbose, quiet=args.quiet)
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
@@ -62,11 +93,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args, debug: bool) -> int:
+    from kkr_geo import log
     from kkr_geo.geo.errors import KkrGeoError
     from kkr_geo.geo.notes import library_warnings_as_notes
 
-    def note(msg: str) -> None:
-        print(f"kkr-geo: note: {msg}", file=sys.stderr)
+    def note(msg: str) -> None:  # logged like every other note (stderr; hidden by -q)
+        log.get_logger("kkr_geo.notes").info("kkr-geo: note: %s", msg)
 
     try:
         # library warnings (numpy, pyogrio, GDAL ...) are printed as the tool's notes, never raw

@@ -11,7 +11,8 @@ import sys
 
 def add_input_options(p) -> None:
     """How to read a user's file when it does not say so itself (shared by the commands taking files)."""
-    p.add_argument("--file-layer", metavar="NAME", help="layer of a multi-layer file (GeoPackage) given with --facilities/--klinikker")
+    p.add_argument("--file-layer", metavar="NAME",
+                   help="layer of a multi-layer file (GeoPackage) given with --facilities/--klinikker")
     p.add_argument("--crs", metavar="EPSG:NNNN", help="CRS of a vector file that has none (e.g. a shapefile without .prj)")
     p.add_argument("--decimal", choices=[",", "."], help="decimal separator of a clinic table (default: from the file)")
     p.add_argument("--thousands", choices=[".", ",", "space", "none"],

@@ -96,6 +96,22 @@ def split_outside_denmark(gdf: gpd.GeoDataFrame, *, source: str, data_dir=None, 
     return out, report
 
 
+def split_missing_geometry(gdf: gpd.GeoDataFrame, *, source: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Return (the features that have a geometry, a note naming those left out because they have none:
+    a null geometry, an empty one, or coordinates the reader could not use, e.g. ``[]`` or ``NaN``)."""
+    if gdf.empty:
+        return gdf, []
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if not missing.any():
+        return gdf, []
+    names = [_default_label(gdf, idx, row) for idx, row in gdf.loc[missing].iterrows()]
+    out = gdf.loc[~missing].copy()
+    out.attrs = dict(gdf.attrs)
+    return out, [f"{source}: {len(names)} feature(s) with no geometry (null, empty or unreadable coordinates) "
+                 "were left out: " + "; ".join(names)]
+
+
 def _default_label(gdf, idx, row) -> str:
     pos = gdf.index.get_loc(idx)
     text = [c for c in gdf.columns if c != gdf.geometry.name and isinstance(row[c], str)]

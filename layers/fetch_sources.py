@@ -272,7 +272,6 @@ def _entry(src: Source, url: str, files: dict[str, bytes | tuple[str, int]], rec
 
 def check_population_raster(path: Path, name: str = "worldpop") -> dict:
     """A downloaded population raster must open, have a CRS, lie over Denmark and hold no negative counts."""
-    import numpy as np
     import rasterio
     from rasterio.warp import transform_bounds
     try:

@@ -23,7 +23,7 @@ from scipy import sparse
 
 from kkr_geo.geo.errors import DataError, InputError
 from kkr_geo.layers import catalog
-from kkr_geo.layers.datadir import DataDir, resolve_data_dir
+from kkr_geo.layers.datadir import resolve_data_dir
 
 ROADS_KEY = "vejmidter"
 #: Road types that carry no homes along them (motorways and trunk roads): left out of the road-length weight.

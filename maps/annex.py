@@ -97,7 +97,7 @@ def table_html(t: FigureTable) -> str:
     num = ' class="n"'
     head = "".join(f"<th scope=\"col\"{num if c.numeric else ''}>{esc(c.header)}</th>" for c in t.columns)
     body = []
-    for i, row in enumerate(t.texts()):
+    for row in t.texts():
         cells = [f"<th scope=\"row\">{esc(row[0])}</th>"]
         cells += [f"<td{num if t.columns[j].numeric else ''}>{esc(v)}</td>" for j, v in enumerate(row) if j]
         body.append(("<tr class=\"total\">" if row[0] == "I alt" else "<tr>") + "".join(cells) + "</tr>")

@@ -4,10 +4,15 @@ Same inputs give byte-identical outputs: no timestamps are written unless ``date
 folium's random ids are renumbered, matplotlib writes no dates, and the GeoPackage's
 ``last_change`` fields are pinned (``OGR_CURRENT_DATE``). Maps whose data is not in the data
 directory (no clinic file, no flow table) are skipped with the reason printed and listed in the summary.
+
+Progress, notes and warnings go to the ``kkr_geo.maps.build`` logger (:mod:`kkr_geo.log`): one line per map
+(with a transient ``[i/n] name …`` line on a terminal), notes at INFO, a skipped map or an over-budget page
+at WARNING. ``log=`` optionally receives the same messages as plain strings (nothing is routed by its text).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +20,7 @@ from typing import Callable
 
 import pandas as pd
 
-from kkr_geo.geo.errors import KkrGeoError
+from kkr_geo.geo.errors import InputError, KkrGeoError
 from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
 from kkr_geo.geo.notes import warnings_as_notes
 from kkr_geo.geo.outputs import OutputGuard
@@ -23,12 +28,15 @@ from kkr_geo.geo.safe_text import csv_frame, md_text
 from kkr_geo.maps.annex import annex_path
 from kkr_geo.maps.annex_set import CSV_SUFFIX, AnnexSet
 from kkr_geo.maps.index_page import INDEX_NAME
+from kkr_geo.log import clear_progress, get_logger, show_progress
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
 from kkr_geo.maps.prepare import prepare
 from kkr_geo.maps.sources import SourceUnavailable, Sources
 from kkr_geo.maps.spec import load_specs
 from kkr_geo.maps.static import render_static
+
+logger = get_logger(__name__)
 
 GPKG_NAME = "kkr_geo_lag.gpkg"
 SUMMARY_NAME = "oplande_og_daekning"
@@ -92,11 +100,28 @@ class BuildReport:
         return [m for m in self.maps if m.skipped]
 
 
+def _check_dpi_and_date(dpi, date_stamp) -> None:
+    """``--dpi 0`` was ignored (the specs' 300 used without a word) and ``--dpi 100000`` ran out of memory;
+    ``--date 2026-13-45`` was printed on the maps. Up to a spec's largest ``dpi``; low values are allowed
+    for quick drafts (and tests)."""
+    if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200):
+        raise InputError(f"--dpi {dpi}: out of range.", hint="use 300 for print (10-1200 allowed).")
+    if date_stamp is not None:
+        import datetime
+        try:
+            datetime.date.fromisoformat(str(date_stamp))
+            ok = len(str(date_stamp)) == 10
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError(f"--date {date_stamp}: not a date in the form YYYY-MM-DD.", hint="e.g. --date 2024-03-01.")
+
+
 @warnings_as_notes
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
           date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
-          overwrite: bool = False, log: Callable[[str], None] = print) -> BuildReport:
+          overwrite: bool = False, log: Callable[[str], None] | None = None) -> BuildReport:
     """Build the annex set into ``out_dir``. ``only`` restricts the maps (and then skips the GeoPackage
     unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi.
 
@@ -104,6 +129,7 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     unless ``overwrite``; previous outputs of the maps built now that this build no longer makes are
     removed (if unchanged) and listed as stale (:class:`kkr_geo.geo.outputs.OutputGuard`)."""
     from kkr_geo.layers.registry import layer_cache
+    _check_dpi_and_date(dpi, date_stamp)
     with layer_cache():  # each layer read once per build
         return _build(data_dir, out_dir, only=only, spec_dir=spec_dir, tiles=tiles, dpi=dpi, formats=formats,
                       date_stamp=date_stamp, sources=sources, with_geopackage=with_geopackage, overwrite=overwrite,
@@ -114,7 +140,9 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
            overwrite, log) -> BuildReport:
     out = Path(out_dir)
     t_start, c_start = time.perf_counter(), time.process_time()
-    sources = sources or Sources(data_dir, log=lambda m: log(f"  note: {m}"))
+    emit = _Emitter(log)  # progress and notes are logged; ``log`` (optional) collects the same messages
+    sources = sources or Sources(data_dir)
+    sources.add_observer(emit.observer)
     specs = load_specs(spec_dir, only, known_sources=sources.names())  # validate every spec before any work
     full = not only if with_geopackage is None else with_geopackage
     guard = OutputGuard(out, command="build", overwrite=overwrite)
@@ -128,21 +156,22 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     written: list[Path] = []
     report = BuildReport(out)
     graduated: dict = {}  # GeoPackage layer -> the classes of the first annex map drawing it
-    annex = AnnexSet(out, log)
-    log(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
+    annex = AnnexSet(out, emit.info)
+    emit.info(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     parts = remove_stale_parts(out)
     if parts:
-        log(f"  note: removed {len(parts)} temporary file(s) left by an interrupted run: {', '.join(p.name for p in parts)}")
+        emit.info(f"  note: removed {len(parts)} temporary file(s) left by an interrupted run: {', '.join(p.name for p in parts)}")
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
         report.maps.append(outcome)
         t0, c0 = time.perf_counter(), time.process_time()
         prefix = f"[{i}/{len(specs)}] {spec.name}"
+        show_progress(logger, i, len(specs), spec.name)
         try:
             pm = prepare(spec, sources, date_stamp=date_stamp)
         except SourceUnavailable as exc:
             outcome.skipped = exc.message.split("\n")[0]
-            log(f"{prefix}: skipped – {outcome.skipped}")
+            emit.warning(f"{prefix}: skipped – {outcome.skipped}")
             continue
         if pm.classification is not None and pm.indicator_layer is not None:
             graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
@@ -152,14 +181,15 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             outcome.html_bytes = render_html(pm, path, tiles=tiles)
             outcome.files["html"] = guard.record(path, spec.name)
             if outcome.html_bytes > SIZE_BUDGET_BYTES:
-                log(f"  warning: {path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
+                emit.warning(f"{path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
         static = {f: out / f"{spec.name}.{f}" for f in fmts if f in ("png", "pdf", "svg")}
         if static:
             res = render_static(pm, static, dpi=dpi)
             outcome.files.update({k: guard.record(p, spec.name) for k, p in res.files.items()})
             outcome.labels_dropped = res.labels_dropped
             if res.labels_dropped:
-                log("  note: labels left out to avoid overlaps: " + ", ".join(lab.replace("\n", " ") for lab in res.labels_dropped))
+                emit.info(f"  note: {spec.name}: labels left out to avoid overlaps: "
+                          + ", ".join(lab.replace("\n", " ") for lab in res.labels_dropped))
         annex.add_map(pm, outcome, fmts, sources.tables, sources.table_meta)  # _tal.csv, _bilag.pdf, back link
         # (re-)record after the annex hook: it adds files and writes the back link into the HTML
         outcome.files = {k: guard.record(p, spec.name) for k, p in outcome.files.items()}
@@ -167,23 +197,49 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         outcome.seconds = time.perf_counter() - t0
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         # CPU time next to wall-clock: on a shared machine the difference is time spent waiting for a core
-        log(f"{prefix}: {sizes} [{outcome.seconds:.1f} s, CPU {time.process_time() - c0:.1f} s]")
+        emit.info(f"{prefix}: {sizes} [{outcome.seconds:.1f} s, CPU {time.process_time() - c0:.1f} s]")
+        logger.debug("%s took %.1f s", spec.name, outcome.seconds)
 
     if full:
-        _write_geopackage(report, sources, out, log, graduated)
+        _write_geopackage(report, sources, out, emit.info, graduated)
         written.append(guard.record(report.geopackage, "geopackage"))
-        _write_summary(report, sources, out, log, guard=guard, owners=owners, written=written)
+        _write_summary(report, sources, out, emit.info, guard=guard, owners=owners, written=written)
         guard.record(annex.write_index(report), "index")
     else:
         stale = guard.stale(owners, written)
         report.stale = stale.lines()
-        log("GeoPackage, summary table and index.html are written by a full build (without --only).")
+        emit.info("GeoPackage, summary table and index.html are written by a full build (without --only).")
     for line in report.stale:
-        log(f"stale: {line}")
-    _log_input_notes(sources, log)
-    log(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped "
+        emit.info(f"stale: {line}")
+    _log_input_notes(sources, emit.info)
+    emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped "
         f"[{time.perf_counter() - t_start:.1f} s, CPU {time.process_time() - c_start:.1f} s].")
+    sources.remove_observer(emit.observer)
+    clear_progress()
     return report
+
+
+class _Emitter:
+    """Log a build message at its level, and hand the plain text to the caller's optional collector."""
+
+    def __init__(self, collector: Callable[[str], None] | None):
+        self.collector = collector
+
+    def _emit(self, level: int, msg: str) -> None:
+        logger.log(level, msg)
+        if self.collector is not None:
+            self.collector(msg)
+
+    def info(self, msg: str) -> None:
+        self._emit(logging.INFO, msg)
+
+    def warning(self, msg: str) -> None:
+        self._emit(logging.WARNING, msg)
+
+    def observer(self, msg: str) -> None:
+        """Notes from the sources: already logged there; only collected here."""
+        if self.collector is not None:
+            self.collector(f"  note: {msg}")
 
 
 def _log_input_notes(sources: Sources, log) -> None:

@@ -19,6 +19,9 @@ import pandas as pd
 from kkr_geo.geo.errors import DataError, KkrGeoError
 from kkr_geo.layers.derived import (CATCHMENT_DISTANCES, CLINIC_GAP_THRESHOLD_M, FLOW_FILES,  # noqa: F401 (re-exported)
                                     PR_CATCHMENT_DISTANCES, STATION_GAP_THRESHOLD_M)
+from kkr_geo.log import get_logger
+
+logger = get_logger(__name__)
 
 GRID_CELL_M = 100
 
@@ -35,13 +38,27 @@ class Sources:
     def __init__(self, data_dir=None, *, log: Callable[[str], None] | None = None):
         from kkr_geo.layers.datadir import resolve_data_dir
         self.data_dir = resolve_data_dir(data_dir)
-        self.log = log or (lambda msg: None)
+        self._observers: list[Callable[[str], None]] = [log] if log is not None else []
         self._cache: dict[str, object] = {}
         self._results: dict[str, object] = {}          # name -> AnalysisResult (derived datasets made by analyses)
         self._failed: dict[str, str] = {}
         self.extra: dict[str, gpd.GeoDataFrame] = {}  # registered in-memory sources (tests, notebooks)
 
     # -- public -------------------------------------------------------------------------------
+    def log(self, msg: str) -> None:
+        """A note while making a source (e.g. one table of two missing): logged at INFO, and passed to
+        any observer (``log=`` of the constructor, or one added by the build)."""
+        logger.info("note: %s", msg)
+        for observer in list(self._observers):
+            observer(msg)
+
+    def add_observer(self, observer: Callable[[str], None]) -> None:
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: Callable[[str], None]) -> None:
+        if observer in self._observers:
+            self._observers.remove(observer)
+
     def register(self, name: str, gdf: gpd.GeoDataFrame) -> None:
         self.extra[name] = gdf
 

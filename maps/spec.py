@@ -20,11 +20,10 @@ import yaml
 
 from kkr_geo.geo.errors import InputError
 from kkr_geo.maps.classify import COLOURBLIND_SAFE, DEFAULT_PALETTE, SCHEMES
+from kkr_geo.maps.formats import DEFAULT_FORMATS, FORMATS  # FORMATS re-exported here
 
 PAGE_SIZES_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 ORIENTATIONS = ("portrait", "landscape")
-FORMATS = ("html", "png", "pdf", "svg")
-DEFAULT_FORMATS = ("html", "png", "pdf")
 STYLES = ("choropleth", "fill", "outline", "line", "point", "catchment", "gap", "flow", "context")
 NAME_RE = re.compile(r"[a-z0-9_]+\Z")  # \Z, not $: "evil\n" must not pass
 
@@ -392,10 +391,33 @@ def shipped_spec_dir() -> Path:
     return Path(str(resources.files("kkr_geo.maps") / "specs"))
 
 
-def load_specs(directory: str | Path | None = None, only: list[str] | None = None, *, known_sources=None) -> list[MapSpec]:
-    """All specs in ``directory`` (default: the shipped ``maps/specs``), sorted by name; see :func:`load_spec`."""
+SPEC_SUFFIXES = (".yaml", ".yml", ".toml")
+
+
+def spec_files(path: str | Path) -> list[Path]:
+    """The spec files of ``--specs PATH``: a directory of specs, or a single spec file."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix.lower() not in SPEC_SUFFIXES:
+            raise InputError(f"--specs {path}: not a map spec (expected a .yaml, .yml or .toml file).",
+                             hint="pass a spec file or a directory of spec files.")
+        return [path]
+    if not path.is_dir():
+        raise InputError(f"--specs {path}: no such file or directory.",
+                         hint="pass a spec file or a directory of spec files (default: the shipped maps/specs).")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in SPEC_SUFFIXES)
+    if not files:
+        raise InputError(f"--specs {path}: the directory holds no map specs (*.yaml, *.yml, *.toml).",
+                         hint="pass a spec file or a directory of spec files.")
+    return files
+
+
+def load_specs(directory: str | Path | None = None, only: list[str] | None = None, *,
+               known_sources=None) -> list[MapSpec]:
+    """All specs in ``directory`` (default: the shipped ``maps/specs``; also a single spec file), sorted by
+    name; see :func:`load_spec`."""
     directory = Path(directory) if directory else shipped_spec_dir()
-    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml", ".toml"))
+    files = spec_files(directory)
     specs = [load_spec(p, known_sources=known_sources) for p in files]
     names = [s.name for s in specs]
     dup = {n for n in names if names.count(n) > 1}

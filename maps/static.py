@@ -58,7 +58,6 @@ def _rc():
     return {
         "font.family": FONT, "svg.hashsalt": "kkr-geo", "svg.fonttype": "path", "pdf.fonttype": 42,
         "path.simplify": True, "axes.unicode_minus": True,
-        "text.parse_math": False,  # user text is text: "$5$" must not become mathtext
         # names and titles are user text: "$" is a dollar sign, not mathtext ("$\\broken{$" crashed the render)
         "text.parse_math": False,
     }

@@ -1,5 +1,14 @@
-"""Shared fixtures. Tests needing the development data find it the way the package does
-(``KKR_GEO_DATA`` or ``../shared/data`` next to the checkout) and skip when it is absent."""
+"""Shared fixtures.
+
+Data directories:
+
+- ``shared_data``: the development data, found the way the package finds it (``KKR_GEO_DATA`` or
+  ``../shared/data`` next to the checkout); tests that check figures of the real sources skip without it.
+- ``synth_data``: the SYNTHETIC folder ``tests/data_synth`` (invented geometry and figures, see its README); always
+  present, so every layer and every map type is built in every test run, also in CI without the shared data.
+- ``any_data``: the development data when present, else the synthetic folder: for tests whose assertions hold for
+  any complete data directory.
+"""
 
 from __future__ import annotations
 
@@ -12,28 +21,56 @@ import pytest
 matplotlib.use("Agg")
 
 
-@pytest.fixture(scope="session")
-def shared_data():
+SYNTH_DIR = Path(__file__).resolve().parent / "data_synth"
+
+
+def _find_shared():
+    """The development data directory, or None (also when ``KKR_GEO_DATA`` points nowhere)."""
+    from kkr_geo.geo.errors import DataError
     from kkr_geo.layers.datadir import resolve_data_dir
 
-    saved = os.environ.get("KKR_GEO_DATA")
-    dd = resolve_data_dir()
+    try:
+        dd = resolve_data_dir()
+    except DataError:
+        return None
     if dd.origin == "cache" or not (dd.path / "dagi" / "kommuner.geojson").exists():
+        return None
+    return dd
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    saved = os.environ.get("KKR_GEO_DATA")
+    dd = _find_shared()
+    if dd is None:
         pytest.skip("development data (../shared/data or KKR_GEO_DATA) not available")
     assert saved == os.environ.get("KKR_GEO_DATA")
     return dd
 
 
+@pytest.fixture(scope="session")
+def synth_data():
+    from kkr_geo.layers.datadir import DataDir
+
+    assert (SYNTH_DIR / "dagi" / "kommuner.geojson").exists(), "tests/data_synth is part of the checkout"
+    return DataDir(SYNTH_DIR, "flag")
+
+
+@pytest.fixture(scope="session")
+def any_data(synth_data):
+    return _find_shared() or synth_data
+
+
 @pytest.fixture
-def data_copy(shared_data, tmp_path):
-    """A writable data directory: symlinks to the shared files, so a test can add or remove one."""
+def data_copy(any_data, tmp_path):
+    """A writable data directory: symlinks to the files of ``any_data``, so a test can add or remove one."""
 
     def make(exclude: tuple[str, ...] = ()) -> Path:
         root = tmp_path / "data"
-        for src in shared_data.path.rglob("*"):
+        for src in any_data.path.rglob("*"):
             if src.is_dir():
                 continue
-            rel = src.relative_to(shared_data.path)
+            rel = src.relative_to(any_data.path)
             if any(str(rel).startswith(e) for e in exclude):
                 continue
             dst = root / rel

@@ -120,13 +120,13 @@ def test_area_catchment_with_points_and_grid():
     assert r.cells[0, 0] == pytest.approx(5) and r.cells[0, 15] == pytest.approx(4)
 
 
-def test_borgere_pr_kapacitet_equals_tabel3(shared_data):
+def test_borgere_pr_kapacitet_equals_tabel3(any_data):
     """The planning area as catchment reproduces Tabel 3: population / capacity = borgere pr. kapacitet."""
     try:
         from kkr_geo.layers.population import planlaegningsomraade_population
     except ImportError:
         pytest.skip("layers.population not available")
-    areas = planlaegningsomraade_population(shared_data)
+    areas = planlaegningsomraade_population(any_data)
     r = area_catchment_fca(areas, "kapacitet_sp51", population_column="population")
     got = r.by_area.set_index("area_name")["borgere_pr_kapacitet"]
     want = areas.set_index("navn")["borgere_pr_kapacitet_sp51"]
@@ -136,7 +136,7 @@ def test_borgere_pr_kapacitet_equals_tabel3(shared_data):
     pd.testing.assert_series_equal(got.round(), want.loc[got.index].astype(float), check_names=False)
 
 
-def test_borgere_pr_kapacitet_from_the_default_grid(shared_data):
+def test_borgere_pr_kapacitet_from_the_default_grid(any_data):
     """Spread over a grid, each area's population comes back to within the cells straddling its
     boundary (cells go to the area holding their centre): within 5 % of Tabel 3 per area at 100 m,
     and region-wide within 1 %."""
@@ -144,7 +144,7 @@ def test_borgere_pr_kapacitet_from_the_default_grid(shared_data):
         from kkr_geo.layers.population import planlaegningsomraade_population
     except ImportError:
         pytest.skip("layers.population not available")
-    areas = planlaegningsomraade_population(shared_data)
+    areas = planlaegningsomraade_population(any_data)
     grid = PopulationGrid.from_polygons(areas, "population", cell_size=100, precision="approximate")
     assert grid.total() == pytest.approx(areas["population"].sum())
     r = area_catchment_fca(areas, "kapacitet_sp51", grid=grid)

@@ -86,9 +86,9 @@ def test_cli_user_errors(files, capsys):
     assert "no features given" in capsys.readouterr().err
 
 
-def test_access_planning_area_reproduces_tabel3(shared_data, tmp_path):
+def test_access_planning_area_reproduces_tabel3(any_data, tmp_path):
     out = tmp_path / "out"
-    assert main(["--data-dir", str(shared_data.path), "access", "--planning-area", "--out", str(out)]) == 0
+    assert main(["--data-dir", str(any_data.path), "access", "--planning-area", "--out", str(out)]) == 0
     t = pd.read_csv(out / "access.csv")
     assert len(t) == 37
     assert (t["borgere_pr_kapacitet"].round() == t["tabel3_borgere_pr_kapacitet_sp51"]).all()

@@ -150,7 +150,7 @@ def test_text_layer_holds_every_area_name_and_figure(annex):
     assert "Borgere pr. kapacitet – almen fysioterapi (speciale 51)" in text
     assert "Tal bag kortet" in text and "Kilde:" in text and "Datagrundlag:" in text
     for row in data.itertuples():
-        value = getattr(row, "borgere_pr_kapacitet_sp51")
+        value = row.borgere_pr_kapacitet_sp51
         assert row.navn in text, row.navn
         if pd.notna(value):
             # the row reads name, planområde, value (rounded as the map rounds: whole borgere)

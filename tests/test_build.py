@@ -11,7 +11,6 @@ import shapely
 from conftest import writable_subdir
 from PIL import Image
 
-from kkr_geo.layers.datadir import resolve_data_dir
 from kkr_geo.maps.build import GPKG_NAME, build
 from kkr_geo.maps.inline import external_asset_urls
 from kkr_geo.maps.sources import Sources
@@ -21,16 +20,16 @@ DPI = 50
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    dd = resolve_data_dir()
-    if not dd.has("dagi/kommuner.geojson"):
-        pytest.skip("development data directory not available")
-    # A data directory of links to the real one plus a small flow table made here.
+def data_dir(tmp_path_factory, any_data):
+    # A data directory of links to the development data (else the synthetic folder), without clinics (the
+    # development data has no clinic addresses), plus a small flow table made here.
     root = tmp_path_factory.mktemp("data")
-    for child in dd.path.iterdir():
-        (root / child.name).symlink_to(child)
-    writable_subdir(root, "flows")
-    (root / "flows" / "patientstroemme.csv").write_text(
+    for child in any_data.path.iterdir():
+        if child.name != "klinikker":
+            (root / child.name).symlink_to(child)
+    flows = writable_subdir(root, "flows") / "patientstroemme.csv"
+    flows.unlink(missing_ok=True)  # a link into the data directory: never write through it
+    flows.write_text(
         "bopaelskommune;klinikkommune;antal\nFrederiksberg;København;1.250\nGentofte;København;430\n"
         "Ballerup;Herlev;210\nKøbenhavn;Frederiksberg;380\nBornholm;Bornholm;900\n", encoding="utf-8")
     return root

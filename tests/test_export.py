@@ -10,8 +10,8 @@ from kkr_geo.layers import available_layers
 from kkr_geo.layers.export import export_geopackage
 
 
-def test_round_trip_all_layers(shared_data, tmp_path):
-    layers = dict(available_layers(shared_data))
+def test_round_trip_all_layers(any_data, tmp_path):
+    layers = dict(available_layers(any_data))
     out = tmp_path / "lag.gpkg"
     summary = export_geopackage(out, layers)
     names = [n for n, _ in pyogrio.list_layers(out)]

@@ -65,10 +65,10 @@ def test_column_name_clash_gets_suffix(layer):
     assert joined.loc[0, "navn"] == "København" and joined.loc[0, "navn_tabel"] == "anden"
 
 
-def test_bydel_names(shared_data):
+def test_bydel_names(any_data):
     from kkr_geo.layers import load_layer
 
-    areas = load_layer("planomraader", shared_data)
+    areas = load_layer("planomraader", any_data)
     t = table(omr=["Brønshøj Husum", "VESTERBRO-KONGENS ENGHAVE", "Oesterbro", "Indre by"], v=[1, 2, 3, 4])
     joined, rep = join_indicators(areas, t, on="omr")
     got = dict(zip(joined["navn"], joined["v"]))

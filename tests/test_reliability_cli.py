@@ -83,10 +83,10 @@ CLI_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CLI_CASES))
-def test_cli_bad_input_is_a_clear_message(case, bad_files, tmp_path, shared_data):
+def test_cli_bad_input_is_a_clear_message(case, bad_files, tmp_path, any_data):
     build_args, names = CLI_CASES[case]
     out = tmp_path / "ud"
-    res = _run(*build_args(bad_files, out))
+    res = _run(*build_args(bad_files, out), env_extra={"KKR_GEO_DATA": str(any_data.path)})
     if "invalid choice" in res.stderr and case.startswith("catchment"):
         pytest.skip("catchment command not available")
     outcome = _classify(res, *names)
@@ -96,8 +96,9 @@ def test_cli_bad_input_is_a_clear_message(case, bad_files, tmp_path, shared_data
     check(f"cli:{case}", AREA, "clear_error", outcome, f"exit {res.returncode}: {res.stderr[-600:]} {leftovers}")
 
 
-def test_debug_flag_shows_the_traceback(bad_files, shared_data):
-    res = _run("--debug", "layers", "show", "klinikker", "--klinikker", str(bad_files / "tom.csv"))
+def test_debug_flag_shows_the_traceback(bad_files, any_data):
+    res = _run("--debug", "layers", "show", "klinikker", "--klinikker", str(bad_files / "tom.csv"),
+               env_extra={"KKR_GEO_DATA": str(any_data.path)})
     ok = res.returncode != 0 and "Traceback" in res.stderr and "tom.csv" in res.stderr
     check("cli:debug_traceback", AREA, "clear_error", "clear_error" if ok else "unclear", res.stderr[-400:])
 

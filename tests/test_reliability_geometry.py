@@ -231,24 +231,24 @@ def test_null_geometry_in_geojson_is_kept_for_cleaning(tmp_path):
 
 # ------------------------------------------------------------------------- klinikker tables
 
-def test_clinic_table_with_swapped_lat_lon(tmp_path, shared_data):
+def test_clinic_table_with_swapped_lat_lon(tmp_path, any_data):
     from kkr_geo.layers.registry import load_layer
     p = tmp_path / "klinikker.csv"
     p.write_text("navn;lat;lon;kapacitet_sp51\nKlinik A;55,68;12,57;2\nKlinik B;12,53;55,68;1\nKlinik C;55,70;12,50;1,5\n",
                  encoding="utf-8")
-    layer = load_layer("klinikker", shared_data, path=p)
+    layer = load_layer("klinikker", any_data, path=p)
     notes = "\n".join(layer.attrs["notes"])
     ok = sorted(layer["navn"]) == ["Klinik A", "Klinik C"] and "line 3" in notes and "outside Denmark" in notes
     check("clinics_swapped_lat_lon", AREA, "reported", "reported" if ok else "silent_loss", notes)
 
 
-def test_clinic_table_with_text_coordinates(tmp_path, shared_data):
+def test_clinic_table_with_text_coordinates(tmp_path, any_data):
     from kkr_geo.layers.registry import load_layer
     p = tmp_path / "klinikker.csv"
     p.write_text("navn;lat;lon\nKlinik A;55,68;12,57\nKlinik B;ukendt;12,53\nKlinik C;55,70;12,50\nKlinik D;55,71;12,51\n"
                  "Klinik E;55,72;12,52\n", encoding="utf-8")
     try:
-        layer = load_layer("klinikker", shared_data, path=p)
+        layer = load_layer("klinikker", any_data, path=p)
     except KkrGeoError as exc:
         return check("clinics_text_coordinates", AREA, "reported",
                      "clear_error" if error_is_clear(exc, "klinikker.csv") else "unclear", str(exc))

@@ -182,14 +182,14 @@ def _hostile_spec(spec_dir, *, name="ond"):
 
 
 @pytest.fixture(scope="module")
-def hostile_build(tmp_path_factory, shared_data):
+def hostile_build(tmp_path_factory, any_data):
     pytest.importorskip("folium")
     from kkr_geo.maps.build import build
 
     tmp = tmp_path_factory.mktemp("hostile")
     specs = _hostile_spec(tmp / "specs")
     out = tmp / "bilag"
-    report = build(None, out, spec_dir=specs, sources=_hostile_sources(shared_data), formats=["html", "png"],
+    report = build(None, out, spec_dir=specs, sources=_hostile_sources(any_data), formats=["html", "png"],
                    with_geopackage=False, tiles=False, log=lambda m: None)
     return report, out
 
@@ -214,11 +214,11 @@ def test_hostile_strings_do_not_break_the_static_map(hostile_build):
     check("hostile_strings:static_png", AREA, "parses", "parses" if ok else "silent_loss", str(report.maps[0].files))
 
 
-def test_mathtext_dollar_signs_in_names(tmp_path, shared_data):
+def test_mathtext_dollar_signs_in_names(tmp_path, any_data):
     """Matplotlib reads $...$ as math: a name like '$\\broken{$' must not crash the static map."""
     from kkr_geo.maps.build import build
 
-    src = _hostile_sources(shared_data)
+    src = _hostile_sources(any_data)
     g = src.extra["ond_flader"].copy()
     g["navn"] = [r"$\broken{$", "Pris $5 og $10", r"$\frac{1}{0}$", "a_b^c", "100 %"] + [f"k{i}" for i in range(len(g) - 5)]
     src.register("ond_flader", g)

@@ -386,7 +386,7 @@ def test_library_warnings_become_notes(monkeypatch, capsys):
 
     def noisy(args):
         np.array([np.nan]).astype("int64")  # numpy: RuntimeWarning: invalid value encountered in cast
-        warnings.warn("More than one layer found in 'x.gpkg': using 'a'", UserWarning)  # as pyogrio says it
+        warnings.warn("More than one layer found in 'x.gpkg': using 'a'", UserWarning, stacklevel=1)  # as pyogrio says it
         import logging
         logging.getLogger("rasterio._env").warning("CPLE_AppDefined in x.tif: TIFFReadDirectory: bad tag")  # GDAL via rasterio
         return 0

@@ -103,7 +103,7 @@ def test_xlsx_that_unpacks_too_large_is_refused(tmp_path, monkeypatch):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["kommunekode", "værdi"])
-    for i in range(2000):
+    for _ in range(2000):
         ws.append([101, "x" * 50])
     wb.save(p)
     monkeypatch.setattr(ind, "MAX_XLSX_UNPACKED_BYTES", 50_000)

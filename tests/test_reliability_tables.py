@@ -11,7 +11,6 @@ import math
 
 import geopandas as gpd
 import openpyxl
-import pandas as pd
 import pytest
 import shapely
 
@@ -287,7 +286,7 @@ def test_excel_single_column_sheet(tmp_path):
     except KkrGeoError:
         outcome = "clear_error"
     except Exception as exc:  # noqa: BLE001
-        outcome = f"unclear"
+        outcome = "unclear"
         print(exc)
     check("xlsx_single_column", AREA, "parses", outcome)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-import pytest
 import shapely
 
 from conftest import writable_subdir
@@ -221,9 +220,10 @@ def test_build_refuses_to_replace_a_users_file_and_removes_stale_maps(shared_dat
     (root / "klinikker" / "klinikker.csv").unlink()
     r = run(*args)
     gone = not mine.exists()
-    said = "stale" in r.stdout.lower() and mine.name in r.stdout
+    console = r.stdout + r.stderr  # notes and warnings go to stderr (logging), results to stdout
+    said = "stale" in console.lower() and mine.name in console
     check("build_stale_map_removed", AREA, "reported", "reported" if gone and said else "silent_loss",
-          r.stdout[-400:])
+          console[-400:])
 
 
 def test_full_rebuild_lists_stale_outputs_in_the_summary(shared_data, tmp_path):

@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-
+from kkr_geo.commands import _checks
+from kkr_geo.commands._lazy import LazyChoices, LazyModule
 from kkr_geo.geo.errors import DataError, InputError
 from kkr_geo.input_options import add_input_options, file_options, print_notes, vector_options
+
+# imported on first use: parsing the command line (--help, --version) must not load them
+gpd = LazyModule("geopandas")
+np = LazyModule("numpy")
+pd = LazyModule("pandas")
 
 AREA_LAYERS = {"kommuner": "kommune", "planomraader": "planområde"}
 
@@ -63,10 +66,15 @@ def register(sub) -> None:
     a.set_defaults(func=cmd_access)
 
 
+def _feature_layers() -> tuple[str, ...]:
+    from kkr_geo.layers.registry import feature_layers  # loads the layer modules: only when --layer is used
+    return feature_layers()
+
+
 def _common(p, *, what: str) -> None:
     src = p.add_mutually_exclusive_group()
-    from kkr_geo.layers.registry import feature_layers
-    src.add_argument("--layer", choices=feature_layers(), help=f"region layer with the {what}")
+    src.add_argument("--layer", type=LazyChoices(_feature_layers), metavar="LAYER",
+                     help=f"region layer with the {what}: a point or line layer of the registry (see `kkr-geo layers list`)")
     src.add_argument("--facilities", "--features", dest="facilities", metavar="FILE",
                      help=f"vector file (GeoPackage, GeoJSON, Shapefile) with the {what}")
     p.add_argument("--klinikker", metavar="FILE", help="clinic file for --layer klinikker")
@@ -104,11 +112,12 @@ def _data_dir(args):
 def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
     from kkr_geo.geo.io import read_vector
     if args.facilities:
-        from kkr_geo.layers.denmark import split_outside_denmark
+        from kkr_geo.layers.denmark import split_missing_geometry, split_outside_denmark
         gdf = read_vector(args.facilities, **vector_options(args))
+        gdf, missing = split_missing_geometry(gdf, source=Path(args.facilities).name)
         gdf, outside = split_outside_denmark(gdf, source=Path(args.facilities).name, data_dir=args.data_dir)
         gdf.attrs["source"] = str(args.facilities)
-        gdf.attrs["notes"] = list(gdf.attrs.get("notes", [])) + outside.lines()
+        gdf.attrs["notes"] = list(gdf.attrs.get("notes", [])) + missing + outside.lines()
         print_notes(gdf)
         if len(gdf) == 0:
             raise InputError(f"{args.facilities}: no feature lies in Denmark.", hint="check the file's CRS and lat/lon order.")
@@ -273,6 +282,7 @@ def _report(paths: list[Path], meta: dict) -> None:
 # --- commands --------------------------------------------------------------------------------------
 
 def cmd_catchment(args) -> int:
+    _checks.out_dir(args.out)  # before any work
     from kkr_geo.layers.analyses import catchment
     guard = output_guard(args, "catchment")
     features = load_features(args)
@@ -284,7 +294,7 @@ def cmd_catchment(args) -> int:
     grid = load_population(args)
     res = catchment(features, grid, parse_distances(args.distances), by=by, mode=args.mode,
                     areas=load_areas(args), **distance_options(args))
-    out = Path(args.out)
+    out = Path(_checks.out_dir(args.out))
     paths = write_csv(_with_meta(res.table, res.meta), out / "catchment.csv")
     paths += write_csv(_with_meta(res.tables["pr_omraade"], res.meta), out / "catchment_omraader.csv")
     paths.append(write_gpkg({"catchment": _with_meta(res.geometry, res.meta)}, out / "catchment.gpkg"))
@@ -296,13 +306,14 @@ def cmd_catchment(args) -> int:
 
 
 def cmd_coverage(args) -> int:
+    _checks.out_dir(args.out)  # before any work
     from kkr_geo.layers.analyses import coverage
     guard = output_guard(args, "coverage")
     facilities = load_features(args)
     grid = load_population(args)
     areas = load_areas(args)
     res = coverage(facilities, grid, args.threshold, areas=areas, **distance_options(args))
-    out = Path(args.out)
+    out = Path(_checks.out_dir(args.out))
     paths = write_csv(_with_meta(res.table, res.meta), out / "coverage.csv")
     paths.append(write_gpkg({"gaps": _with_meta(res.geometry, res.meta)}, out / "coverage.gpkg"))
     paths.append(_write_grid_tif(grid, res.raw.distance, out / "coverage_distance.tif", "distance to nearest facility (m)"))
@@ -314,8 +325,8 @@ def cmd_coverage(args) -> int:
 
 
 def cmd_access(args) -> int:
-    from kkr_geo.geo.access import area_catchment_fca, two_step_fca
-    out = Path(args.out)
+    from kkr_geo.geo.access import two_step_fca
+    out = Path(_checks.out_dir(args.out))
     guard = output_guard(args, "access")
     if args.planning_area:
         from kkr_geo.layers.population import planning_area_access

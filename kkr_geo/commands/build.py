@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from kkr_geo.commands import _checks
 
 
 def register(subparsers) -> None:
@@ -13,10 +13,11 @@ def register(subparsers) -> None:
     p.add_argument("--only", metavar="NAME", action="append",
                    help="build only this map (repeatable or comma-separated); skips the GeoPackage and summary")
     p.add_argument("--out", metavar="DIR", default="bilag", help="output directory (default: ./bilag)")
-    p.add_argument("--specs", metavar="DIR", help="directory of map specs (default: the shipped maps/specs)")
+    p.add_argument("--specs", metavar="PATH", help="a map spec file or a directory of specs (default: the shipped maps/specs)")
     p.add_argument("--no-tiles", action="store_true",
                    help="interactive maps without background tiles (boundaries only; no network use at all)")
-    p.add_argument("--dpi", type=int, help="override the specs' PNG resolution (default 300)")
+    lo, hi = _checks.DPI_RANGE
+    p.add_argument("--dpi", help=f"override the specs' PNG resolution ({lo}–{hi}; default 300)")
     p.add_argument("--formats", help="comma-separated output formats overriding the specs (html,png,pdf,svg)")
     p.add_argument("--date", metavar="YYYY-MM-DD",
                    help="print 'Udarbejdet <date>' on the maps (off by default so rebuilds are byte-identical)")
@@ -27,28 +28,38 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from kkr_geo.geo.errors import InputError
-    from kkr_geo.layers.datadir import resolve_data_dir
-    from kkr_geo.maps.build import build
-    from kkr_geo.maps.spec import FORMATS, load_specs
+    # every value is checked before the (slow) map libraries are imported
+    out = _checks.out_dir(args.out)
+    dpi = _checks.dpi(args.dpi)
+    formats = _checks.formats(args.formats)
+    if args.date is not None:
+        _checks.date(args.date)
+    if args.specs is not None:
+        from kkr_geo.maps.spec import spec_files
+        spec_files(args.specs)
+
+    from kkr_geo.maps.spec import load_specs
 
     if args.list:
         for spec in load_specs(args.specs):
             print(f"{spec.name:34s} {spec.page_size} {spec.orientation:9s} {','.join(spec.formats):16s} {spec.title}")
         return 0
     only = [n.strip() for item in (args.only or []) for n in item.split(",") if n.strip()] or None
-    formats = None
-    if args.formats:
-        formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-        bad = [f for f in formats if f not in FORMATS]
-        if bad:
-            raise InputError(f"--formats: unknown format(s) {', '.join(bad)}.", hint=f"use {', '.join(FORMATS)}.")
-    if args.date is not None:
-        import re
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.date):
-            raise InputError(f"--date {args.date}: expected YYYY-MM-DD.", hint="e.g. --date 2024-03-01.")
+
+    from kkr_geo.layers.datadir import resolve_data_dir
+    from kkr_geo.maps.build import build
+
     dd = resolve_data_dir(args.data_dir)
-    report = build(dd, args.out, only=only, spec_dir=args.specs, tiles=False if args.no_tiles else None,
-                   dpi=args.dpi, formats=formats, date_stamp=args.date, overwrite=args.overwrite,
-                   log=lambda msg: print(msg, file=sys.stderr if msg.startswith("  note") else sys.stdout, flush=True))
+    # progress, notes and warnings are logged (stderr); the result is printed (stdout)
+    report = build(dd, out, only=only, spec_dir=args.specs, tiles=False if args.no_tiles else None,
+                   dpi=dpi, formats=formats, date_stamp=args.date, overwrite=args.overwrite)
+    for m in report.maps:
+        if m.skipped:
+            print(f"{m.name}: not built – {m.skipped}")
+        else:
+            print(f"{m.name}: {', '.join(str(p) for p in m.files.values())}")
+    if report.geopackage:
+        print(f"GeoPackage: {report.geopackage}")
+    for p in report.summary_files:
+        print(f"summary: {p}")
     return 0 if report.built or not report.maps else 3

@@ -18,7 +18,8 @@ def register(sub) -> None:
                                     "source: worldpop, supercykelstier, fysioterapeuter, hospitaler, gangveje, gtfs, dagi "
                                     "(Dataforsyningen WFS, needs KKR_GEO_DATAFORSYNINGEN_TOKEN), befolkning, or kommuner, "
                                     "postnumre, regioner (DAWA). Large downloads resume after an interruption.")
-    f.add_argument("names", nargs="*", metavar="NAME", help="source(s) to fetch (default: kommuner, postnumre, regioner, befolkning)")
+    f.add_argument("names", nargs="*", metavar="NAME",
+                   help="source(s) to fetch (default: kommuner, postnumre, regioner, befolkning)")
     f.add_argument("--only", action="append", metavar="NAME", help="fetch only this dataset (repeatable)")
     f.add_argument("--to", metavar="DIR", help="target directory (default: the per-user cache)")
     f.set_defaults(func=cmd_fetch)
@@ -45,7 +46,8 @@ def cmd_status(args) -> int:
         if row["found"]:
             extra = fetched.get(row["path"], {}) if isinstance(fetched, dict) else {}
             when = extra.get("fetched") or extra.get("date") or row["date"]
-            print(f"            file date: {when}; size: {row['size']}" + (f"; fetched from {extra['url']}" if extra.get("url") else ""))
+            fetched_from = f"; fetched from {extra['url']}" if extra.get("url") else ""
+            print(f"            file date: {when}; size: {row['size']}{fetched_from}")
         else:
             print(f"            how to get it: {row['how']}")
     if missing_required:
@@ -55,9 +57,8 @@ def cmd_status(args) -> int:
 
 
 def cmd_fetch(args) -> int:
-    from kkr_geo.layers import fetch as fetch_mod
-
     from kkr_geo.geo.errors import InputError
+    from kkr_geo.layers import fetch as fetch_mod
     from kkr_geo.layers import fetch_sources
 
     target = Path(args.to) if args.to else (resolve_data_dir(args.data_dir).path if args.data_dir else user_cache_dir())

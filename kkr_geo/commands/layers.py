@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from kkr_geo.commands._lazy import LazyChoices
 from kkr_geo.input_options import add_input_options, file_options
 from kkr_geo.layers.datadir import resolve_data_dir
-from kkr_geo.layers.registry import available_layers, layer_info, layer_names, load_layer
+
+# kkr_geo.layers.registry loads every layer module (geopandas): imported in the handlers and for the
+# choices only when they are checked, so that parsing (--help, --version) stays fast.
+
+
+def _layer_names() -> tuple[str, ...]:
+    from kkr_geo.layers.registry import layer_names
+    return layer_names()
 
 
 def register(sub) -> None:
@@ -13,7 +21,8 @@ def register(sub) -> None:
     lp = lsub.add_parser("list", help="the layers, their status and precision")
     lp.set_defaults(func=cmd_list)
     sp = lsub.add_parser("show", help="schema, provenance and notes of one layer")
-    sp.add_argument("name", choices=layer_names())
+    sp.add_argument("name", type=LazyChoices(_layer_names), metavar="NAME",
+                    help="layer name (see `kkr-geo layers list`)")
     sp.add_argument("--klinikker", metavar="FILE", help="clinic file (for the klinikker layer)")
     add_input_options(sp)
     sp.set_defaults(func=cmd_show)
@@ -34,6 +43,8 @@ def _print_notes(name, gdf) -> None:
 
 
 def cmd_list(args) -> int:
+    from kkr_geo.layers.registry import available_layers, layer_info, layer_names
+
     dd = resolve_data_dir(args.data_dir)
     print(f"Data directory: {dd}")
     layers = available_layers(dd)
@@ -41,7 +52,8 @@ def cmd_list(args) -> int:
         info = layer_info(name)
         if name in layers:
             g = layers[name]
-            print(f"  {name:20s} {len(g):4d} {info.geometry:8s} status={g.attrs.get('status')}  precision={g.attrs.get('precision')}")
+            status, precision = g.attrs.get("status"), g.attrs.get("precision")
+            print(f"  {name:20s} {len(g):4d} {info.geometry:8s} status={status}  precision={precision}")
             print(f"      source: {g.attrs.get('source') or '-'}")
             _print_notes(name, g)
         else:
@@ -90,6 +102,8 @@ def _list_derived(dd) -> None:
 
 
 def cmd_show(args) -> int:
+    from kkr_geo.layers.registry import layer_info, load_layer
+
     dd = resolve_data_dir(args.data_dir)
     opts = file_options(args) if args.name == "klinikker" and args.klinikker else {}
     gdf = load_layer(args.name, dd, **opts)
@@ -111,6 +125,7 @@ def cmd_export(args) -> int:
 
     from kkr_geo.geo.outputs import OutputGuard
     from kkr_geo.layers.export import export_geopackage
+    from kkr_geo.layers.registry import available_layers, layer_names, load_layer
 
     output = Path(args.output)
     guard = OutputGuard(output.parent, command="layers export", overwrite=args.overwrite, inputs=[args.klinikker])

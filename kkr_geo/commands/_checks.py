@@ -1,0 +1,55 @@
+"""Checks of command-line values that argparse cannot express; light (no heavy imports), run before any work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from kkr_geo.geo.errors import InputError
+
+DPI_RANGE = (20, 1200)  # below: unreadable; above: an A3 page at 1200 dpi is already ~14.000 × 20.000 pixels
+
+
+def out_dir(value: str, option: str = "--out") -> str:
+    """Refuse an empty output directory (it would silently mean the current directory)."""
+    if value is None or not str(value).strip():
+        raise InputError(f"{option} is empty: no output directory given.",
+                         hint=f"name a directory, e.g. {option} bilag (use {option} . for the current directory).")
+    return value
+
+
+def date(value: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value or ""):
+        raise InputError(f"--date {value}: expected a date as YYYY-MM-DD.", hint="e.g. --date 2024-03-01.")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--date {value}: not a calendar date ({exc}); expected YYYY-MM-DD.",
+                         hint="e.g. --date 2024-03-01.") from None
+    return value
+
+
+def dpi(value: str | int | None) -> int | None:
+    if value is None:
+        return None
+    lo, hi = DPI_RANGE
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise InputError(f"--dpi {value}: not a whole number of dots per inch.", hint=f"use {lo}–{hi}, e.g. --dpi 300.") from None
+    if not lo <= n <= hi:
+        raise InputError(f"--dpi {value}: outside {lo}–{hi} dots per inch.", hint="e.g. --dpi 300 for print, 150 for screen.")
+    return n
+
+
+def formats(value: str | None) -> list[str] | None:
+    from kkr_geo.maps.formats import FORMATS
+
+    if value is None:
+        return None
+    fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
+    bad = [f for f in fmts if f not in FORMATS]
+    if bad or not fmts:
+        raise InputError(f"--formats {value}: unknown format(s) {', '.join(bad) or '(none given)'}.",
+                         hint=f"use a comma-separated list of {', '.join(FORMATS)}.")
+    return fmts
