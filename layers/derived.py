@@ -246,11 +246,6 @@ def supercykelstier_kommuner(name, sources):
     return with_provenance(out, prov.replace(title=entry_title(name), layer=name).with_notes(*notes))
 
 
-def entry_title(name):
-    from kkr_geo.layers.registry import entry
-    return entry(name).title
-
-
 def _grid_totals(grid, areas):
     """Population of the surface per area name, by area share (the rule of the catchment's per-area table)."""
     import pandas as pd

@@ -554,7 +554,7 @@ def _place_labels(fig, ax, inset_ax, pm, label_spec, placed, fs, result, *, pane
             result.labels_dropped.append(text)
             if value_col is not None:
                 unlabelled.append((ax, geom, text))
-    for geom, text, value in deferred:
+    for geom, text, _value in deferred:
         done = _try_label(fig, panel_ax, geom, text, base, placed, result, dpi_scale)
         if not done:
             result.labels_dropped.append(text)

@@ -79,7 +79,7 @@ def draw_table(fig, t: MapTable, x_mm: float, y_top_mm: float, width_mm: float, 
         else:
             fig.text(xs[i] / W, y / H, clip(h, limit[i]), fontsize=size, fontweight="bold", va="top", ha="left")
     y -= line_h
-    for k, r in enumerate(t.rows):
+    for r in t.rows:
         for i, v in enumerate(r):
             if t.numeric[i]:
                 fig.text((xs[i] + limit[i] * char_w) / W, y / H, v, fontsize=size, va="top", ha="right")
