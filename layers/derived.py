@@ -93,9 +93,10 @@ def banelinjer(name, sources):
 _SURFACE = ("worldpop_punkter", "vejmidter")
 
 
-def _catchment(name, sources, layer, by, label_column, distances):
+def _catchment(name, sources, layer, by, label_column, distances, features=None):
     from kkr_geo.layers.registry import entry
-    return analyses.catchment(sources.get(layer), sources.grid(), distances, by=by, mode="rings", areas=sources.areas(),
+    features = sources.get(layer) if features is None else features
+    return analyses.catchment(features, sources.grid(), distances, by=by, mode="rings", areas=sources.areas(),
                               name=name, title=entry(name).title, label_column=label_column,
                               region=analyses.region_outline(sources.get("kommuner")), **sources.distance())
 
@@ -211,7 +212,8 @@ def supercykelstier_opland(name, sources):
     lines = sources.get("supercykelstier")
     if "net" not in lines.columns:  # a user's route file: one catchment for the whole network
         lines = carry_provenance(lines.assign(net="Supercykelstier"), lines)
-    return _catchment(name, sources, "supercykelstier", "net", "net", CYCLE_CATCHMENT_DISTANCES)
+    # the (possibly amended) lines themselves: sources.get() would hand back the file's layer without "net"
+    return _catchment(name, sources, "supercykelstier", "net", "net", CYCLE_CATCHMENT_DISTANCES, features=lines)
 
 
 @register_derived(LayerInfo(
