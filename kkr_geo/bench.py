@@ -456,7 +456,8 @@ def bench_region(args, log=print) -> dict:
             dd = resolve_data_dir(args.data_dir)
             if dd.has("indikatorer/fysioterapi_kapacitet_speciale51_2024.csv") and dd.has("dagi/kommuner.geojson"):
                 grid, areas, corridor = real_region(dd)
-                label = f"default region grid from {dd}"
+                # how the data directory was found, not its path: the JSON is kept and compared across machines
+                label = f"default region grid from the data directory ({dd.origin})"
         except Exception as exc:  # noqa: BLE001 - the bench falls back to synthetic data
             log(f"(real data not usable: {type(exc).__name__}: {exc}; using a synthetic region)")
     if grid is None:
