@@ -98,6 +98,23 @@ def geometry_anchor_points(geoms, spacing_m: float = 25.0) -> tuple[np.ndarray, 
     return np.vstack(xy_parts), np.concatenate(owner_parts)
 
 
+def network_vertices(geoms, *, source: str, densify_m: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices of a street network's line features (densified every ``densify_m`` metres) and the
+    index of the single-part line each belongs to; a clear error for non-line or empty input."""
+    geoms = np.asarray(getattr(geoms, "values", geoms), dtype=object)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))] if len(geoms) else geoms
+    if len(geoms) == 0 or not np.isin(shapely.get_type_id(geoms), (1, 5)).all():
+        raise InputError(f"{source}: a street network must consist of line features (found {len(geoms)} usable).",
+                         hint="supply the network's edges as LineStrings (e.g. an OSM extract's 'lines' layer).")
+    parts = shapely.get_parts(geoms)
+    if densify_m:
+        parts = shapely.segmentize(parts, densify_m)
+    coords, line_idx = shapely.get_coordinates(parts, return_index=True)
+    if len(coords) < 2:
+        raise InputError(f"{source}: the network has no edges.", hint="supply a non-empty network.")
+    return coords, line_idx
+
+
 @dataclass
 class StreetNetwork:
     """An undirected street graph: node coordinates and a sparse matrix of edge lengths (metres).
@@ -134,18 +151,7 @@ class StreetNetwork:
         if edges.crs is not None:
             from kkr_geo.geo.crs import to_analysis_crs
             edges = to_analysis_crs(edges, source=source)
-        geoms = edges.geometry.values
-        geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
-        types = shapely.get_type_id(geoms)
-        if len(geoms) == 0 or not np.isin(types, (1, 5)).all():
-            raise InputError(f"{source}: a street network must consist of line features (found {len(geoms)} usable).",
-                             hint="supply the network's edges as LineStrings (e.g. an OSM extract's 'lines' layer).")
-        parts = shapely.get_parts(geoms)
-        if densify_m:
-            parts = shapely.segmentize(parts, densify_m)
-        coords, line_idx = shapely.get_coordinates(parts, return_index=True)
-        if len(coords) < 2:
-            raise InputError(f"{source}: the network has no edges.", hint="supply a non-empty network.")
+        coords, line_idx = network_vertices(edges.geometry.values, source=source, densify_m=densify_m)
         key = np.round(coords / tolerance_m).astype(np.int64)
         uniq, node = np.unique(key, axis=0, return_inverse=True)
         node = node.ravel()

@@ -21,12 +21,10 @@ within ``join_dangles_m`` of the other.
 from __future__ import annotations
 
 import numpy as np
-import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from kkr_geo.geo.distance import DEFAULT_MAX_SNAP_M, StreetNetwork
-from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.distance import DEFAULT_MAX_SNAP_M, StreetNetwork, network_vertices
 
 #: Dangling road ends this close to another road are joined to it (metres).
 DEFAULT_JOIN_DANGLES_M = 3.0
@@ -42,17 +40,7 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     Pieces of fewer than ``min_component_nodes`` nodes (a private road whose junction is missing
     from the data) are dropped, so that homes beside them snap to the connected network instead
     of being reported unreachable; 0 keeps everything."""
-    geoms = np.asarray(getattr(geoms, "values", geoms), dtype=object)
-    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))] if len(geoms) else geoms
-    if len(geoms) == 0 or not np.isin(shapely.get_type_id(geoms), (1, 5)).all():
-        raise InputError(f"{source}: a street network must consist of line features (found {len(geoms)} usable).",
-                         hint="supply the network's edges as LineStrings.")
-    parts = shapely.get_parts(geoms)
-    if densify_m:
-        parts = shapely.segmentize(parts, densify_m)
-    coords, line_idx = shapely.get_coordinates(parts, return_index=True)
-    if len(coords) < 2:
-        raise InputError(f"{source}: the network has no edges.", hint="supply a non-empty network.")
+    coords, line_idx = network_vertices(geoms, source=source, densify_m=densify_m)
     # one int64 key per rounded vertex (x and y in tolerance units, well below 2^31 for Denmark)
     kx = np.round(coords[:, 0] / tolerance_m).astype(np.int64)
     ky = np.round(coords[:, 1] / tolerance_m).astype(np.int64)

@@ -219,17 +219,16 @@ def _post_form(url: str, data: dict, *, name: str, opener: Opener, target: Path)
     body = urllib.parse.urlencode(data).encode("utf-8")
     req = urllib.request.Request(url, data=body, headers={**_headers(), "Content-Type": "application/x-www-form-urlencoded"},
                                  method="POST")
-    resp = _open(req, opener, name, target)
-    try:
-        return resp.read()
-    finally:
-        close = getattr(resp, "close", None)
-        if close:
-            close()
+    return _read(req, opener, name, target)
 
 
 def _get(url: str, *, name: str, opener: Opener, target: Path) -> bytes:
-    resp = _open(urllib.request.Request(url, headers=_headers()), opener, name, target)
+    return _read(urllib.request.Request(url, headers=_headers()), opener, name, target)
+
+
+def _read(req, opener: Opener, name: str, target: Path) -> bytes:
+    """The whole body of one request's response, closed afterwards."""
+    resp = _open(req, opener, name, target)
     try:
         return resp.read()
     finally:
