@@ -64,7 +64,7 @@ def cell_distance_bands(merged, grid, radii: np.ndarray, detour_factor: float) -
         return none
     margin = 1e-6 + 1e-9 * (float(np.abs(anchors).max()) + radii)
     rhos = np.concatenate([radii - margin,                                      # an anchor within: surely inside
-                           np.sqrt((radii + margin) ** 2 + gap * gap / 4)])     # no anchor within: surely beyond
+                           np.sqrt((radii + margin) ** 2 + gap * gap / 4)])     # none within: surely beyond
     reach = float(rhos[-1])
     # anchors in fractional grid rows/columns (cell centres at integers); the window of rows and
     # columns whose centres some anchor may reach
@@ -100,10 +100,10 @@ def cell_distance_bands(merged, grid, radii: np.ndarray, detour_factor: float) -
         # columns whose centres lie within rho of the anchor
         a = np.repeat(np.arange(len(anchors)), k)
         row = np.arange(npairs) - np.repeat(np.cumsum(k) - k - lo_row + r0, k)  # its row in the strip
-        dy = (fr[a] - (row + r0)) * cs
-        w2 = (rhos * rhos)[:, None] - (dy * dy)[None, :]    # levels × pairs
-        w = np.sqrt(np.maximum(w2, 0.0)) / cs
-        w[w2 < 0] = -1.0                                    # the row is out of reach: an empty interval
+        dy = fr[a] - (row + r0)                                   # in cells
+        w2 = ((rhos / cs) ** 2)[:, None] - (dy * dy)[None, :]     # levels × pairs, in cells²
+        w = np.sqrt(np.maximum(w2, 0.0))
+        w[w2 < 0] = -1.0                                          # the row is out of reach: an empty interval
         f = fc[a]
         lo = np.clip(np.ceil(f - w), 0, wcols).astype(np.int64)
         hi = np.clip(np.floor(f + w) + 1, 0, wcols).astype(np.int64)
@@ -134,7 +134,7 @@ def cell_distance_bands(merged, grid, radii: np.ndarray, detour_factor: float) -
         j, rr, cc = j[populated], rr[populated], cc[populated]
         if len(j) == 0:
             continue
-        at = cover[:, j]
+        at = np.take(cover, j, axis=1)
         # the levels are nested, so counts say which: n − n_out limits surely passed, unsure if n_in < n_out
         n_in, n_out = at.view(np.int8).reshape(2, n, -1).sum(axis=1, dtype=np.int16)
         band = (n - n_out).astype(np.int64)
