@@ -656,7 +656,7 @@ def print_section(name: str, sec: dict, log=print) -> None:
     log("  peak traced memory per engine query: " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in m["traced_peak_mib"].items()))
     if "engine_maxrss_mib" in m:
         inputs = f"{m['inputs_rss_mib']:,.0f} MiB" if m.get("inputs_rss_mib") is not None else "unknown"
-        log(f"  peak RSS: engine {m['engine_maxrss_mib']:,.0f} MiB (inputs + the engine's cold and traced queries, "
+        log(f"  peak RSS: engine {m['engine_maxrss_mib']:,.0f} MiB (inputs + the engine's first queries, "
             f"before the baseline; RSS after the inputs {inputs}); whole process {m['maxrss_mib']:,.0f} MiB "
             f"(with the baseline's indexes and the interleaved runs)")
     else:
