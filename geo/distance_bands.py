@@ -17,8 +17,9 @@ exactly 400 m counts in 0–400 m). The exact GEOS distance costs O(vertices) pe
 * only cells left undecided at some limit — a strip about ``h²/(4t)`` wide along each limit, a few
   dozen cells for a 30 km line — get the exact ``shapely.distance`` and the rule itself.
 
-The window is processed in strips of rows of at most :data:`CHUNK_CELLS` cells per level, so the
-memory stays bounded for a long line over a fine grid.
+The window is processed in strips of rows holding at most about :data:`CHUNK_CELLS` (anchor, row)
+pairs and painted cells over all levels (a single row may exceed it), so the memory stays bounded
+for a long line over a fine grid.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-#: upper bound on (levels × cells) painted at once (int64 counters: 16 MiB)
+#: about how many (level × (anchor, row) pair) and (level × cell) entries one strip of rows may take
 CHUNK_CELLS = 1 << 21
 
 
@@ -83,14 +84,19 @@ def cell_distance_bands(merged, grid, radii: np.ndarray, detour_factor: float) -
     a_lo = np.maximum(np.ceil(fr - reach / cs), 0).astype(np.int64)
     a_hi = np.minimum(np.floor(fr + reach / cs), wrows - 1).astype(np.int64)
     levels = len(rhos)
-    step = max(1, CHUNK_CELLS // (levels * (wcols + 1)))
+    # strips of rows: each row costs its (anchor, row) pairs and its cells, at every level
+    some = a_lo <= a_hi  # anchors far off the grid reach none of its rows
+    reaching = np.cumsum(np.bincount(a_lo[some], minlength=wrows + 1)
+                         - np.bincount(a_hi[some] + 1, minlength=wrows + 1))[:wrows]
+    cost = np.cumsum(levels * (reaching + wcols + 1))
+    strip = cost // CHUNK_CELLS
+    cuts = np.concatenate([np.flatnonzero(np.diff(strip)) + 1, [wrows]])
     limits = radii * detour_factor
     index_lo = np.searchsorted(c.index, row0 * ncols + col0)
     index_hi = np.searchsorted(c.index, (row1 - 1) * ncols + col1)
     index = c.index[index_lo:index_hi]
     positions, bands = [], []
-    for r0 in range(0, wrows, step):
-        r1 = min(r0 + step, wrows)
+    for r0, r1 in zip(np.concatenate([[0], cuts[:-1]]).tolist(), cuts.tolist()):
         lo_row, hi_row = np.maximum(a_lo, r0), np.minimum(a_hi, r1 - 1)
         k = np.maximum(hi_row - lo_row + 1, 0)
         npairs = int(k.sum())

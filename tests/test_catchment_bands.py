@@ -121,6 +121,8 @@ def test_line_through_cell_centres_exact_width():
     shapely.MultiPoint([(X0 + 2050, Y0 + 2050), (X0 + 2050, Y0 + 2050.0000001)]),                 # all but equal points
     shapely.Point(X0 - 50_000, Y0),                                                                # far outside
     shapely.Point(X0 - 250, Y0 + 3050),                                                            # just outside, reaching in
+    shapely.GeometryCollection([shapely.Point(X0 + 500, Y0 + 90_000), shapely.Point(X0 + 500, Y0 - 90_000),
+                                shapely.LineString([(X0 + 1000, Y0 + 1000), (X0 + 3000, Y0 + 2000)])]),  # parts far off
 ])
 @pytest.mark.parametrize("radii", [[400.0, 800.0], [5.0], [49.999, 50.0, 50.001], [100.0, 100.5, 2000.0]])
 def test_degenerate_features(geom, radii):
