@@ -49,7 +49,8 @@ def jobs(value: str | int | None) -> int | None:
     try:
         n = int(str(value).strip())
     except ValueError:
-        raise InputError(f"--jobs {value}: not a whole number of processes.", hint="e.g. --jobs 2 (1 renders one map at a time).") from None
+        raise InputError(f"--jobs {value}: not a whole number of processes.",
+                         hint="e.g. --jobs 2 (1 renders one map at a time).") from None
     if not 1 <= n <= 64:
         raise InputError(f"--jobs {value}: outside 1–64 processes.", hint="leave it out to use the cores available.")
     return n
