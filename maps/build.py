@@ -183,8 +183,12 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         tasks.append(RenderTask(pm, list(formats or spec.formats), tiles=tiles, dpi=dpi))
         outcomes.append((i, outcome))
     n_jobs = min(jobs or default_jobs(), max(1, len(tasks)))
+    t_prepared = time.perf_counter()
     if len(tasks) > 1:
-        emit.info(f"  rendering {len(tasks)} map(s) in {n_jobs} process(es)")
+        emit.info(f"  prepared {len(tasks)} map(s) in {t_prepared - t_start:.1f} s; "
+                  f"rendering them in {n_jobs} process(es)")
+    children_cpu = _children_cpu()
+    render_cpu = 0.0
     # 2. ... then render them, in parallel when there are cores for it; results come back in map order
     error: KkrGeoError | None = None
     for done, r in enumerate(render_all(tasks, out, sources.tables, sources.table_meta, jobs=n_jobs), 1):
@@ -203,6 +207,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         outcome.html_bytes = r.html_bytes
         outcome.labels_dropped = r.labels_dropped
         outcome.seconds = r.seconds
+        render_cpu += r.cpu_seconds
         if outcome.html_bytes is not None and outcome.html_bytes > SIZE_BUDGET_BYTES:
             emit.warning(f"{outcome.name}.html is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
         if r.labels_dropped:
@@ -216,6 +221,11 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         clear_progress()
         sources.remove_observer(emit.observer)
         raise error
+    t_rendered = time.perf_counter()
+    if len(tasks) > 1:
+        emit.info(f"  rendered {len(tasks)} map(s) in {t_rendered - t_prepared:.1f} s "
+                  f"(CPU {render_cpu:.1f} s in {n_jobs} process(es))")
+    children_cpu = _children_cpu() - children_cpu
 
     if full:
         _write_geopackage(report, sources, out, emit.info, graduated)
@@ -229,8 +239,10 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     for line in report.stale:
         emit.info(f"stale: {line}")
     _log_input_notes(sources, emit.info)
+    own_cpu = time.process_time() - c_start
     emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped "
-        f"[{time.perf_counter() - t_start:.1f} s, CPU {time.process_time() - c_start:.1f} s].")
+              f"[{time.perf_counter() - t_start:.1f} s, CPU {own_cpu + children_cpu:.1f} s"
+              + (f" of which {children_cpu:.1f} s in worker processes" if children_cpu > 0 else "") + "].")
     sources.remove_observer(emit.observer)
     clear_progress()
     return report
@@ -269,6 +281,16 @@ def _log_input_notes(sources: Sources, log) -> None:
                 continue
             seen.add(note)
             log(f"  note: {name}: {note}")
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the render workers, once the pool is shut down)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return 0.0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def _size(path: Path) -> str:
