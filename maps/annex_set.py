@@ -34,9 +34,10 @@ class AnnexOutputs:
 
 
 def annex_outputs(out_dir: Path, pm, files: dict[str, Path], formats, tables: dict,
-                  meta: dict | None = None) -> AnnexOutputs:
+                  meta: dict | None = None, thumbnail: str | None = None) -> AnnexOutputs:
     """Figures CSV always; the annex PDF when the build writes PDFs; the back link when it writes HTML.
-    ``files``: the map's outputs so far (by format). No shared state: the build may call this in a worker."""
+    ``files``: the map's outputs so far (by format); ``thumbnail``: the index card's, if the renderer made it.
+    No shared state: the build may call this in a worker."""
     spec = pm.spec
     out_dir = Path(out_dir)
     res = AnnexOutputs()
@@ -57,7 +58,7 @@ def annex_outputs(out_dir: Path, pm, files: dict[str, Path], formats, tables: di
     if "html" in everything:
         res.html_bytes = link_to_index(everything["html"])
     png = everything.get("png")
-    thumb = thumbnail_data_uri(Path(png)) if png is not None and Path(png).exists() else None
+    thumb = thumbnail or (thumbnail_data_uri(Path(png)) if png is not None and Path(png).exists() else None)
     res.card = IndexCard(spec.name, spec.title, spec.subtitle, figures.sentence, everything, pm.source_line,
                          pm.date_line, list(pm.notes), thumbnail=thumb)
     return res

@@ -187,6 +187,9 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     if len(tasks) > 1:
         emit.info(f"  prepared {len(tasks)} map(s) in {t_prepared - t_start:.1f} s; "
                   f"rendering them in {n_jobs} process(es)")
+    if any(f in ("png", "pdf", "svg") for t in tasks for f in t.formats):
+        from kkr_geo.maps.fonts import font_family
+        font_family()   # the print font's Latin cut: made (once per machine) and registered before the workers fork
     children_cpu = _children_cpu()
     render_cpu = 0.0
     # 2. ... then render them, in parallel when there are cores for it; results come back in map order

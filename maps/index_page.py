@@ -39,19 +39,27 @@ class IndexCard:
     thumbnail: str | None = None   # a ``data:`` URI made when the map was rendered; else made from ``files["png"]``
 
 
-def thumbnail_data_uri(png: Path, width: int = THUMB_WIDTH) -> str:
-    """A downscaled copy of the map PNG as a ``data:`` URI (deterministic: no metadata, fixed compression)."""
+def thumbnail_data_uri(png, width: int = THUMB_WIDTH) -> str:
+    """A downscaled copy of the map PNG (a path, or the page as a PIL image) as a ``data:`` URI
+    (deterministic: no metadata, fixed compression)."""
     from PIL import Image
+    if isinstance(png, Image.Image):
+        return _thumbnail(png, width)
     with Image.open(png) as img:
-        img = img.convert("RGB")
-        h = max(1, round(img.height * width / img.width))
-        # a box reduction first (to at least twice the thumbnail's size), then Lanczos: 4x faster than
-        # Lanczos from 300 dpi, and the same to the eye at 320 px
-        factor = max(1, img.width // (2 * width))
-        small = (img.reduce(factor) if factor > 1 else img).resize((width, h), Image.Resampling.LANCZOS)
-        small = small.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        small.save(buf, format="PNG", optimize=True)
+        return _thumbnail(img, width)
+
+
+def _thumbnail(img, width: int) -> str:
+    from PIL import Image
+    img = img.convert("RGB")
+    h = max(1, round(img.height * width / img.width))
+    # a box reduction first (to at least twice the thumbnail's size), then Lanczos: 4x faster than
+    # Lanczos from 300 dpi, and the same to the eye at 320 px
+    factor = max(1, img.width // (2 * width))
+    small = (img.reduce(factor) if factor > 1 else img).resize((width, h), Image.Resampling.LANCZOS)
+    small = small.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    small.save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -79,11 +79,13 @@ def render_map(index: int, task: RenderTask, out_dir: Path, tables: dict, meta: 
                 res.html_bytes = render_html(pm, path, tiles=task.tiles)
                 res.files["html"] = path
             static = {f: Path(out_dir) / f"{name}.{f}" for f in task.formats if f in ("png", "pdf", "svg")}
+            thumbnail = None
             if static:
                 st = render_static(pm, static, dpi=task.dpi)
                 res.files.update(st.files)
                 res.labels_dropped = list(st.labels_dropped)
-            res.annex = annex_outputs(Path(out_dir), pm, dict(res.files), task.formats, tables, meta)
+                thumbnail = st.thumbnail
+            res.annex = annex_outputs(Path(out_dir), pm, dict(res.files), task.formats, tables, meta, thumbnail)
             res.files.update(res.annex.files)
             if res.annex.html_bytes is not None:
                 res.html_bytes = res.annex.html_bytes
