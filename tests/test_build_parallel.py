@@ -42,7 +42,7 @@ def test_one_and_two_processes_write_identical_files_and_log_in_map_order(synth_
     # the per-map lines come in map order, whatever order the workers finished in
     order = [next(n for n in MAPS if f"] {n}:" in line) for line in log2 if any(f"] {n}:" in line for n in MAPS)]
     assert order == MAPS
-    assert any("rendering 4 map(s) in 2 process(es)" in line for line in log2)
+    assert any("prepared 4 map(s)" in line and "rendering them in 2 process(es)" in line for line in log2)
 
 
 def test_maps_are_really_rendered_in_other_processes(synth_data, tmp_path):
