@@ -173,6 +173,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             outcome.skipped = exc.message.split("\n")[0]
             emit.warning(f"{prefix}: skipped – {outcome.skipped}")
             continue
+        outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data
         if pm.classification is not None and pm.indicator_layer is not None:
             graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
         fmts = [f for f in (formats or spec.formats)]
