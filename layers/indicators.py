@@ -415,6 +415,7 @@ def _why_not(value, decimal: str, thousands: str | None) -> str:
 
 
 _UNIT_TAIL = r"(?i)(?:%|kr\.?|dkk)[\s\u00a0\u202f]*$"
+_ANY_UNIT = re.compile(r"(?i)%|kr|dkk")
 
 
 def _check_units(col, values: list, parsed: list, lines, report: TableReport) -> None:
@@ -423,8 +424,8 @@ def _check_units(col, values: list, parsed: list, lines, report: TableReport) ->
     (a column of shares that all end in ``%`` is read as it is)."""
     from kkr_geo.layers.numbers import unit_of
     is_str = [i for i, v in enumerate(values) if type(v) is str]
-    if not is_str:
-        return
+    if not is_str or not _ANY_UNIT.search("\x00".join(values[i] for i in is_str)):
+        return  # (the common case, a column of plain numbers, costs one join and one scan)
     s = pd.Series([values[i] for i in is_str], dtype=object)
     hits = s.str.contains(_UNIT_TAIL, regex=True).to_numpy(dtype=bool)
     if not hits.any():

@@ -85,7 +85,7 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
     if "navn" not in gdf.columns:
         col = _find_column(gdf.columns, "navn")
         gdf["navn"] = gdf[col] if col is not None else [f"Klinik {i}" for i in gdf["kilde_linje"]]
-    _check_capacities(gdf, path, notes, cells)
+    _check_capacities(gdf, path, notes, cells, row="line" if path.suffix.lower() in _TABLE_SUFFIXES else "feature")
     gdf = _drop_outside_denmark(gdf, path, notes, dd)
     cols = [c for c in ("navn", "adresse", "postnr", "kapacitet_sp51", "kapacitet_sp62", "precision", "kilde_linje", "geometry")
             if c in gdf.columns]
@@ -200,7 +200,7 @@ def _range_problem(text: str) -> str | None:
     return None
 
 
-def _check_capacities(gdf, path: Path, notes: list[str], cells: _Cells) -> None:
+def _check_capacities(gdf, path: Path, notes: list[str], cells: _Cells, *, row: str = "line") -> None:
     """Refuse a capacity that cannot be one (negative, infinite, out of range, with a unit), listing
     every such cell with its line, clinic and column; list missing capacities and capacities of 0 in
     the notes (the clinic is kept as a location)."""
@@ -212,20 +212,20 @@ def _check_capacities(gdf, path: Path, notes: list[str], cells: _Cells) -> None:
             continue
         for line, name, v in zip(gdf["kilde_linje"], gdf["navn"], pd.to_numeric(gdf[col], errors="coerce")):
             key = (int(line), col)
-            where = f"line {line} ({name}): {col}"
+            where = f"{row} {line} ({name}): {col}"
             if key in cells.units:
                 errors.append(f"{where} {cells.units[key]!r} carries a unit; a capacity is a plain number")
             elif key in cells.unread and (why := _range_problem(cells.unread[key])):
                 errors.append(f"{where} {cells.unread[key]!r} {why}")
             elif pd.isna(v):
                 shown = repr(cells.unread[key]) if key in cells.unread else "empty"
-                missing.setdefault(col, []).append(f"line {line} ({name}): {shown}")
+                missing.setdefault(col, []).append(f"{row} {line} ({name}): {shown}")
             elif not np.isfinite(v):
                 errors.append(f"{where} is {v:g}, infinite")
             elif v < 0:
                 errors.append(f"{where} is negative ({f'{v:g}'.replace('.', ',')})")
             elif v == 0:
-                zero.setdefault(col, []).append(f"line {line} ({name})")
+                zero.setdefault(col, []).append(f"{row} {line} ({name})")
     if errors:
         raise InputError(f"{path}: {len(errors)} capacity cell(s) that cannot be a capacity:\n  "
                          + "\n  ".join(errors[:20]) + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""),
