@@ -178,6 +178,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             outcome.skipped = exc.message.split("\n")[0]
             emit.warning(f"[{i}/{len(specs)}] {spec.name}: skipped – {outcome.skipped}")
             continue
+        outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data
         if pm.classification is not None and pm.indicator_layer is not None:
             graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
         tasks.append(RenderTask(pm, list(formats or spec.formats), tiles=tiles, dpi=dpi))

@@ -237,8 +237,11 @@ def split_bornholm(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoData
 
 
 def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> PreparedMap:
-    """Resolve ``spec`` against ``sources`` (a :class:`maps.sources.Sources`)."""
+    """Resolve ``spec`` against ``sources`` (a :class:`maps.sources.Sources`); the figures its texts
+    quote (``{tal:name}``) are computed from the data (:mod:`kkr_geo.maps.text_figures`)."""
     from kkr_geo.maps.sources import SourceUnavailable
+    from kkr_geo.maps.text_figures import resolve
+    spec = resolve(spec, sources)
     layers: list[PreparedLayer] = []
     skipped_notes: list[str] = []
     for lspec in spec.layers:
