@@ -67,6 +67,8 @@ def cell_distance_bands(merged, grid, radii: np.ndarray, detour_factor: float) -
     rhos = np.concatenate([radii - margin,                                      # an anchor within: surely inside
                            np.sqrt((radii + margin) ** 2 + gap * gap / 4)])     # none within: surely beyond
     reach = float(rhos[-1])
+    # squared radii in cells; a radius below the margin has no "surely inside" disc at all
+    reach2 = np.where(rhos > 0, (rhos / cs) ** 2, -1.0)
     # anchors in fractional grid rows/columns (cell centres at integers); the window of rows and
     # columns whose centres some anchor may reach
     t = grid.transform
@@ -107,7 +109,7 @@ def cell_distance_bands(merged, grid, radii: np.ndarray, detour_factor: float) -
         a = np.repeat(np.arange(len(anchors)), k)
         row = np.arange(npairs) - np.repeat(np.cumsum(k) - k - lo_row + r0, k)  # its row in the strip
         dy = fr[a] - (row + r0)                                   # in cells
-        w2 = ((rhos / cs) ** 2)[:, None] - (dy * dy)[None, :]     # levels × pairs, in cells²
+        w2 = reach2[:, None] - (dy * dy)[None, :]                 # levels × pairs, in cells²
         w = np.sqrt(np.maximum(w2, 0.0))
         w[w2 < 0] = -1.0                                          # the row is out of reach: an empty interval
         f = fc[a]

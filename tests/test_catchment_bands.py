@@ -131,6 +131,15 @@ def test_degenerate_features(geom, radii):
     _check(geom, grid, np.asarray(radii) / 1.3, 1.3)
 
 
+def test_radius_below_the_margin():
+    # a stop 2 mm from a cell centre: with a radius of 0.1 µm that cell is in the outer band, not the
+    # inner one (the "surely inside" bound must not go negative and square back to positive)
+    grid = PopulationGrid(np.ones((21, 21)), Affine(100, 0, X0, 0, -100, Y0 + 2100), source="toy", precision="exact")
+    stop = shapely.Point(X0 + 1050.002, Y0 + 1050)
+    pos, band = _check(stop, grid, [1e-7, 0.001, 0.0025, 150.0])
+    assert np.bincount(band, minlength=4).tolist() == [0, 0, 1, 8]
+
+
 def test_lattice_distances_along_a_diagonal():
     # a 45° line through cell centres: cells at k·√2·100 m, limits at those distances computed in floats
     grid = PopulationGrid(np.ones((50, 50)), Affine(100, 0, X0, 0, -100, Y0 + 5000), source="toy", precision="exact")
