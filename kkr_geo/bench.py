@@ -158,10 +158,13 @@ def synthetic_denmark(n_cells: int = 4_300_000, seed: int = 3) -> tuple[Populati
     return grid, {"kommune": _block_areas(x0, y1, cols * cs, rows * cs, 14, 7, 98, "Kommune")}
 
 
-def real_region(data_dir) -> tuple[PopulationGrid, dict, gpd.GeoDataFrame]:
+def real_region(data_dir, method: str = "areal") -> tuple[PopulationGrid, dict, gpd.GeoDataFrame]:
+    """The region's grid from the data directory. ``method="areal"`` (the bench's default): Tabel 3 spread
+    evenly over each planning area, 260,407 populated cells, the grid issue 14's targets were set on and
+    the heavier case; ``"dasymetric"``: the maps' default surface (≈ 89,000 populated cells)."""
     from kkr_geo.layers import load_layer
     from kkr_geo.layers.population import region_population_grid
-    grid = region_population_grid(data_dir, cell_size=100)
+    grid = region_population_grid(data_dir, cell_size=100, method=method)
     kommuner = load_layer("kommuner", data_dir)
     brt = load_layer("brt", data_dir)
     stops = load_layer("brt_stops", data_dir)
@@ -480,9 +483,9 @@ def bench_region(args, log=print) -> dict:
             from kkr_geo.layers.datadir import resolve_data_dir
             dd = resolve_data_dir(args.data_dir)
             if dd.has("indikatorer/fysioterapi_kapacitet_speciale51_2024.csv") and dd.has("dagi/kommuner.geojson"):
-                grid, areas, corridor = real_region(dd)
+                grid, areas, corridor = real_region(dd, args.grid)
                 # how the data directory was found, not its path: the JSON is kept and compared across machines
-                label = f"default region grid from the data directory ({dd.origin})"
+                label = f"region grid ({args.grid}) from the data directory ({dd.origin})"
         except Exception as exc:  # noqa: BLE001 - the bench falls back to synthetic data
             log(f"(real data not usable: {type(exc).__name__}: {exc}; using a synthetic region)")
     if grid is None:
@@ -697,6 +700,12 @@ def compare_runs(a: dict, b: dict, tolerance: float = COMPARE_TOLERANCE, log=pri
             log(f"{sec} run {label}: targets {'all met' if not missed else 'MISSED: ' + '; '.join(missed)}; "
                 f"answers {'agree' if not differ else 'DIFFER: ' + ', '.join(differ)}")
             ok &= not missed and not differ
+    if "build" in a and "build" in b:
+        for label, run in (("A", a), ("B", b)):
+            missed = [t["what"] for t in run["build"]["targets"] if not t["met"]]
+            log(f"build run {label}: median {run['build']['median_wall_s']:.1f} s; "
+                f"{'target met' if not missed else 'MISSED: ' + '; '.join(missed)}")
+            ok &= not missed
     log("verdict: " + ("ratios agree, every target met and every answer agreeing in both runs" if ok else "NOT all good"))
     return ok
 
@@ -710,6 +719,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-national", action="store_true", help="full mode without the national run")
     ap.add_argument("--synthetic", action="store_true", help="use the synthetic region even if the data exists")
     ap.add_argument("--data-dir", help="data directory (default: resolved like the CLI)")
+    ap.add_argument("--grid", choices=("areal", "dasymetric"), default="areal",
+                    help="region population grid: areal (even spread, 260,407 cells; default) or dasymetric (the maps')")
+    ap.add_argument("--build", action="store_true",
+                    help="also time the full annex build (3 fresh `kkr-geo build` processes; kkr_geo.bench_build)")
     ap.add_argument("--facilities", type=int, default=None, help="facilities in the region run")
     ap.add_argument("--reps", type=int, default=None, help="interleaved repetitions (default 7, quick 3)")
     ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
@@ -745,10 +758,17 @@ def main(argv=None) -> int:
                 print(f"national run failed (exit {proc.returncode})")
                 return 1
             out["national"] = json.loads(path.read_text(encoding="utf-8"))["national"]
+    if args.build:
+        from kkr_geo.bench_build import bench_build
+        from kkr_geo.layers.datadir import resolve_data_dir
+        print()
+        print("== annex build: fresh `python -m kkr_geo build` processes into empty folders")
+        out["build"] = bench_build(str(resolve_data_dir(args.data_dir).path), reps=3)
     out["load_end"] = list(os.getloadavg())
-    sections = [out[s] for s in ("region", "national") if s in out]
+    sections = [out[s] for s in ("region", "national", "build") if s in out]
     out["all_targets_met"] = all(t["met"] for s in sections for t in s["targets"])
-    out["all_answers_agree"] = all(e["answers"]["agree"] for s in sections for e in s["queries"].values() if e.get("answers"))
+    out["all_answers_agree"] = all(e["answers"]["agree"] for s in sections for e in s.get("queries", {}).values()
+                                   if e.get("answers"))
     print()
     print(f"load average at the end: {', '.join(f'{x:.2f}' for x in out['load_end'])}; "
           f"all targets met: {out['all_targets_met']}; all answers agree with the baseline: {out['all_answers_agree']}")
