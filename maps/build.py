@@ -246,7 +246,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     own_cpu = time.process_time() - c_start
     emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped "
               f"[{time.perf_counter() - t_start:.1f} s, CPU {own_cpu + children_cpu:.1f} s"
-              + (f" of which {children_cpu:.1f} s in worker processes" if children_cpu > 0 else "") + "].")
+              + (f" of which {children_cpu:.1f} s in worker processes" if n_jobs > 1 and len(tasks) > 1 else "") + "].")
     sources.remove_observer(emit.observer)
     clear_progress()
     return report
