@@ -275,13 +275,16 @@ def _changed_forecast(data_copy) -> Path:
 
 
 def test_changed_data_stops_the_map_with_the_message(shared_data, data_copy, tmp_path, capsys):
+    """The map whose title the changed data contradicts is not built, the other is; exit status 3."""
     from kkr_geo.cli import main
     root = _changed_forecast(data_copy)
-    code = main(["--data-dir", str(root), "build", "--only", "befolkningsprognose_2030", "--out", str(tmp_path / "out"),
+    code = main(["--data-dir", str(root), "build", "--only", "befolkningsprognose_2030,kapacitet_2030", "--out", str(tmp_path / "out"),
                  "--formats", "png", "--dpi", "30"])
     out, err = capsys.readouterr()
     said = out + err
-    ok = (code != 0 and not (tmp_path / "out" / "befolkningsprognose_2030.png").exists()
+    ok = (code == 3 and not (tmp_path / "out" / "befolkningsprognose_2030.png").exists()
+          and (tmp_path / "out" / "kapacitet_2030.png").exists()       # the other map is built
+          and "1 STOPPED" in said
           and "befolkningsprognose_2030.yaml: claims[0]" in said
           and "top 3 are Valby (20), Vesterbro (14,6), Amager (9,6)" in said)
     check("title_claims_changed_data_stops_map", "maps", "clear_error", "clear_error" if ok else "silent_loss",
