@@ -188,6 +188,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         except ClaimFalse as exc:
             # the title would lie: this map is not built (the others are), and the build fails at the end
             outcome.skipped, outcome.stopped = "its texts do not match the data: " + exc.message.split("\n")[0], True
+            outcome.title = spec.name   # the index page lists it by name, not by the title the data contradicts
             emit.warning(f"[{i}/{len(specs)}] {spec.name}: STOPPED – {exc}")
             continue
         outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data

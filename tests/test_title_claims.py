@@ -289,3 +289,12 @@ def test_changed_data_stops_the_map_with_the_message(shared_data, data_copy, tmp
           and "top 3 are Valby (20), Vesterbro (14,6), Amager (9,6)" in said)
     check("title_claims_changed_data_stops_map", "maps", "clear_error", "clear_error" if ok else "silent_loss",
           f"exit {code}: {said[-1500:]}")
+
+
+def test_a_stopped_map_is_listed_by_name_not_by_its_false_title(shared_data, data_copy, tmp_path):
+    from kkr_geo.maps.build import build
+    root = _changed_forecast(data_copy)
+    report = build(root, tmp_path / "out", only=["befolkningsprognose_2030"], formats=["png"], dpi=30)
+    [m] = report.stopped
+    assert m.name == m.title == "befolkningsprognose_2030" and not m.files and report.skipped == [m]
+    assert m.skipped.startswith("its texts do not match the data: befolkningsprognose_2030.yaml: claims[0]")
