@@ -2,8 +2,8 @@
 
 Each run is a fresh ``python -m kkr_geo build`` process writing into an empty temporary folder, on
 the same data directory as the bench; wall-clock from start to exit, CPU as user + system time of
-that process *and* its render workers (``RUSAGE_CHILDREN``). The build's own lines give the phases
-(``prepared … in X s``, ``rendered … in Y s``) and the number of maps. The first run may include
+that process *and* its render processes (``RUSAGE_CHILDREN``). The build's own lines give the time
+spent preparing maps, when the last map was rendered, the render CPU and the number of maps. The first run may include
 one-time work per machine (the print font's cut, the road network cache): every run is reported,
 the target is judged on the median. The build must exit 0 and write every map it lists, or the
 bench fails.
@@ -46,8 +46,8 @@ def one_build(data_dir: str | None, jobs: int | None = None, extra: list[str] = 
         if proc.returncode != 0:
             raise RuntimeError(f"the build exited {proc.returncode}:\n{log[-2000:]}")
         done = re.search(r"done: (\d+) map\(s\) built, (\d+) skipped", log)
-        prepared = re.search(r"prepared \d+ map\(s\) in ([\d.]+) s; rendering them in (\d+) process", log)
-        rendered = re.search(r"rendered \d+ map\(s\) in ([\d.]+) s \(CPU ([\d.]+) s", log)
+        prepared = re.search(r"prepared \d+ map\(s\) in ([\d.]+) s; all rendered after ([\d.]+) s "
+                             r"\(render CPU ([\d.]+) s(?:, up to (\d+) process)?", log)
         per_map = {m.group(1): float(m.group(2)) for m in re.finditer(r"\] (\w+): .*\[([\d.]+) s, CPU", log)}
         files = sorted(p.name for p in out.iterdir() if p.is_file())
         built = int(done.group(1)) if done else 0
@@ -57,9 +57,9 @@ def one_build(data_dir: str | None, jobs: int | None = None, extra: list[str] = 
         return {"wall_s": wall, "cpu_s": cpu, "load_1min": load, "maps_built": built,
                 "maps_skipped": int(done.group(2)) if done else None,
                 "prepare_s": float(prepared.group(1)) if prepared else None,
-                "render_processes": int(prepared.group(2)) if prepared else 1,
-                "render_s": float(rendered.group(1)) if rendered else None,
-                "render_cpu_s": float(rendered.group(2)) if rendered else None,
+                "render_processes": int(prepared.group(4)) if prepared and prepared.group(4) else 1,
+                "render_s": float(prepared.group(2)) if prepared else None,   # until the last map was rendered
+                "render_cpu_s": float(prepared.group(3)) if prepared else None,
                 "per_map_s": per_map, "files": len(files)}
 
 
@@ -70,8 +70,8 @@ def bench_build(data_dir: str | None = None, reps: int = 3, jobs: int | None = N
         r = one_build(data_dir, jobs)
         runs.append(r)
         log(f"  build run {i + 1}/{reps}: {r['wall_s']:.1f} s wall, CPU {r['cpu_s']:.1f} s (load {r['load_1min']:.1f}); "
-            f"{r['maps_built']} maps, {r['files']} files; prepare {r['prepare_s']} s, render {r['render_s']} s "
-            f"in {r['render_processes']} process(es)")
+            f"{r['maps_built']} maps, {r['files']} files; prepare {r['prepare_s']} s (overlapping the rendering), "
+            f"all rendered after {r['render_s']} s, up to {r['render_processes']} render process(es)")
     wall = statistics.median(r["wall_s"] for r in runs)
     cpu = statistics.median(r["cpu_s"] for r in runs)
     slowest = max(runs[-1]["per_map_s"].items(), key=lambda kv: kv[1]) if runs[-1]["per_map_s"] else None

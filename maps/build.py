@@ -35,7 +35,7 @@ from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES
 from kkr_geo.maps.prepare import prepare
 from kkr_geo.maps.sources import SourceUnavailable, Sources
 from kkr_geo.maps.spec import load_specs
-from kkr_geo.maps.render_pool import RenderTask, default_jobs, reissue_warnings, render_all
+from kkr_geo.maps.render_pool import RenderTask, default_jobs, preload_renderers, reissue_warnings, render_all
 
 logger = get_logger(__name__)
 
@@ -173,45 +173,50 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     parts = remove_stale_parts(out)
     if parts:
         emit.info(f"  note: removed {len(parts)} temporary file(s) left by an interrupted run: {', '.join(p.name for p in parts)}")
-    # 1. prepare every map here (each layer read once, its notes said once) ...
-    tasks: list[RenderTask] = []
-    outcomes: list[tuple[int, MapOutcome]] = []   # (position among the specs, outcome) per task
-    for i, spec in enumerate(specs, 1):
-        outcome = MapOutcome(spec.name, spec.title)
-        report.maps.append(outcome)
-        try:
-            pm = prepare(spec, sources, date_stamp=date_stamp)
-        except SourceUnavailable as exc:
-            outcome.skipped = exc.message.split("\n")[0]
-            emit.warning(f"[{i}/{len(specs)}] {spec.name}: skipped – {outcome.skipped}")
-            continue
-        except ClaimFalse as exc:
-            # the title would lie: this map is not built (the others are), and the build fails at the end
-            outcome.skipped, outcome.stopped = "its texts do not match the data: " + exc.message.split("\n")[0], True
-            outcome.title = spec.name   # the index page lists it by name, not by the title the data contradicts
-            emit.warning(f"[{i}/{len(specs)}] {spec.name}: STOPPED – {exc}")
-            continue
-        outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data
-        if pm.classification is not None and pm.indicator_layer is not None:
-            graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
-        tasks.append(RenderTask(pm, list(formats or spec.formats), tiles=tiles, dpi=dpi))
-        outcomes.append((i, outcome))
-    n_jobs = min(jobs or default_jobs(), max(1, len(tasks)))
-    t_prepared = time.perf_counter()
-    if len(tasks) > 1:
-        emit.info(f"  prepared {len(tasks)} map(s) in {t_prepared - t_start:.1f} s; "
-                  f"rendering them in {n_jobs} process(es)")
-    if any(f in ("png", "pdf", "svg") for t in tasks for f in t.formats):
-        from kkr_geo.maps.fonts import font_family
-        font_family()   # the print font's Latin cut: made (once per machine) and registered before the workers fork
+    # Every map is prepared here (each layer read once, its notes said once); each prepared map is rendered
+    # in a process forked right after it was prepared, while the next maps are prepared (render_pool).
+    n_jobs = jobs or default_jobs()
+    planned_formats = {f for spec in specs for f in (formats or spec.formats)}
+    preload_renderers(planned_formats)   # imported once here, shared by every render process
+    outcomes: list[tuple[int, MapOutcome]] = []   # (position among the specs, outcome) per map prepared
+    phase = {"prepare_s": 0.0, "prepared": 0}
+
+    def prepared_maps():
+        for i, spec in enumerate(specs, 1):
+            outcome = MapOutcome(spec.name, spec.title)
+            report.maps.append(outcome)
+            t0 = time.perf_counter()
+            try:
+                pm = prepare(spec, sources, date_stamp=date_stamp)
+            except SourceUnavailable as exc:
+                outcome.skipped = exc.message.split("\n")[0]
+                emit.warning(f"[{i}/{len(specs)}] {spec.name}: skipped – {outcome.skipped}")
+                continue
+            except ClaimFalse as exc:
+                # the title would lie: this map is not built (the others are), and the build fails at the end
+                outcome.skipped, outcome.stopped = "its texts do not match the data: " + exc.message.split("\n")[0], True
+                outcome.title = spec.name   # the index page lists it by name, not by the title the data contradicts
+                emit.warning(f"[{i}/{len(specs)}] {spec.name}: STOPPED – {exc}")
+                continue
+            finally:
+                phase["prepare_s"] += time.perf_counter() - t0
+            outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data
+            if pm.classification is not None and pm.indicator_layer is not None:
+                graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
+            outcomes.append((i, outcome))
+            phase["prepared"] += 1
+            yield RenderTask(pm, list(formats or spec.formats), tiles=tiles, dpi=dpi)
+
+    if len(specs) > 1:
+        emit.info(f"  preparing and rendering {len(specs)} map(s) in up to {n_jobs} process(es) at once")
+    t_render = time.perf_counter()
     children_cpu = _children_cpu()
     render_cpu = 0.0
-    # 2. ... then render them, in parallel when there are cores for it; results come back in map order
     error: KkrGeoError | None = None
-    for done, r in enumerate(render_all(tasks, out, sources.tables, sources.table_meta, jobs=n_jobs), 1):
+    for done, r in enumerate(render_all(prepared_maps(), out, sources.tables, sources.table_meta, jobs=n_jobs), 1):
         i, outcome = outcomes[r.index]
         prefix = f"[{i}/{len(specs)}] {outcome.name}"
-        show_progress(logger, done, len(tasks), outcome.name)
+        show_progress(logger, done, len(specs), outcome.name)
         reissue_warnings(r)
         if r.annex is not None:
             annex.add(r.annex)
@@ -238,10 +243,11 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         clear_progress()
         sources.remove_observer(emit.observer)
         raise error
-    t_rendered = time.perf_counter()
-    if len(tasks) > 1:
-        emit.info(f"  rendered {len(tasks)} map(s) in {t_rendered - t_prepared:.1f} s "
-                  f"(CPU {render_cpu:.1f} s in {n_jobs} process(es))")
+    parallel = n_jobs > 1 and phase["prepared"] > 1
+    if phase["prepared"] > 1:
+        emit.info(f"  prepared {phase['prepared']} map(s) in {phase['prepare_s']:.1f} s; all rendered after "
+                  f"{time.perf_counter() - t_render:.1f} s (render CPU {render_cpu:.1f} s"
+                  + (f", up to {n_jobs} process(es) at once)" if parallel else ")"))
     children_cpu = _children_cpu() - children_cpu
 
     if full:
@@ -260,7 +266,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped) - len(report.stopped)} skipped"
               + (f", {len(report.stopped)} STOPPED (texts that do not match the data)" if report.stopped else "")
               + f" [{time.perf_counter() - t_start:.1f} s, CPU {own_cpu + children_cpu:.1f} s"
-              + (f" of which {children_cpu:.1f} s in worker processes" if n_jobs > 1 and len(tasks) > 1 else "") + "].")
+              + (f" of which {children_cpu:.1f} s in render processes" if parallel else "") + "].")
     sources.remove_observer(emit.observer)
     clear_progress()
     return report

@@ -1,29 +1,34 @@
-"""Render the prepared maps of one build, in worker processes when the machine has more than one core.
+"""Render the maps of one build, each in a process forked from the build when the machine has more than one core.
 
-The build prepares every map in its own process first (each layer is read once, and the notes about
-the inputs are said once); then each map's outputs (HTML, PNG/PDF/SVG, figure table, annex PDF,
-thumbnail) are rendered by :func:`render_map`, which touches no shared state. With ``jobs > 1`` the
-workers are forked from the build process, so they inherit the prepared maps instead of receiving
-them pickled; only the small :class:`RenderedMap` results travel back.
+The build prepares the maps one after the other in its own process (each layer is read once, and the
+notes about the inputs are said once) and hands them over lazily; :func:`render_all` forks a render
+process for each map right after it is prepared, so the next maps are prepared while the earlier ones
+render. A render process runs :func:`render_map` (HTML, PNG/PDF/SVG, figure table, annex PDF,
+thumbnail), which touches no shared state, and sends back a small :class:`RenderedMap`; the prepared
+map itself is inherited through the fork, never pickled. The renderers are imported once, before the
+first fork (:func:`preload_renderers`).
 
-Results are yielded in the order of the maps, whatever order the workers finish in, so the log and
-every output are the same for any number of jobs. Library warnings raised in a worker are handed
-back and re-issued in the build process (where the build turns them into ``note:`` lines). A map
-that fails with a user-facing error (:class:`~kkr_geo.geo.errors.KkrGeoError`) stops the build: no
-further map is started, the maps already being rendered are finished and handed back (so the build
-can record their files), and the error is raised by the caller after that.
+Results are yielded in the order of the maps, whatever order the processes finish in, so the log and
+every output are the same for any number of jobs. Library warnings raised while rendering are handed
+back and re-issued in the build process (where the build turns them into ``note:`` lines). A map that
+fails with a user-facing error (:class:`~kkr_geo.geo.errors.KkrGeoError`), or one that cannot be
+prepared, stops the build: no further map is started, the maps already rendering are finished and
+handed back (so the build can record their files), then the error is raised. A programming error in
+a render process comes back as :class:`RenderCrash` with its traceback; the other render processes
+are stopped.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import time
+import traceback
 import warnings
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from kkr_geo.geo.errors import KkrGeoError
 from kkr_geo.maps.annex_set import AnnexOutputs, annex_outputs
@@ -97,14 +102,16 @@ def render_map(index: int, task: RenderTask, out_dir: Path, tables: dict, meta: 
     return res
 
 
-# The tasks of the running build, set before the workers are forked (they read their task by index).
-_STATE: tuple | None = None
-
-
-def _work(index: int) -> RenderedMap:
-    assert _STATE is not None, "render_pool: worker started without tasks"
-    tasks, out_dir, tables, meta = _STATE
-    return render_map(index, tasks[index], out_dir, tables, meta)
+def _child(index: int, task: RenderTask, out_dir: Path, tables: dict, meta: dict | None, conn) -> None:
+    """Body of a forked render process: render one map and send the result (or the traceback) back."""
+    try:
+        result: tuple[str, object] = ("ok", render_map(index, task, out_dir, tables, meta))
+    except BaseException:  # noqa: BLE001 - a programming error: its traceback goes to the build process
+        result = ("crash", traceback.format_exc())
+    try:
+        conn.send(result)
+    finally:
+        conn.close()
 
 
 def reissue_warnings(rendered: RenderedMap) -> None:
@@ -113,50 +120,110 @@ def reissue_warnings(rendered: RenderedMap) -> None:
         warnings.warn_explicit(message, category, filename, lineno)
 
 
-def render_all(tasks: list[RenderTask], out_dir: Path, tables: dict, meta: dict | None, *,
+class RenderCrash(RuntimeError):
+    """A render process failed with a programming error (its traceback is the message) or died."""
+
+
+def preload_renderers(formats: set[str]) -> None:
+    """Import the renderers (matplotlib, folium, WeasyPrint) in the build process, so that forked render
+    processes share them instead of importing them again each; and make the print font's cut."""
+    from kkr_geo.maps import interactive, static  # noqa: F401
+    if formats & {"png", "pdf", "svg"}:
+        from kkr_geo.maps.fonts import font_family
+        font_family()
+    if "pdf" in formats:
+        from kkr_geo.geo.errors import KkrGeoError as _Err
+        from kkr_geo.maps import annex
+        try:
+            annex._weasyprint()
+        except _Err:
+            pass   # said per map, where the annex PDF is left out
+
+
+def render_all(tasks: Iterable[RenderTask], out_dir: Path, tables: dict, meta: dict | None, *,
                jobs: int | None = None) -> Iterator[RenderedMap]:
-    """Render every task; yields one :class:`RenderedMap` per task started, in task order."""
-    global _STATE
+    """Render every task; yields one :class:`RenderedMap` per task started, in task order.
+
+    ``tasks`` may be lazy (the build prepares each map when it is asked for the next task): with
+    ``jobs > 1`` every map is rendered in a process forked right after it was prepared, so preparing
+    the next maps goes on while the earlier ones render. At most ``jobs`` maps render at once, and at
+    most ``jobs`` prepared maps wait for a free slot. An exception while preparing (from ``tasks``)
+    stops new work; the maps being rendered are finished and yielded, then it is raised."""
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    workers = min(jobs, len(tasks))
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for i, task in enumerate(tasks):
+    it = iter(tasks)
+    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for i, task in enumerate(it):
             r = render_map(i, task, out_dir, tables, meta)
             yield r
             if r.error is not None:
                 return
         return
 
-    _STATE = (tasks, Path(out_dir), tables, meta)
+    ctx = multiprocessing.get_context("fork")
+    running: dict = {}                       # receiving end of a pipe -> (index, process)
+    waiting: list[tuple[int, RenderTask]] = []  # prepared, not yet started
+    finished: dict[int, RenderedMap] = {}
+    next_index = next_out = 0
+    exhausted = failed = False
+    prepare_error: BaseException | None = None
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            pending: dict[Future, int] = {}
-            finished: dict[int, RenderedMap] = {}
-            submitted = next_out = 0
-            failed = False
-            while True:
-                # keep every worker busy, but never more in flight than workers: after a failure the
-                # build stops at once instead of rendering the maps still queued
-                while not failed and submitted < len(tasks) and len(pending) < workers:
-                    pending[pool.submit(_work, submitted)] = submitted
-                    submitted += 1
-                while next_out in finished:
-                    r = finished.pop(next_out)
-                    next_out += 1
-                    failed = failed or r.error is not None
-                    yield r
-                if not pending:   # everything started has been handed back in order
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    i = pending.pop(fut)
-                    r = fut.result()   # a programming error in a worker is raised here, with its traceback
-                    finished[i] = r
-                    failed = failed or r.error is not None
+        while True:
+            # start prepared maps while there are free slots
+            while waiting and len(running) < jobs and not failed:
+                index, task = waiting.pop(0)
+                receive, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(index, task, Path(out_dir), tables, meta, send),
+                                   name=f"kkr-geo render {index}", daemon=True)
+                proc.start()
+                send.close()
+                running[receive] = (index, proc)
+            # hand back what is done, in order
+            while next_out in finished:
+                r = finished.pop(next_out)
+                next_out += 1
+                yield r
+            # prepare the next map while the others render (keeping at most `jobs` waiting)
+            if not exhausted and not failed and len(waiting) < jobs:
+                try:
+                    waiting.append((next_index, next(it)))
+                    next_index += 1
+                except StopIteration:
+                    exhausted = True
+                except BaseException as exc:  # noqa: BLE001 - raised after the running maps are recorded
+                    prepare_error, failed = exc, True
+                continue
+            if not running:
+                if waiting and not failed:
+                    continue
+                break
+            for receive in multiprocessing.connection.wait(list(running)):
+                index, proc = running.pop(receive)
+                try:
+                    kind, payload = receive.recv()
+                except EOFError:
+                    kind, payload = "crash", f"the process rendering map {index + 1} died (exit code {proc.exitcode})"
+                receive.close()
+                proc.join()
+                if kind != "ok":
+                    raise RenderCrash(str(payload))
+                assert isinstance(payload, RenderedMap)
+                finished[index] = payload
+                failed = failed or payload.error is not None
+        while next_out in finished:   # after a failure: what finished behind it, in order
+            yield finished.pop(next_out)
+            next_out += 1
+        for index in sorted(finished):
+            yield finished.pop(index)
     finally:
-        _STATE = None
+        for receive, (_, proc) in running.items():   # an interrupt or a crash: stop the others
+            proc.terminate()
+            proc.join()
+            receive.close()
+    if prepare_error is not None:
+        raise prepare_error
 
 
-__all__ = ["RenderTask", "RenderedMap", "default_jobs", "reissue_warnings", "render_all", "render_map"]
+__all__ = ["RenderCrash", "RenderTask", "RenderedMap", "default_jobs", "preload_renderers", "reissue_warnings",
+           "render_all", "render_map"]

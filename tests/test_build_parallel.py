@@ -42,7 +42,7 @@ def test_one_and_two_processes_write_identical_files_and_log_in_map_order(synth_
     # the per-map lines come in map order, whatever order the workers finished in
     order = [next(n for n in MAPS if f"] {n}:" in line) for line in log2 if any(f"] {n}:" in line for n in MAPS)]
     assert order == MAPS
-    assert any("prepared 4 map(s)" in line and "rendering them in 2 process(es)" in line for line in log2)
+    assert any("prepared 4 map(s)" in line and "up to 2 process(es) at once" in line for line in log2)
 
 
 def test_maps_are_really_rendered_in_other_processes(synth_data, tmp_path):
@@ -136,3 +136,40 @@ def test_build_bench_fails_loudly_when_the_build_fails(tmp_path):
     from kkr_geo.bench_build import one_build
     with pytest.raises(RuntimeError, match="exited"):
         one_build(str(tmp_path / "no such folder"))
+
+
+def test_a_map_that_cannot_be_prepared_stops_the_build_after_the_maps_already_rendering(synth_data, tmp_path,
+                                                                                         monkeypatch):
+    import kkr_geo.maps.build as build_mod
+    original = build_mod.prepare
+
+    def fail_on_third(spec, sources, **kw):
+        if spec.name == MAPS[2]:
+            raise InputError(f"{spec.name}: a table cell is not a number (test)", hint="fix the cell (test)")
+        return original(spec, sources, **kw)
+
+    monkeypatch.setattr(build_mod, "prepare", fail_on_third)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match="not a number"):
+        _build(synth_data, out, 2)
+    recorded = (out / MANIFEST).read_text(encoding="utf-8")
+    written = {p.name for p in out.iterdir() if p.is_file() and p.name != MANIFEST}
+    assert any(n.startswith(f"{MAPS[0]}.") for n in written) and any(n.startswith(f"{MAPS[1]}.") for n in written)
+    assert not any(n.startswith(f"{MAPS[3]}.") for n in written), "no map is started after the failure"
+    assert all(n in recorded for n in written)
+    assert not [p for p in out.iterdir() if ".part" in p.name]
+
+
+def test_a_programming_error_in_a_render_process_comes_back_with_its_traceback(synth_data, tmp_path, monkeypatch):
+    import kkr_geo.maps.interactive as interactive
+    from kkr_geo.maps.render_pool import RenderCrash
+
+    def broken(pm, path, **kw):
+        raise ZeroDivisionError(f"bug while drawing {pm.spec.name} (test)")
+
+    monkeypatch.setattr(interactive, "render_html", broken)
+    with pytest.raises(RenderCrash) as err:
+        _build(synth_data, tmp_path / "out", 2)
+    assert "ZeroDivisionError" in str(err.value) and "(test)" in str(err.value) and "Traceback" in str(err.value)
+    import multiprocessing
+    assert not multiprocessing.active_children(), "no render process is left behind"
