@@ -14,6 +14,7 @@ import pandas as pd
 
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.provenance import carry_provenance
+from kkr_geo.maps.catchment_areas import drawn_areas
 from kkr_geo.maps.classify import Classification, classify
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.spec import LayerSpec, MapSpec
@@ -252,6 +253,8 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         gdf = _apply_filter(gdf, lspec.filter, f"{spec.name}: layer {lspec.id}")
         rows = gdf
         gdf = carry_provenance(gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy(), source_gdf)
+        # grid-cell geometry (network catchments, served cells) is drawn as closed areas; ``rows`` keep the cells
+        gdf = drawn_areas(gdf)
         attrs = gdf.attrs
         for col in lspec.tooltip + lspec.popup:
             if col not in gdf.columns:

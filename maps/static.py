@@ -93,7 +93,9 @@ def _draw_layer(ax, lay, pm: PreparedMap, z: int):
         col = band_column(gdf)
         order = gdf.sort_values(col, ascending=False) if col else gdf  # far bands first, near on top
         colours = [catchment_colour(gdf, v) for v in order[col]] if col else [colour] * len(order)
-        order.plot(ax=ax, color=colours, alpha=0.55, edgecolor="none", zorder=z)
+        order.plot(ax=ax, color=colours, alpha=0.5, edgecolor="none", zorder=z)
+        # an outline in the band's colour keeps small areas visible at region scale
+        order.boundary.plot(ax=ax, color=colours, linewidth=0.5, alpha=0.9, zorder=z + 0.01)
     elif s.style == "gap":
         gdf.plot(ax=ax, facecolor=colour, alpha=0.35, edgecolor=colour, linewidth=0.5, hatch="////", zorder=z)
     elif s.style == "flow":

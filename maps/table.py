@@ -97,5 +97,7 @@ def table_html(t: MapTable) -> str:
              ".kkr-table table{border-collapse:collapse}.kkr-table th{text-align:left;border-bottom:1px solid #999;"
              "position:sticky;top:0;background:#fff}.kkr-table td{padding:1px 6px 1px 0;vertical-align:top}"
              ".kkr-table td.n{text-align:right;white-space:nowrap}</style>")
-    return (style + f"<details class=\"kkr-table\" open><summary><b>{html.escape(t.title or 'Tabel')}</b> "
-            f"({len(t.rows)} rækker)</summary><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>")
+    # small screens show the short summary (the table starts closed there, maps/html_access.py)
+    return (style + f"<details class=\"kkr-table\" open><summary><span class=\"kkr-table-long\"><b>"
+            f"{html.escape(t.title or 'Tabel')}</b> ({len(t.rows)} rækker)</span>"
+            f"<span class=\"kkr-table-short\"><b>Tabel</b> ({len(t.rows)} rækker)</span></summary><table><caption class=\"kkr-table-cap\">{html.escape(t.title or 'Tabel')}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>")
