@@ -123,20 +123,21 @@ class _ViewLinks(MacroElement):
             var t = title.getBoundingClientRect();
             if (t.height > 0) { top = Math.max(top, t.bottom - box.top + 8); }
         }
-        document.querySelectorAll(".kkr-legend-box > summary, .kkr-data > summary, .kkr-table > summary").forEach(function (el) {
+        var legend = document.getElementById("kkr-legend-box");
+        var beside = legend && legend.open;  // an open legend (wide screens) stands at the right: keep clear of it
+        if (beside) { right = Math.max(right, box.right - legend.getBoundingClientRect().left + 6); }
+        document.querySelectorAll((beside ? "" : ".kkr-legend-box > summary, ") + ".kkr-data > summary, .kkr-table > summary").forEach(function (el) {
             var r = el.getBoundingClientRect();
             if (r.height > 0) { bottom = Math.max(bottom, box.bottom - r.top + 6); }
         });
-        var legend = document.getElementById("kkr-legend-box");
-        if (legend && legend.open && box.width >= 1100) {
-            right = Math.max(right, box.right - legend.getBoundingClientRect().left + 6);
-        }
         // never more padding than leaves a third of the map to draw in
         top = Math.min(top, box.height / 3); bottom = Math.min(bottom, box.height / 3);
         right = Math.min(right, box.width / 3);
         return {paddingTopLeft: [10, top], paddingBottomRight: [right, bottom]};
     }
-    function fit(bounds) { map.fitBounds(bounds, padding()); }
+    function fit(bounds, animate) {
+        var opts = padding(); opts.animate = animate !== false; map.fitBounds(bounds, opts);
+    }
     window.kkrFit = fit; window.kkrMap = map;
     document.querySelectorAll("a[data-kkr-bounds]").forEach(function (a) {
         a.addEventListener("click", function (e) {
@@ -144,12 +145,15 @@ class _ViewLinks(MacroElement):
             fit(JSON.parse(a.getAttribute("data-kkr-bounds")));
         });
     });
-    fit(main);
-    window.addEventListener("load", function () { fit(main); });
+    fit(main, false);
+    // again once the small-screen layout is set (legend and table closed, title folded: maps/html_access.py,
+    // whose DOMContentLoaded handler was registered first) and when fonts and images are in
+    document.addEventListener("DOMContentLoaded", function () { fit(main, false); });
+    window.addEventListener("load", function () { fit(main, false); });
     var last = [window.innerWidth, window.innerHeight];
     window.addEventListener("resize", function () {
         if (window.innerWidth !== last[0] || window.innerHeight !== last[1]) {
-            last = [window.innerWidth, window.innerHeight]; map.invalidateSize(); fit(main);
+            last = [window.innerWidth, window.innerHeight]; map.invalidateSize(); fit(main, false);
         }
     });
 })({{ this._parent.get_name() }});
