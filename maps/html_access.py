@@ -53,7 +53,7 @@ table.kkr-fig td{{white-space:nowrap}}
  .kkr-title{{max-width:calc(100vw - 130px)}}
  .kkr-table-short{{display:inline}} .kkr-table-long{{display:none}}
  .kkr-table-cap{{display:table-caption;text-align:left;font-weight:bold;padding:2px 0 4px}}
- .kkr-table{{max-width:calc(100vw - 20px) !important;bottom:82px !important}}
+ .kkr-table{{max-width:calc(100vw - 20px) !important}}
  .kkr-table > summary{{padding:4px 2px}}
 }}
 @media (max-width:{PHONE_PX}px){{

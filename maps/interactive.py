@@ -126,14 +126,18 @@ class _ViewLinks(MacroElement):
         var legend = document.getElementById("kkr-legend-box");
         var beside = legend && legend.open;  // an open legend (wide screens) stands at the right: keep clear of it
         if (beside) { right = Math.max(right, box.right - legend.getBoundingClientRect().left + 6); }
-        document.querySelectorAll((beside ? "" : ".kkr-legend-box > summary, ") + ".kkr-data > summary, .kkr-table > summary").forEach(function (el) {
+        var table = document.querySelector("details.kkr-table");
+        var left = 10;  // an open table (wide screens) stands at the left
+        if (table && table.open) { left = Math.max(left, table.getBoundingClientRect().right - box.left + 6); }
+        document.querySelectorAll((beside ? "" : ".kkr-legend-box > summary, ") + ".kkr-data > summary"
+                                  + (table && table.open ? "" : ", .kkr-table > summary")).forEach(function (el) {
             var r = el.getBoundingClientRect();
             if (r.height > 0) { bottom = Math.max(bottom, box.bottom - r.top + 6); }
         });
         // never more padding than leaves a third of the map to draw in
         top = Math.min(top, box.height / 3); bottom = Math.min(bottom, box.height / 3);
-        right = Math.min(right, box.width / 3);
-        return {paddingTopLeft: [10, top], paddingBottomRight: [right, bottom]};
+        right = Math.min(right, box.width / 3); left = Math.min(left, box.width / 2, box.width - right - 300);
+        return {paddingTopLeft: [left, top], paddingBottomRight: [right, bottom]};
     }
     function fit(bounds, animate) {
         var opts = padding(); opts.animate = animate !== false; map.fitBounds(bounds, opts);
@@ -313,7 +317,7 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None, slots: Slots | None
     slots = slots if slots is not None else Slots()
     spec = pm.spec
     tiles = spec.tiles if tiles is None else tiles
-    main = _bounds_latlon(pm.extent)
+    main = _bounds_latlon(pm.screen_extent or pm.extent)
     centre = [(main[0][0] + main[1][0]) / 2, (main[0][1] + main[1][1]) / 2]
     m = folium.Map(location=centre, zoom_start=9, tiles=None, control_scale=False, prefer_canvas=False,
                    zoom_snap=0.1, zoom_delta=0.5)  # fine snap: the region fills a phone
