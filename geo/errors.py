@@ -18,6 +18,16 @@ class KkrGeoError(Exception):
         self.hint = hint
         super().__init__(message if not hint else f"{message}\n  What to do: {hint}")
 
+    def __reduce__(self):
+        # picklable with its hint (the build renders maps in worker processes and hands errors back)
+        return (_rebuild_error, (type(self), self.message, self.hint), self.__dict__)
+
+
+def _rebuild_error(cls, message, hint):
+    err = cls.__new__(cls)
+    KkrGeoError.__init__(err, message, hint=hint)
+    return err
+
 
 class DataError(KkrGeoError):
     """A dataset is missing or cannot be found in the data directory."""

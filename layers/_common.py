@@ -76,11 +76,15 @@ def _read_gazetteer(path) -> pd.DataFrame:
     from kkr_geo.geo.crs import DK_BOUNDS_4326
     from kkr_geo.layers.numbers import NumberFormatError, parse_number
 
+    import io
+
+    from kkr_geo.layers.textfile import read_text
+
+    text = read_text(path)  # UTF-8, or UTF-16 with a byte-order mark; UTF-16 without one is refused by name
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.reader(fh))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: cannot be read as a UTF-8 CSV file ({exc}).",
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(f"{path}: cannot be read as a CSV file ({exc}).",
                          hint="save the gazetteer again as CSV UTF-8, comma-separated.") from None
     if not rows:
         raise InputError(f"{path}: the file is empty.", hint="the gazetteer needs a header row name,kind,lat,lon.")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from kkr_geo.geo.errors import InputError
 from kkr_geo.layers.numbers import check_separators, guess_decimal, is_ambiguous, is_missing, parse_numbers
+from kkr_geo.layers.textfile import refuse_nul_bytes
 
 # Columns that hold identifiers keep their text (leading zeros in kommunekoder, postnumre).
 _KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)
@@ -60,6 +61,9 @@ class TableReport:
     # (line, column) -> the text of every cell of a numeric column read as missing although it was
     # not empty (not a number, ambiguous, or a marker such as 'x'): lets callers quote the cell
     unread: dict[tuple[int, str], str] = field(default_factory=dict)
+    # (line, column) -> the text of every cell of a numeric column read without the unit it carried
+    # ('50 %', '850 kr.'): lets callers refuse units where none belongs (a clinic's capacity)
+    units: dict[tuple[int, str], str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"{self.path}: {n}" for n in self.notes]
@@ -129,9 +133,7 @@ def _decode(data: bytes, report: TableReport) -> str:
             report.encoding = enc
             report.notes.append(f"read as {enc.upper()} (byte-order mark)")
             return text.lstrip("\ufeff")
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{report.path}: contains NUL bytes; this is not a text (CSV) file.",
-                         hint="if it is an Excel workbook, give it the .xlsx extension; otherwise export the table as CSV.")
+    refuse_nul_bytes(data, report.path)  # UTF-16 without a byte-order mark, or not text at all
     if data.startswith(b"\xef\xbb\xbf"):
         report.encoding = "utf-8-sig"
         data = data[3:]
@@ -351,8 +353,9 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None,
             out[col] = pd.Series([float("nan") if p is None else p for p in parsed], index=df.index, dtype="float64")
             report.numeric_columns.append(str(col))
             for line, v in bad:
-                report.problems.append(Problem(int(line), str(col), str(v), "is not a number; read as missing"))
+                report.problems.append(Problem(int(line), str(col), str(v), _why_not(v, dec or ".", thousands)))
                 report.unread[(int(line), str(col))] = str(v)
+            _check_units(col, values, parsed, df.index, report)
             if ambiguous and dec is None:
                 for i in ambiguous:
                     v = values[i]
@@ -397,6 +400,55 @@ def _ambiguous_positions(values: list) -> list[int]:
     s = pd.Series([values[i] for i in is_str], dtype=object)
     cand = s.str.fullmatch(_MAYBE_AMBIGUOUS, case=False).to_numpy(dtype=bool)
     return [is_str[j] for j in cand.nonzero()[0] if is_ambiguous(values[is_str[j]])]
+
+
+def _why_not(value, decimal: str, thousands: str | None) -> str:
+    """Why a cell of a numeric column was not read: out of a float's range (``1E400``) or not a number."""
+    from kkr_geo.layers.numbers import NumberRangeError, parse_number
+    try:
+        parse_number(value, decimal=decimal, thousands=thousands)
+    except NumberRangeError as exc:
+        return f"{str(exc).split(' ', 1)[1]}; read as missing"
+    except Exception:  # noqa: BLE001 - any other reason: not a number
+        pass
+    return "is not a number; read as missing"
+
+
+_UNIT_TAIL = r"(?i)(?:%|kr\.?|dkk)[\s\u00a0\u202f]*$"
+_ANY_UNIT = re.compile(r"(?i)%|kr|dkk")
+
+
+def _check_units(col, values: list, parsed: list, lines, report: TableReport) -> None:
+    """Record the unit of every cell read without it (``report.units``), and report a column whose
+    cells do not all carry the same unit: ``50 %`` among plain numbers was read as 50 without a word
+    (a column of shares that all end in ``%`` is read as it is)."""
+    from kkr_geo.layers.numbers import unit_of
+    is_str = [i for i, v in enumerate(values) if type(v) is str]
+    if not is_str or not _ANY_UNIT.search("\x00".join(values[i] for i in is_str)):
+        return  # (the common case, a column of plain numbers, costs one join and one scan)
+    s = pd.Series([values[i] for i in is_str], dtype=object)
+    hits = s.str.contains(_UNIT_TAIL, regex=True).to_numpy(dtype=bool)
+    if not hits.any():
+        return
+    per_cell: dict[int, str] = {}
+    for j in hits.nonzero()[0]:
+        i = is_str[j]
+        if parsed[i] is not None and (unit := unit_of(values[i])):
+            per_cell[i] = unit
+            report.units[(int(lines[i]), str(col))] = str(values[i]).strip()
+    numbers = [i for i, p in enumerate(parsed) if p is not None]
+    counts: dict[str, int] = {}
+    for i in numbers:
+        counts[per_cell.get(i, "")] = counts.get(per_cell.get(i, ""), 0) + 1
+    if len(counts) < 2:
+        return
+    usual = max(counts, key=lambda u: (counts[u], u == ""))
+    odd = [i for i in numbers if per_cell.get(i, "") != usual]
+    shown = ", ".join(f"line {lines[i]}: {str(values[i]).strip()!r}" for i in odd[:5]) + (" ..." if len(odd) > 5 else "")
+    usual_text = f"the unit {usual!r}" if usual else "no unit"
+    report.notes.append(f"column {str(col)!r}: {len(odd)} cell(s) carry another unit than the column's other cells "
+                        f"({usual_text}): {shown}; each read as its number. Check that they mean the same "
+                        "(a share in % among counts?) and write the column with one unit")
 
 
 def _fmt_reading(value: str, decimal: str) -> str:

@@ -7,6 +7,12 @@ Accepted input (CSV/XLSX table or a vector file such as GeoPackage):
   postcode polygon and marked ``precision = "postnummer"``, as the practice plan's own map does.
 Capacity columns per speciale: ``kapacitet_sp51``, ``kapacitet_sp62`` (Danish numbers accepted).
 Rows that cannot be placed are left out and listed in the layer notes (file, line, reason).
+
+A capacity that cannot be one (negative, infinite, out of a float's range such as ``1E400`` or
+``1E-400``, or carrying a unit such as ``50 %``) is an error naming file, line, clinic and column,
+wherever the layer is read (build, CLI, API). A missing capacity (empty, ``nan``, ``x``) or a
+capacity of 0 is kept and listed in the notes: the clinic still is a location (coverage, maps),
+and 2SFCA (``access``) refuses a missing capacity by the clinic's name.
 """
 
 from __future__ import annotations
@@ -62,8 +68,9 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
             catalog.require(dd, "klinikker", layer=name)
     path = Path(path)
     notes: list[str] = []
+    cells = _Cells()
     if path.suffix.lower() in _TABLE_SUFFIXES:
-        gdf = _from_table(path, dd, notes, decimal=decimal, thousands=thousands)
+        gdf = _from_table(path, dd, notes, cells, decimal=decimal, thousands=thousands)
     else:
         gdf = read_vector(path, layer=layer, assume_crs=assume_crs)
         notes += gdf.attrs.get("notes", [])
@@ -74,10 +81,11 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
             gdf[col] = np.nan
             notes.append(f"{path.name}: no column {col}; capacity unknown")
         elif not pd.api.types.is_numeric_dtype(gdf[col]):
-            gdf[col] = _capacity_numbers(gdf, col, path, notes)
+            gdf[col] = _capacity_numbers(gdf, col, path, notes, cells)
     if "navn" not in gdf.columns:
         col = _find_column(gdf.columns, "navn")
         gdf["navn"] = gdf[col] if col is not None else [f"Klinik {i}" for i in gdf["kilde_linje"]]
+    _check_capacities(gdf, path, notes, cells, row="line" if path.suffix.lower() in _TABLE_SUFFIXES else "feature")
     gdf = _drop_outside_denmark(gdf, path, notes, dd)
     cols = [c for c in ("navn", "adresse", "postnr", "kapacitet_sp51", "kapacitet_sp62", "precision", "kilde_linje", "geometry")
             if c in gdf.columns]
@@ -91,9 +99,25 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
     return out
 
 
-def _from_table(path: Path, dd: DataDir, notes: list[str], *, decimal=None, thousands=None) -> gpd.GeoDataFrame:
+class _Cells:
+    """The text of capacity cells that were not read as they stand, by (line, column): ``unread``
+    (not a number, out of range) and ``units`` (read without a unit such as ``%``)."""
+
+    def __init__(self) -> None:
+        self.unread: dict[tuple[int, str], str] = {}
+        self.units: dict[tuple[int, str], str] = {}
+
+
+CAPACITY_COLUMNS = ("kapacitet_sp51", "kapacitet_sp62")
+
+
+def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, decimal=None,
+                thousands=None) -> gpd.GeoDataFrame:
     table = read_table(path, decimal=decimal, thousands=thousands)
-    notes += table.attrs["report"].lines()
+    report = table.attrs["report"]
+    notes += report.lines()
+    cells.unread.update({k: v for k, v in report.unread.items() if k[1] in CAPACITY_COLUMNS})
+    cells.units.update({k: v for k, v in report.units.items() if k[1] in CAPACITY_COLUMNS})
     cols = {k: _find_column(table.columns, k) for k in _ALIASES}
     df = pd.DataFrame(index=table.index)
     for k in ("navn", "adresse"):
@@ -136,26 +160,87 @@ def _from_table(path: Path, dd: DataDir, notes: list[str], *, decimal=None, thou
     return gdf
 
 
-def _capacity_numbers(gdf, col: str, path: Path, notes: list[str]) -> list[float]:
+def _capacity_numbers(gdf, col: str, path: Path, notes: list[str], cells: _Cells) -> list[float]:
     """A capacity column stored as text (a GeoPackage field, or a table column with stray text):
     each cell parsed as a Danish number; a cell that is not one, or reads two ways (``1.250``),
-    becomes missing and is named in the notes, never coerced silently."""
-    from kkr_geo.layers.numbers import NumberFormatError, is_ambiguous, parse_number
+    becomes missing and is named in the notes, never coerced silently (a cell out of range or with
+    a unit is kept in ``cells`` for :func:`_check_capacities`, which refuses it)."""
+    from kkr_geo.layers.numbers import NumberFormatError, is_ambiguous, parse_number, unit_of
 
     out, bad = [], []
     for line, v in zip(gdf["kilde_linje"], gdf[col]):
         try:
             if is_ambiguous(v):
                 raise NumberFormatError("ambiguous")
-            out.append(np.nan if (x := parse_number(v)) is None else x)
+            x = parse_number(v)
+            if unit_of(v):
+                cells.units[(int(line), col)] = str(v).strip()
+            out.append(np.nan if x is None else x)
         except NumberFormatError:
             out.append(np.nan)
+            cells.unread[(int(line), col)] = str(v)
             bad.append(f"line {line}: {v!r}")
     if bad:
         notes.append(f"{path.name}: column {col}: {len(bad)} cell(s) are not an unambiguous number and were read as "
                      f"missing capacity ({'; '.join(bad[:10])}{' ...' if len(bad) > 10 else ''}); write them as Danish "
                      "numbers (1,25) or give the number format (--decimal/--thousands)")
     return out
+
+
+def _range_problem(text: str) -> str | None:
+    """Why a cell is out of a float's range (``inf``, ``1E400``, ``1E-400``), read either way; None otherwise."""
+    from kkr_geo.layers.numbers import NumberFormatError, NumberRangeError, parse_number
+    for dec in (",", "."):
+        try:
+            parse_number(text, decimal=dec)
+        except NumberRangeError as exc:
+            return str(exc).split(" ", 1)[1]
+        except NumberFormatError:
+            continue
+    return None
+
+
+def _check_capacities(gdf, path: Path, notes: list[str], cells: _Cells, *, row: str = "line") -> None:
+    """Refuse a capacity that cannot be one (negative, infinite, out of range, with a unit), listing
+    every such cell with its line, clinic and column; list missing capacities and capacities of 0 in
+    the notes (the clinic is kept as a location)."""
+    errors: list[str] = []
+    missing: dict[str, list[str]] = {}
+    zero: dict[str, list[str]] = {}
+    for col in CAPACITY_COLUMNS:
+        if col not in gdf.columns:
+            continue
+        for line, name, v in zip(gdf["kilde_linje"], gdf["navn"], pd.to_numeric(gdf[col], errors="coerce")):
+            key = (int(line), col)
+            where = f"{row} {line} ({name}): {col}"
+            if key in cells.units:
+                errors.append(f"{where} {cells.units[key]!r} carries a unit; a capacity is a plain number")
+            elif key in cells.unread and (why := _range_problem(cells.unread[key])):
+                errors.append(f"{where} {cells.unread[key]!r} {why}")
+            elif pd.isna(v):
+                shown = repr(cells.unread[key]) if key in cells.unread else "empty"
+                missing.setdefault(col, []).append(f"{row} {line} ({name}): {shown}")
+            elif not np.isfinite(v):
+                errors.append(f"{where} is {v:g}, infinite")
+            elif v < 0:
+                errors.append(f"{where} is negative ({f'{v:g}'.replace('.', ',')})")
+            elif v == 0:
+                zero.setdefault(col, []).append(f"{row} {line} ({name})")
+    if errors:
+        raise InputError(f"{path}: {len(errors)} capacity cell(s) that cannot be a capacity:\n  "
+                         + "\n  ".join(errors[:20]) + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""),
+                         hint="a capacity is a number of 0 or more without a unit (e.g. 2,5; 0,5 for half a "
+                              "full-time capacity); fix those cells, or leave a cell empty when the capacity is unknown.")
+    for col, rows in missing.items():
+        notes.append(f"{path.name}: column {col}: no capacity for {len(rows)} clinic(s) ({_shown(rows)}); they count as "
+                     "locations (coverage, maps), but 2SFCA (access) refuses a clinic without capacity")
+    for col, rows in zero.items():
+        notes.append(f"{path.name}: column {col}: capacity 0 for {len(rows)} clinic(s) ({_shown(rows)}); they add no "
+                     "capacity in 2SFCA (access)")
+
+
+def _shown(rows: list[str]) -> str:
+    return "; ".join(rows[:10]) + (f"; ... and {len(rows) - 10} more" if len(rows) > 10 else "")
 
 
 def _lookup_postcode(post: pd.DataFrame, pnr):

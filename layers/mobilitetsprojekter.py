@@ -16,6 +16,7 @@ the ``_linjer``/``_punkter`` layers hold the placed ones for maps and the GeoPac
 from __future__ import annotations
 
 import csv
+import io
 import re
 from importlib import resources
 
@@ -32,6 +33,7 @@ from kkr_geo.layers._common import Gazetteer
 from kkr_geo.layers.catalog import Dataset
 from kkr_geo.layers.datadir import DataDir
 from kkr_geo.layers.registry import LayerInfo, register_derived, register_layer
+from kkr_geo.layers.textfile import read_text
 
 DATASET = catalog.register_dataset(Dataset(
     "mobilitetsprojekter", "mobilitet/mobilitetsanalyse_33_projekter.csv",
@@ -144,8 +146,8 @@ def placements() -> pd.DataFrame:
 def read_projects(dd: DataDir, *, layer: str = "mobilitetsprojekter") -> tuple[pd.DataFrame, list[str]]:
     path = catalog.require(dd, "mobilitetsprojekter", layer=layer)
     try:
-        df = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        df = pd.read_csv(io.StringIO(read_text(path)), sep=";", dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
         raise InputError(f"{path}: cannot be read as a ';'-separated UTF-8 table ({exc}).") from None
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:

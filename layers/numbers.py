@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 
 _MISSING = {"", "-", "–", "—", "..", "...", "na", "n/a", "nan", "none", "null", "x", "#i/t", "#n/a"}
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
@@ -16,10 +17,19 @@ _ENGLISH = re.compile(r"^[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d+)?$", re.ASCII)  
 # Without any thousands separator: 1234,5 / 1234.5
 _NO_GROUPS = {",": re.compile(r"^[+-]?\d+(,\d+)?$", re.ASCII), ".": re.compile(r"^[+-]?\d+(\.\d+)?$", re.ASCII)}
 _PLAIN_SCI = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$", re.ASCII)
+_COMMA_SCI = re.compile(r"^[+-]?\d+(,\d+)?[eE][+-]?\d+$", re.ASCII)   # Excel in a Danish locale: 2,5E-03
+_INFINITE = {"inf", "infinity", "uendelig", "\u221e"}
+# Units a cell may carry after its number; stripped by parse_number, named by unit_of.
+UNITS = ("%", "kr.", "kr", "DKK")
 
 
 class NumberFormatError(ValueError):
     pass
+
+
+class NumberRangeError(NumberFormatError):
+    """A number written correctly that a float cannot hold: infinite, or so large it overflows, or so
+    small it would be read as 0 (``1E-400``). Never turned into inf or 0 silently."""
 
 
 def is_missing(value) -> bool:
@@ -34,14 +44,16 @@ def is_missing(value) -> bool:
     return _SPACES.sub("", value).lower() in _MISSING
 
 
-def parse_number(value, *, decimal: str = ",", thousands: str | None = None) -> float | None:
+def parse_number(value, *, decimal: str = ",", thousands: str | None = None, units: bool = True) -> float | None:
     """Parse one cell. Returns ``None`` for an empty/missing cell; raises NumberFormatError otherwise.
 
     ``decimal`` is the table's decimal separator (``,`` for Danish tables). ``thousands`` is its
     thousands separator: ``None`` means the other one of ``,``/``.`` (``1.234,5`` or
     ``1,234.5``); ``""`` means none (only spaces, which are always allowed). Percent signs and
     currency/unit suffixes (``%``, ``kr.``) are stripped: ``12,5 %`` gives 12.5 (the percentage
-    number, not 0.125).
+    number, not 0.125); ``units=False`` refuses them instead (a count such as a capacity has no unit).
+    Scientific notation (``1.5E3``; ``1,5E3`` in a Danish table) is read; a value out of a float's
+    range (``1E400``, ``1E-400``, ``inf``) raises :class:`NumberRangeError`.
     """
     check_separators(decimal, thousands)
     if isinstance(value, bool):
@@ -52,11 +64,17 @@ def parse_number(value, *, decimal: str = ",", thousands: str | None = None) -> 
         return _finite(value, value)
     if is_missing(value):
         return None
+    if not units and (unit := unit_of(value)):
+        raise NumberFormatError(f"{value!r} carries a unit ({unit}); a plain number is expected here")
     text = _strip(value)
     if not text:
         raise NumberFormatError(f"{value!r} is not a number")
+    if text.lower().lstrip("+-") in _INFINITE:
+        raise NumberRangeError(f"{value!r} is infinite, not a number a table can hold")
     if _PLAIN_SCI.match(text):
         return _finite(text, value)
+    if decimal == "," and _COMMA_SCI.match(text):
+        return _finite(text.replace(",", "."), value)
     if thousands in ("", " "):
         if _NO_GROUPS[decimal].match(text):
             return _finite(text.replace(",", "."), value)
@@ -81,10 +99,22 @@ def check_separators(decimal: str, thousands: str | None) -> None:
 
 def _strip(value) -> str:
     text = _SPACES.sub("", str(value)).replace("\u2212", "-")  # typographic minus
-    for suffix in ("%", "kr.", "kr", "DKK"):
+    for suffix in UNITS:
         if text.lower().endswith(suffix.lower()):
             text = text[: -len(suffix)]
     return text
+
+
+def unit_of(value) -> str:
+    """The unit a text cell carries after its number (``'%'`` for ``'12,5 %'``, ``'kr.'`` for
+    ``'850 kr.'``), as :func:`parse_number` strips it; ``''`` for none."""
+    if not isinstance(value, str):
+        return ""
+    text = _SPACES.sub("", value)
+    for suffix in UNITS:
+        if text.lower().endswith(suffix.lower()) and len(text) > len(suffix):
+            return "kr." if suffix == "kr" else suffix  # '850 kr' and '850 kr.' carry the same unit
+    return ""
 
 
 def readings(value) -> tuple[float | None, float | None]:
@@ -108,13 +138,20 @@ def is_ambiguous(value) -> bool:
 
 
 def _finite(text, original) -> float:
-    """``float(text)``, refusing infinities and numbers too large for a float."""
+    """``float(text)``, refusing infinities, numbers too large for a float (``1E400`` would be inf)
+    and numbers too small for one (``1E-400`` would be 0; ``2.5E-320`` loses its digits)."""
     try:
         result = float(text)
     except OverflowError:
         result = math.inf
     if not math.isfinite(result):
-        raise NumberFormatError(f"{original!r} is not a finite number (too large)")
+        raise NumberRangeError(f"{original!r} is too large for a number (it would be read as infinite)")
+    if not isinstance(text, str):
+        return result  # a number already (Excel, GeoPackage): nothing was lost reading it
+    if result == 0.0 and re.search(r"[1-9]", text.lower().split("e")[0]):
+        raise NumberRangeError(f"{original!r} is too small for a number (it would be read as 0)")
+    if 0.0 < abs(result) < sys.float_info.min:
+        raise NumberRangeError(f"{original!r} is too small for a number (below {sys.float_info.min:g}, digits would be lost)")
     return result
 
 

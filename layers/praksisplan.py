@@ -22,13 +22,14 @@ Derived datasets (registry names; polygons of ``planlaegningsomraader``, ``plano
 
 from __future__ import annotations
 
+import io
 import re
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from kkr_geo.geo.errors import DataError
+from kkr_geo.geo.errors import DataError, KkrGeoError
 from kkr_geo.geo.provenance import provenance_of, with_provenance
 from kkr_geo.layers import catalog
 from kkr_geo.layers.catalog import Dataset
@@ -36,6 +37,7 @@ from kkr_geo.layers.indicators import read_table
 from kkr_geo.layers.joins import join_indicators
 from kkr_geo.layers.numbers import parse_number
 from kkr_geo.layers.registry import LayerInfo, register_derived
+from kkr_geo.layers.textfile import read_text
 
 PUBLISHER = "Region Hovedstaden, praksisplan for fysioterapi"
 SOURCE = "Region Hovedstaden, praksisplan for fysioterapi 2024"
@@ -96,10 +98,10 @@ class PPTable:
         extra = [c for c in cols if c not in required | known]
         self.extra = extra
         try:  # the cells as published (read_table turns '19.362.920 kr.' into a number)
-            self.raw = pd.read_csv(self.path, sep=None, engine="python", dtype=str, keep_default_na=False,
-                                   encoding="utf-8-sig")
+            self.raw = pd.read_csv(io.StringIO(read_text(self.path)), sep=None, engine="python", dtype=str,
+                                   keep_default_na=False)
             self.raw.index = self.df.index
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
+        except (ValueError, KkrGeoError, pd.errors.ParserError):
             self.raw = None
         if extra:
             self.notes.append(f"{self.path.name}: column(s) not used by kkr-geo (kept out of the map): {', '.join(extra)}")
@@ -256,6 +258,11 @@ def kapacitet_2030(name, sources):
             f"{r.borgere_pr_kap_2030_inklusiv:.0f} inhabitants per capacity" for r in total.itertuples()))
     out = _join(base, wide, "omraade", layer_on="navn", name=name, title="Foreslået kapacitetsudvidelse 2030",
                 source_table=t, sources=sources, extra_notes=notes)
+    # the region's own total row, for the figures a map's texts quote (kkr_geo.maps.text_figures)
+    out.attrs["region_total"] = {int(r.speciale): {"udvidelse": float(r.foreslaaet_justering),
+                                                   "borgere_pr_kap_2030_uden": float(r.borgere_pr_kap_2030_eksklusiv),
+                                                   "borgere_pr_kap_2030_med": float(r.borgere_pr_kap_2030_inklusiv)}
+                                 for r in total.itertuples()}
     for sp in SPECIALER:
         out[f"udvidelse_sp{sp}"] = out[f"udvidelse_sp{sp}"].fillna(0.0)
         out[f"status_sp{sp}"] = np.where(out[f"borgere_pr_kap_2030_med_sp{sp}"].notna(), "udvidelse foreslået",

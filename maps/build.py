@@ -30,11 +30,11 @@ from kkr_geo.maps.annex_set import CSV_SUFFIX, AnnexSet
 from kkr_geo.maps.index_page import INDEX_NAME
 from kkr_geo.log import clear_progress, get_logger, show_progress
 from kkr_geo.maps.fmt import fmt_number
-from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES, render_html
+from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES
 from kkr_geo.maps.prepare import prepare
 from kkr_geo.maps.sources import SourceUnavailable, Sources
 from kkr_geo.maps.spec import load_specs
-from kkr_geo.maps.static import render_static
+from kkr_geo.maps.render_pool import RenderTask, default_jobs, reissue_warnings, render_all
 
 logger = get_logger(__name__)
 
@@ -121,23 +121,28 @@ def _check_dpi_and_date(dpi, date_stamp) -> None:
 def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | None = None, spec_dir=None,
           tiles: bool | None = None, dpi: int | None = None, formats: list[str] | None = None,
           date_stamp: str | None = None, sources: Sources | None = None, with_geopackage: bool | None = None,
-          overwrite: bool = False, log: Callable[[str], None] | None = None) -> BuildReport:
+          overwrite: bool = False, log: Callable[[str], None] | None = None, jobs: int | None = None) -> BuildReport:
     """Build the annex set into ``out_dir``. ``only`` restricts the maps (and then skips the GeoPackage
     unless ``with_geopackage``); ``formats`` overrides the specs' formats; ``dpi`` the specs' dpi.
 
     Files in ``out_dir`` that kkr-geo did not write (or that were changed since) are never replaced
     unless ``overwrite``; previous outputs of the maps built now that this build no longer makes are
-    removed (if unchanged) and listed as stale (:class:`kkr_geo.geo.outputs.OutputGuard`)."""
+    removed (if unchanged) and listed as stale (:class:`kkr_geo.geo.outputs.OutputGuard`).
+
+    ``jobs``: processes rendering maps at once (default: the cores this process may use; 1 renders
+    here). Every map is prepared first, in this process; the outputs are the same for any ``jobs``."""
     from kkr_geo.layers.registry import layer_cache
     _check_dpi_and_date(dpi, date_stamp)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InputError(f"--jobs {jobs}: not a number of processes.", hint="use 1 or more (default: the cores available).")
     with layer_cache():  # each layer read once per build
         return _build(data_dir, out_dir, only=only, spec_dir=spec_dir, tiles=tiles, dpi=dpi, formats=formats,
                       date_stamp=date_stamp, sources=sources, with_geopackage=with_geopackage, overwrite=overwrite,
-                      log=log)
+                      log=log, jobs=jobs)
 
 
 def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp, sources, with_geopackage,
-           overwrite, log) -> BuildReport:
+           overwrite, log, jobs=None) -> BuildReport:
     out = Path(out_dir)
     t_start, c_start = time.perf_counter(), time.process_time()
     emit = _Emitter(log)  # progress and notes are logged; ``log`` (optional) collects the same messages
@@ -161,44 +166,70 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     parts = remove_stale_parts(out)
     if parts:
         emit.info(f"  note: removed {len(parts)} temporary file(s) left by an interrupted run: {', '.join(p.name for p in parts)}")
+    # 1. prepare every map here (each layer read once, its notes said once) ...
+    tasks: list[RenderTask] = []
+    outcomes: list[tuple[int, MapOutcome]] = []   # (position among the specs, outcome) per task
     for i, spec in enumerate(specs, 1):
         outcome = MapOutcome(spec.name, spec.title)
         report.maps.append(outcome)
-        t0, c0 = time.perf_counter(), time.process_time()
-        prefix = f"[{i}/{len(specs)}] {spec.name}"
-        show_progress(logger, i, len(specs), spec.name)
         try:
             pm = prepare(spec, sources, date_stamp=date_stamp)
         except SourceUnavailable as exc:
             outcome.skipped = exc.message.split("\n")[0]
-            emit.warning(f"{prefix}: skipped – {outcome.skipped}")
+            emit.warning(f"[{i}/{len(specs)}] {spec.name}: skipped – {outcome.skipped}")
             continue
+        outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data
         if pm.classification is not None and pm.indicator_layer is not None:
             graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
-        fmts = [f for f in (formats or spec.formats)]
-        if "html" in fmts:
-            path = out / f"{spec.name}.html"
-            outcome.html_bytes = render_html(pm, path, tiles=tiles)
-            outcome.files["html"] = guard.record(path, spec.name)
-            if outcome.html_bytes > SIZE_BUDGET_BYTES:
-                emit.warning(f"{path.name} is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
-        static = {f: out / f"{spec.name}.{f}" for f in fmts if f in ("png", "pdf", "svg")}
-        if static:
-            res = render_static(pm, static, dpi=dpi)
-            outcome.files.update({k: guard.record(p, spec.name) for k, p in res.files.items()})
-            outcome.labels_dropped = res.labels_dropped
-            if res.labels_dropped:
-                emit.info(f"  note: {spec.name}: labels left out to avoid overlaps: "
-                          + ", ".join(lab.replace("\n", " ") for lab in res.labels_dropped))
-        annex.add_map(pm, outcome, fmts, sources.tables, sources.table_meta)  # _tal.csv, _bilag.pdf, back link
-        # (re-)record after the annex hook: it adds files and writes the back link into the HTML
-        outcome.files = {k: guard.record(p, spec.name) for k, p in outcome.files.items()}
+        tasks.append(RenderTask(pm, list(formats or spec.formats), tiles=tiles, dpi=dpi))
+        outcomes.append((i, outcome))
+    n_jobs = min(jobs or default_jobs(), max(1, len(tasks)))
+    t_prepared = time.perf_counter()
+    if len(tasks) > 1:
+        emit.info(f"  prepared {len(tasks)} map(s) in {t_prepared - t_start:.1f} s; "
+                  f"rendering them in {n_jobs} process(es)")
+    if any(f in ("png", "pdf", "svg") for t in tasks for f in t.formats):
+        from kkr_geo.maps.fonts import font_family
+        font_family()   # the print font's Latin cut: made (once per machine) and registered before the workers fork
+    children_cpu = _children_cpu()
+    render_cpu = 0.0
+    # 2. ... then render them, in parallel when there are cores for it; results come back in map order
+    error: KkrGeoError | None = None
+    for done, r in enumerate(render_all(tasks, out, sources.tables, sources.table_meta, jobs=n_jobs), 1):
+        i, outcome = outcomes[r.index]
+        prefix = f"[{i}/{len(specs)}] {outcome.name}"
+        show_progress(logger, done, len(tasks), outcome.name)
+        reissue_warnings(r)
+        if r.annex is not None:
+            annex.add(r.annex)
+        # every file written is recorded, also those of a map that failed half-way
+        outcome.files = {k: guard.record(p, outcome.name) for k, p in r.files.items() if Path(p).exists()}
         written += outcome.files.values()
-        outcome.seconds = time.perf_counter() - t0
+        if r.error is not None:
+            error = error or r.error
+            continue
+        outcome.html_bytes = r.html_bytes
+        outcome.labels_dropped = r.labels_dropped
+        outcome.seconds = r.seconds
+        render_cpu += r.cpu_seconds
+        if outcome.html_bytes is not None and outcome.html_bytes > SIZE_BUDGET_BYTES:
+            emit.warning(f"{outcome.name}.html is {outcome.html_bytes / 1e6:.1f} MB, over the 3 MB budget")
+        if r.labels_dropped:
+            emit.info(f"  note: {outcome.name}: labels left out to avoid overlaps: "
+                      + ", ".join(lab.replace("\n", " ") for lab in r.labels_dropped))
         sizes = ", ".join(f"{p.name} ({_size(p)})" for p in outcome.files.values())
         # CPU time next to wall-clock: on a shared machine the difference is time spent waiting for a core
-        emit.info(f"{prefix}: {sizes} [{outcome.seconds:.1f} s, CPU {time.process_time() - c0:.1f} s]")
-        logger.debug("%s took %.1f s", spec.name, outcome.seconds)
+        emit.info(f"{prefix}: {sizes} [{r.seconds:.1f} s, CPU {r.cpu_seconds:.1f} s]")
+        logger.debug("%s took %.1f s", outcome.name, r.seconds)
+    if error is not None:
+        clear_progress()
+        sources.remove_observer(emit.observer)
+        raise error
+    t_rendered = time.perf_counter()
+    if len(tasks) > 1:
+        emit.info(f"  rendered {len(tasks)} map(s) in {t_rendered - t_prepared:.1f} s "
+                  f"(CPU {render_cpu:.1f} s in {n_jobs} process(es))")
+    children_cpu = _children_cpu() - children_cpu
 
     if full:
         _write_geopackage(report, sources, out, emit.info, graduated)
@@ -212,8 +243,10 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     for line in report.stale:
         emit.info(f"stale: {line}")
     _log_input_notes(sources, emit.info)
+    own_cpu = time.process_time() - c_start
     emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped "
-        f"[{time.perf_counter() - t_start:.1f} s, CPU {time.process_time() - c_start:.1f} s].")
+              f"[{time.perf_counter() - t_start:.1f} s, CPU {own_cpu + children_cpu:.1f} s"
+              + (f" of which {children_cpu:.1f} s in worker processes" if children_cpu > 0 else "") + "].")
     sources.remove_observer(emit.observer)
     clear_progress()
     return report
@@ -252,6 +285,16 @@ def _log_input_notes(sources: Sources, log) -> None:
                 continue
             seen.add(note)
             log(f"  note: {name}: {note}")
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the render workers, once the pool is shut down)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return 0.0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def _size(path: Path) -> str:

@@ -36,18 +36,30 @@ class IndexCard:
     source_line: str = ""
     date_line: str | None = None
     notes: list[str] = field(default_factory=list)
+    thumbnail: str | None = None   # a ``data:`` URI made when the map was rendered; else made from ``files["png"]``
 
 
-def thumbnail_data_uri(png: Path, width: int = THUMB_WIDTH) -> str:
-    """A downscaled copy of the map PNG as a ``data:`` URI (deterministic: no metadata, fixed compression)."""
+def thumbnail_data_uri(png, width: int = THUMB_WIDTH) -> str:
+    """A downscaled copy of the map PNG (a path, or the page as a PIL image) as a ``data:`` URI
+    (deterministic: no metadata, fixed compression)."""
     from PIL import Image
+    if isinstance(png, Image.Image):
+        return _thumbnail(png, width)
     with Image.open(png) as img:
-        img = img.convert("RGB")
-        h = max(1, round(img.height * width / img.width))
-        small = img.resize((width, h), Image.Resampling.LANCZOS)
-        small = small.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        small.save(buf, format="PNG", optimize=True)
+        return _thumbnail(img, width)
+
+
+def _thumbnail(img, width: int) -> str:
+    from PIL import Image
+    img = img.convert("RGB")
+    h = max(1, round(img.height * width / img.width))
+    # a box reduction first (to at least twice the thumbnail's size), then Lanczos: 4x faster than
+    # Lanczos from 300 dpi, and the same to the eye at 320 px
+    factor = max(1, img.width // (2 * width))
+    small = (img.reduce(factor) if factor > 1 else img).resize((width, h), Image.Resampling.LANCZOS)
+    small = small.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    small.save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -69,9 +81,10 @@ def _card(card: IndexCard, out_dir: Path) -> str:
                      f"<span class=\"vh\"> – {esc(card.title)}</span></a></li>")
     thumb = ""
     png = card.files.get("png")
-    if png is not None and Path(png).exists():
+    uri = card.thumbnail or (thumbnail_data_uri(Path(png)) if png is not None and Path(png).exists() else None)
+    if uri:
         # the sentence next to it states the message, so the thumbnail is decorative for a screen reader
-        thumb = f"<img class=\"thumb\" src=\"{thumbnail_data_uri(Path(png))}\" alt=\"\" width=\"{THUMB_WIDTH}\">"
+        thumb = f"<img class=\"thumb\" src=\"{uri}\" alt=\"\" width=\"{THUMB_WIDTH}\">"
     meta = [t for t in (card.date_line, card.source_line) if t]
     return (f"<li class=\"card\" id=\"{esc(card.name)}\"><article aria-labelledby=\"t-{esc(card.name)}\">"
             f"<h3 id=\"t-{esc(card.name)}\">{esc(card.title)}</h3>"

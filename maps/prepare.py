@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.provenance import carry_provenance
@@ -240,8 +241,11 @@ def split_bornholm(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoData
 
 
 def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> PreparedMap:
-    """Resolve ``spec`` against ``sources`` (a :class:`maps.sources.Sources`)."""
+    """Resolve ``spec`` against ``sources`` (a :class:`maps.sources.Sources`); the figures its texts
+    quote (``{tal:name}``) are computed from the data (:mod:`kkr_geo.maps.text_figures`)."""
     from kkr_geo.maps.sources import SourceUnavailable
+    from kkr_geo.maps.text_figures import resolve
+    spec = resolve(spec, sources)
     layers: list[PreparedLayer] = []
     skipped_notes: list[str] = []
     for lspec in spec.layers:
@@ -255,7 +259,9 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         source_gdf = gdf
         gdf = _apply_filter(gdf, lspec.filter, f"{spec.name}: layer {lspec.id}")
         rows = gdf
-        gdf = carry_provenance(gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy(), source_gdf)
+        # features with a drawable geometry ("ikke stedfæstet" projects have none, or an empty one)
+        has_geometry = ~(shapely.is_missing(gdf.geometry.values) | shapely.is_empty(gdf.geometry.values))
+        gdf = carry_provenance(gdf[has_geometry].copy(), source_gdf)
         # grid-cell geometry (network catchments, served cells) is drawn as closed areas; ``rows`` keep the cells
         gdf = drawn_areas(gdf)
         attrs = gdf.attrs

@@ -359,6 +359,10 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
         ck.fail("extent", f"{spec.extent!r} is neither 'region', 'data' nor a layer id of this spec.")
     spec.sources = _str_list(ck, data, "sources")
     spec.notes = _str_list(ck, data, "notes")
+    from kkr_geo.maps.text_figures import check_text
+    for key, text in (("title", spec.title), ("subtitle", spec.subtitle), ("table.title", (spec.table or {}).get("title")),
+                      *((f"notes[{i}]", n) for i, n in enumerate(spec.notes))):
+        check_text(text, key, ck.fail)
     return spec
 
 

@@ -30,6 +30,7 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 from kkr_geo.geo.io import atomic_path  # noqa: E402
 from kkr_geo.maps.fmt import fmt_number  # noqa: E402
+from kkr_geo.maps.fonts import font_family  # noqa: E402
 from kkr_geo.maps.prepare import PreparedMap, split_bornholm  # noqa: E402
 from kkr_geo.maps.style import (COLOURS, EDGE, band_column, catchment_colour, flow_width_scale,  # noqa: E402
                         legend_entries)
@@ -54,11 +55,13 @@ class StaticResult:
     scale_denominator: int = 0
     figure_lines: list[str] = field(default_factory=list)
     label_key: list[str] = field(default_factory=list)   # numbered key of areas too small for a label
+    thumbnail: str | None = None   # the index page's thumbnail (data: URI), made from the PNG page in memory
 
 
 def _rc():
     return {
-        "font.family": FONT, "svg.hashsalt": "kkr-geo", "svg.fonttype": "path", "pdf.fonttype": 42,
+        # DejaVu Sans, drawn from its Latin cut where it has the glyph (PDFs embed it 2x faster; same pixels)
+        "font.family": font_family(), "svg.hashsalt": "kkr-geo", "svg.fonttype": "path", "pdf.fonttype": 42,
         "path.simplify": True, "axes.unicode_minus": True,
         # names and titles are user text: "$" is a dollar sign, not mathtext ("$\\broken{$" crashed the render)
         "text.parse_math": False,
@@ -190,6 +193,10 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
     fs = ((W * H) / (210 * 297)) ** 0.25  # font scale: A3 ~ 1.19 x A4
     margin = 12.0
     fig = plt.figure(figsize=(W * MM, H * MM))
+    # geopandas' plot() calls plt.draw() after every layer, which rasterises the whole 300 dpi page each
+    # time (most of the build's time went there). Layout without rasterising leaves the figure in the same
+    # state (aspect applied, text laid out); the page is rendered once, when it is saved.
+    fig.canvas.draw_idle = lambda *args, **kwargs: fig.draw_without_rendering()  # type: ignore[method-assign]
 
     def fx(mm):
         return mm / W
@@ -741,6 +748,35 @@ def _pdf_catalog_language(lang: str):
         backend_pdf.PdfFile.writeObject = original
 
 
+PNG_COMPRESS_LEVEL = 3   # zlib level: 6 (Pillow's default) took 40 % longer for files 7 % smaller
+
+
+def _save_png(fig, path, dpi: int, metadata: dict):
+    """The page as an opaque RGB PNG (matplotlib writes RGBA; the alpha channel of a white page carries
+    nothing, and every reader of the file, the annex PDF included, had to split it off again)."""
+    import io
+
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+    raw = io.BytesIO()
+    fig.savefig(raw, format="rgba", dpi=dpi, facecolor="white")
+    w, h = int(fig.get_figwidth() * dpi), int(fig.get_figheight() * dpi)   # Agg truncates the page size
+    data = raw.getvalue()
+    if len(data) != w * h * 4:  # pragma: no cover - a matplotlib that sizes its canvas differently
+        fig.savefig(path, format="png", dpi=dpi, metadata=metadata, facecolor="white")
+        return None
+    img = Image.frombuffer("RGBA", (w, h), data, "raw", "RGBA", 0, 1)
+    if img.getchannel("A").getextrema()[0] < 255:   # something see-through: flatten onto the white page
+        img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img)
+    info = PngInfo()
+    for key, value in metadata.items():
+        if value is not None:
+            info.add_text(key, str(value))
+    rgb = img.convert("RGB")
+    rgb.save(path, format="png", pnginfo=info, dpi=(dpi, dpi), compress_level=PNG_COMPRESS_LEVEL)
+    return rgb
+
+
 def render_static(pm: PreparedMap, targets: dict[str, Path], *, dpi: int | None = None) -> StaticResult:
     """Render ``pm`` once and save it to every ``{format: path}`` in ``targets`` (atomically)."""
     result = StaticResult()
@@ -749,8 +785,14 @@ def render_static(pm: PreparedMap, targets: dict[str, Path], *, dpi: int | None 
         try:
             for fmt, path in targets.items():
                 with atomic_path(path) as tmp, (_pdf_catalog_language(LANGUAGE) if fmt == "pdf" else nullcontext()):
-                    fig.savefig(tmp, format=fmt, dpi=dpi or pm.spec.dpi, metadata=document_metadata(pm, fmt),
-                                facecolor="white")
+                    if fmt == "png":
+                        page = _save_png(fig, tmp, dpi or pm.spec.dpi, document_metadata(pm, fmt))
+                        if page is not None:   # the index page's thumbnail, without reading the file back
+                            from kkr_geo.maps.index_page import thumbnail_data_uri
+                            result.thumbnail = thumbnail_data_uri(page)
+                    else:
+                        fig.savefig(tmp, format=fmt, dpi=dpi or pm.spec.dpi, metadata=document_metadata(pm, fmt),
+                                    facecolor="white")
                 result.files[fmt] = Path(path)
         finally:
             plt.close(fig)

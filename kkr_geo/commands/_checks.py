@@ -42,6 +42,20 @@ def dpi(value: str | int | None) -> int | None:
     return n
 
 
+def jobs(value: str | int | None) -> int | None:
+    """``--jobs N``: processes rendering maps at once (1 = in the build process)."""
+    if value is None:
+        return None
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise InputError(f"--jobs {value}: not a whole number of processes.",
+                         hint="e.g. --jobs 2 (1 renders one map at a time).") from None
+    if not 1 <= n <= 64:
+        raise InputError(f"--jobs {value}: outside 1–64 processes.", hint="leave it out to use the cores available.")
+    return n
+
+
 def formats(value: str | None) -> list[str] | None:
     from kkr_geo.maps.formats import FORMATS
 

@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--formats", help="comma-separated output formats overriding the specs (html,png,pdf,svg)")
     p.add_argument("--date", metavar="YYYY-MM-DD",
                    help="print 'Udarbejdet <date>' on the maps (off by default so rebuilds are byte-identical)")
+    p.add_argument("--jobs", metavar="N",
+                   help="render N maps at once in worker processes (default: the cores available; 1 = one at a time)")
     p.add_argument("--list", action="store_true", help="list the map specs and exit")
     p.add_argument("--overwrite", action="store_true",
                    help="replace files in --out that kkr-geo did not write (or that were changed since)")
@@ -32,6 +34,7 @@ def run(args) -> int:
     out = _checks.out_dir(args.out)
     dpi = _checks.dpi(args.dpi)
     formats = _checks.formats(args.formats)
+    jobs = _checks.jobs(args.jobs)
     if args.date is not None:
         _checks.date(args.date)
     if args.specs is not None:
@@ -52,7 +55,7 @@ def run(args) -> int:
     dd = resolve_data_dir(args.data_dir)
     # progress, notes and warnings are logged (stderr); the result is printed (stdout)
     report = build(dd, out, only=only, spec_dir=args.specs, tiles=False if args.no_tiles else None,
-                   dpi=dpi, formats=formats, date_stamp=args.date, overwrite=args.overwrite)
+                   dpi=dpi, formats=formats, date_stamp=args.date, overwrite=args.overwrite, jobs=jobs)
     for m in report.maps:
         if m.skipped:
             print(f"{m.name}: not built – {m.skipped}")
