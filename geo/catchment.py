@@ -51,6 +51,7 @@ from kkr_geo.geo.distance import (
     describe_method,
     geometry_anchor_points,
 )
+from kkr_geo.geo.distance_bands import cell_distance_bands
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.geo.raster import OUTSIDE_LABEL, ensure_analysis_crs, frame_column, geometry_array, mask_to_polygons
@@ -271,23 +272,11 @@ def _euclidean_bands(merged, grid: PopulationGrid, radii: np.ndarray, detour_fac
     n = len(radii)
     if np.isin(shapely.get_type_id(shapely.get_parts(merged)), (3, 6)).any():
         return _euclidean_bands_raster(merged, grid, radii, detour_factor, area_layers, cum, rings, ring_area)
-    # Points and lines: candidate cells from the grid's cached KD-tree of populated cell centres,
-    # with balls around vertices at most `step` apart (every point of a line is within step / 2 of
-    # one), then exact centre distances, so a cell at exactly 400 m counts in 0–400 m as in
-    # coverage and 2SFCA.
-    c = grid.cell_centres()
-    if len(c.x) == 0:
-        return np.zeros(n), ring_area, rings, _empty_area_mats(area_layers, n)
-    step = max(float(radii[-1]) / 4, grid.cell_size)
-    anchors = shapely.get_coordinates(shapely.segmentize(merged, step))
-    hits = grid.cell_tree().query_ball_point(anchors, float(radii[-1]) + step / 2 + 1.0, return_sorted=False)
-    idx = np.unique(np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])) if len(hits) else np.empty(0, np.int64)
-    xy = grid.cell_xy()[idx]
-    d = shapely.distance(shapely.points(xy), merged) * detour_factor
-    band = np.searchsorted(radii * detour_factor, d * (1 - 1e-12), side="left")
-    ok = band < n
-    idx, band = idx[ok], band[ok]
-    pop = c.population[idx]
+    # Points and lines: the band of every populated cell by the exact centre-distance rule (a cell at
+    # exactly 400 m counts in 0–400 m, as in coverage and 2SFCA); the exact distance is computed only
+    # where bounds from the densified features cannot decide the band (see geo.distance_bands).
+    idx, band = cell_distance_bands(merged, grid, radii, detour_factor)
+    pop = grid.cell_centres().population[idx]
     band_pop = np.bincount(band, weights=pop, minlength=n)[:n]
     per_area = {area_type: aw.band_sums(idx, band, pop, n) for area_type, aw in area_layers.items()}
     return band_pop, ring_area, rings, per_area

@@ -19,7 +19,7 @@ def test_quick_bench_json(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "load average" in proc.stdout and "interleaved" in proc.stdout
     r = json.loads(out.read_text(encoding="utf-8"))
-    assert r["version"] == 2 and r["mode"] == "quick" and len(r["load_start"]) == 3 and len(r["load_end"]) == 3
+    assert r["version"] == 3 and r["mode"] == "quick" and len(r["load_start"]) == 3 and len(r["load_end"]) == 3
     assert r["all_answers_agree"] is True and isinstance(r["all_targets_met"], bool)
     expected = {"region": {"coverage", "coverage_with_gaps", "2sfca_step", "2sfca_gaussian", "corridor"},
                 "national": {"coverage", "2sfca_step", "2sfca_gaussian"}}
@@ -34,7 +34,9 @@ def test_quick_bench_json(tmp_path):
                 assert s["cpu_median_s"] >= 0
             assert q["ratio"] > 0 and q["ratio_per_rep_median"] > 0
             assert q["answers"]["agree"] is True, (section, name, q["answers"])
-        assert sec["memory"]["maxrss_mib"] > 0 and sec["memory"]["traced_peak_mib"]
+        mem = sec["memory"]
+        assert mem["traced_peak_mib"] and 0 < mem["engine_maxrss_mib"] <= mem["maxrss_mib"]
+        assert mem["inputs_rss_mib"] is None or 0 < mem["inputs_rss_mib"] <= mem["maxrss_mib"]
         for t in sec["targets"]:
             assert {"what", "unit", "value", "limit", "met"} <= set(t)
             assert t["met"] == (t["value"] <= t["limit"] if t["unit"] == "ratio" else t["value"] < t["limit"])
@@ -44,6 +46,39 @@ def test_quick_bench_json(tmp_path):
     assert cov["engine"]["total_beyond"] > 0
     gaps = r["region"]["queries"]["coverage_with_gaps"]["answers"]
     assert abs(gaps["engine"]["gap_population"] - cov["engine"]["total_beyond"]) < 1e-6 * cov["engine"]["total_beyond"]
+
+
+    # the memory target is the engine's peak (before the baseline is built), not the whole process's
+    (memory_target,) = [t for t in r["national"]["targets"] if t["unit"] == "MiB"]
+    assert memory_target["value"] == r["national"]["memory"]["engine_maxrss_mib"]
+    assert "engine" in memory_target["what"]
+
+
+def test_baseline_shares_in_chunks_equal_all_at_once():
+    # cells split between two areas, a cell in a hole of none (nearest within a cell), one far outside
+    import numpy as np
+    import shapely
+    from affine import Affine
+
+    import geopandas as gpd
+    from kkr_geo.bench import baseline_shares
+
+    t = Affine(100, 0, 700_000, 0, -100, 6_171_000)
+    shape = (10, 15)
+    rows, cols = np.nonzero(np.ones(shape, bool))
+    cxy = np.column_stack([t.c + (cols + 0.5) * 100, t.f - (rows + 0.5) * 100])
+    areas = gpd.GeoDataFrame({"navn": ["A", "B", "A"]}, geometry=[
+        shapely.box(700_000, 6_170_000, 700_430, 6_171_000), shapely.box(700_430, 6_170_000, 700_930, 6_170_970),
+        shapely.Polygon([(700_930, 6_170_500), (701_100, 6_170_000), (701_100, 6_170_900)])], crs=25832)
+    whole, names = baseline_shares(areas, cxy, 100.0, t, shape, rows, cols, chunk=10**9)
+    for chunk in (1, 7, 50):
+        part, names_c = baseline_shares(areas, cxy, 100.0, t, shape, rows, cols, chunk=chunk)
+        assert names_c == names == ["A", "B"]
+        assert (part != whole).nnz == 0
+    dense = whole.toarray()
+    assert np.allclose(dense.sum(axis=1), 1.0)
+    assert dense[:, 0].sum() > 0 and dense[:, 1].sum() > 0 and dense[:, 2].sum() > 0  # some cells outside
+    assert ((dense > 0) & (dense < 1)).any()  # split cells
 
 
 def _run(ratio, met=True, agree=True):
