@@ -143,7 +143,8 @@ def _build(grid, areas: gpd.GeoDataFrame, name_column: str, area_type: str) -> A
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
     geoms, feat_names = shapely.make_valid(geoms[ok]), feat_names[ok]
     if n_cells == 0 or len(geoms) == 0:
-        return _pack(n_cells, np.arange(n_cells), np.full(n_cells, outside), np.ones(n_cells), outside + 1, names)
+        return _weights(names, np.full(n_cells, outside), np.ones(n_cells), np.empty(0, np.int64),
+                        np.empty(0, np.int64), np.empty(0))
     shape, t = grid.shape, grid.transform
     # The whole-grid rasters cost little next to the exact intersections, which are done only for
     # populated cells crossed or touched by a boundary.
@@ -155,8 +156,16 @@ def _build(grid, areas: gpd.GeoDataFrame, name_column: str, area_type: str) -> A
                                           fill=0, dtype="uint8", all_touched=True).ravel()[c.index].astype(bool)
     exact = boundary | (touched & (label < 0))
     interior = (label >= 0) & ~exact
-    rows, cols, vals = [np.flatnonzero(interior)], [feat_names[label[interior]]], [np.ones(int(interior.sum()))]
+    # Every row's first entry goes straight into (col0, w0); only the cells split between areas get further
+    # entries (a small CSR over those rows). No cells × areas matrix is built: at national scale (4.3 M
+    # cells) that took longer than everything else in the first query.
+    col0 = np.full(n_cells, outside, dtype=np.int64)
+    w0 = np.ones(n_cells)
+    col0[interior] = feat_names[label[interior]]
     covered = interior.copy()
+    split_rows = np.empty(0, np.int64)
+    split_cols = np.empty(0, np.int64)
+    split_w = np.empty(0)
     tree = shapely.STRtree(geoms)
     pe = np.flatnonzero(exact)
     if len(pe):
@@ -167,10 +176,22 @@ def _build(grid, areas: gpd.GeoDataFrame, name_column: str, area_type: str) -> A
         keep = inter > 0
         bi, ai, inter = bi[keep], ai[keep], inter[keep]
         tot = np.bincount(bi, weights=inter, minlength=len(pe))
-        rows.append(pe[bi])
-        cols.append(feat_names[ai])
-        vals.append(inter / tot[bi])
-        covered[pe[bi]] = True
+        # the exact cells' shares, per cell sorted by column with equal columns (two features of one
+        # name) summed
+        m = sparse.csr_matrix((inter / tot[bi], (bi, feat_names[ai])), shape=(len(pe), outside + 1))
+        m.sum_duplicates()
+        m.sort_indices()
+        counts = np.diff(m.indptr)
+        hit = counts > 0
+        first = m.indptr[:-1][hit]
+        col0[pe[hit]] = m.indices[first]
+        w0[pe[hit]] = m.data[first]
+        covered[pe[hit]] = True
+        more = np.ones(len(m.indices), bool)
+        more[first] = False
+        split_rows = np.repeat(pe, np.maximum(counts - 1, 0))
+        split_cols = m.indices[more].astype(np.int64)
+        split_w = m.data[more]
     rest = np.flatnonzero(~covered)
     if len(rest):
         # populated cells touching no area: the nearest area within one cell size, else outside
@@ -178,27 +199,18 @@ def _build(grid, areas: gpd.GeoDataFrame, name_column: str, area_type: str) -> A
         pi, ai = tree.query_nearest(pts, max_distance=grid.cell_size, all_matches=False)
         near = np.full(len(rest), outside, dtype=np.int64)
         near[pi] = feat_names[ai]
-        rows.append(rest)
-        cols.append(near)
-        vals.append(np.ones(len(rest)))
-    return _pack(n_cells, np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), outside + 1, names)
+        col0[rest] = near
+    return _weights(names, col0, w0, split_rows, split_cols, split_w)
 
 
-def _pack(n_cells, rows, cols, vals, k, names) -> AreaWeights:
-    m = sparse.csr_matrix((vals, (rows, cols)), shape=(n_cells, k))
-    m.sum_duplicates()
-    m.sort_indices()
-    indptr, indices, data = m.indptr, m.indices.astype(np.int64), m.data
-    counts = np.diff(indptr)
-    first = indptr[:-1]
-    col0, w0 = indices[first].copy(), data[first].copy()
-    extra = counts - 1
-    mask = np.ones(len(indices), bool)
-    mask[first] = False
+def _weights(names, col0, w0, split_rows, split_cols, split_w) -> AreaWeights:
+    """Pack the first entries and the further entries (``split_rows`` ascending) of every row."""
+    n_cells = len(col0)
+    extra = np.bincount(split_rows, minlength=n_cells).astype(np.int64)
     split_indptr = np.concatenate([[0], np.cumsum(extra)]).astype(np.int64)
-    split_rows = np.repeat(np.arange(n_cells), extra)
-    arrays = [col0, w0, split_indptr, indices[mask], data[mask], split_rows, extra.astype(np.int64)]
+    arrays = [np.asarray(col0, np.int64), np.asarray(w0, float), split_indptr, np.asarray(split_cols, np.int64),
+              np.asarray(split_w, float), np.asarray(split_rows, np.int64), extra]
     for a in arrays:
         a.flags.writeable = False
     a0, a1, a2, a3, a4, a5, a6 = arrays  # positional, in field order (named so mypy sees seven values)
-    return AreaWeights(list(names), a0, a1, a2, a3, a4, a5, a6, whole=bool(len(a3) == 0 and np.all(w0 == 1.0)))
+    return AreaWeights(list(names), a0, a1, a2, a3, a4, a5, a6, whole=bool(len(a3) == 0 and np.all(a1 == 1.0)))
