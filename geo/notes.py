@@ -48,6 +48,8 @@ def library_warnings_as_notes(sink: Callable[[str], None]) -> Iterator[list[str]
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
+        # an unclosed file inside a library (WeasyPrint's sRGB profile) says nothing about the user's data
+        warnings.filterwarnings("ignore", category=ResourceWarning)
         try:
             yield notes
         finally:

@@ -27,6 +27,7 @@ from kkr_geo.geo.outputs import OutputGuard
 from kkr_geo.geo.safe_text import csv_frame, md_text
 from kkr_geo.maps.annex import annex_path
 from kkr_geo.maps.annex_set import CSV_SUFFIX, AnnexSet
+from kkr_geo.maps.claims import ClaimFalse
 from kkr_geo.maps.index_page import INDEX_NAME
 from kkr_geo.log import clear_progress, get_logger, show_progress
 from kkr_geo.maps.fmt import fmt_number
@@ -79,6 +80,7 @@ class MapOutcome:
     html_bytes: int | None = None
     labels_dropped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: bool = False           # not built because its texts say what the data does not (maps.claims)
 
 
 @dataclass
@@ -98,6 +100,11 @@ class BuildReport:
     @property
     def skipped(self) -> list[MapOutcome]:
         return [m for m in self.maps if m.skipped]
+
+    @property
+    def stopped(self) -> list[MapOutcome]:
+        """Maps not built because a claim of their texts is false for the data (``claims:``)."""
+        return [m for m in self.maps if m.stopped]
 
 
 def _check_dpi_and_date(dpi, date_stamp) -> None:
@@ -178,6 +185,12 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             outcome.skipped = exc.message.split("\n")[0]
             emit.warning(f"[{i}/{len(specs)}] {spec.name}: skipped – {outcome.skipped}")
             continue
+        except ClaimFalse as exc:
+            # the title would lie: this map is not built (the others are), and the build fails at the end
+            outcome.skipped, outcome.stopped = "its texts do not match the data: " + exc.message.split("\n")[0], True
+            outcome.title = spec.name   # the index page lists it by name, not by the title the data contradicts
+            emit.warning(f"[{i}/{len(specs)}] {spec.name}: STOPPED – {exc}")
+            continue
         outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data
         if pm.classification is not None and pm.indicator_layer is not None:
             graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
@@ -244,9 +257,10 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         emit.info(f"stale: {line}")
     _log_input_notes(sources, emit.info)
     own_cpu = time.process_time() - c_start
-    emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped)} skipped "
-              f"[{time.perf_counter() - t_start:.1f} s, CPU {own_cpu + children_cpu:.1f} s"
-              + (f" of which {children_cpu:.1f} s in worker processes" if children_cpu > 0 else "") + "].")
+    emit.info(f"done: {len(report.built)} map(s) built, {len(report.skipped) - len(report.stopped)} skipped"
+              + (f", {len(report.stopped)} STOPPED (texts that do not match the data)" if report.stopped else "")
+              + f" [{time.perf_counter() - t_start:.1f} s, CPU {own_cpu + children_cpu:.1f} s"
+              + (f" of which {children_cpu:.1f} s in worker processes" if n_jobs > 1 and len(tasks) > 1 else "") + "].")
     sources.remove_observer(emit.observer)
     clear_progress()
     return report

@@ -242,7 +242,9 @@ def split_bornholm(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoData
 
 def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> PreparedMap:
     """Resolve ``spec`` against ``sources`` (a :class:`maps.sources.Sources`); the figures its texts
-    quote (``{tal:name}``) are computed from the data (:mod:`kkr_geo.maps.text_figures`)."""
+    quote (``{tal:name}``) are computed from the data (:mod:`kkr_geo.maps.text_figures`), and the area
+    names they state are checked on the data (``claims:``, :mod:`kkr_geo.maps.claims`; a false claim
+    raises :class:`~kkr_geo.maps.claims.ClaimFalse`)."""
     from kkr_geo.maps.sources import SourceUnavailable
     from kkr_geo.maps.text_figures import resolve
     spec = resolve(spec, sources)
@@ -276,6 +278,9 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
                      else f"{label}, beregnet fra skematisk linjeføring" if lspec.style == "catchment"
                      else f"{label} (skematisk)")
         layers.append(PreparedLayer(lspec, gdf, schematic, label, rows))
+
+    from kkr_geo.maps.claims import check_claims
+    check_claims(spec, {lay.spec.id: (lay.rows if lay.rows is not None else lay.gdf) for lay in layers}, sources)
 
     classification = None
     if spec.indicator is not None:

@@ -29,7 +29,7 @@ NAME_RE = re.compile(r"[a-z0-9_]+\Z")  # \Z, not $: "evil\n" must not pass
 
 _TOP_KEYS = {"name", "title", "subtitle", "page", "formats", "dpi", "extent", "inset", "indicator",
              "classification", "palette", "allow_unsafe_palette", "labels", "layers", "sources", "notes",
-             "data_date", "tiles", "description", "figures", "copenhagen_inset", "table"}
+             "data_date", "tiles", "description", "figures", "copenhagen_inset", "table", "claims"}
 _LAYER_KEYS = {"id", "source", "style", "label", "colour", "tooltip", "popup", "filter", "legend",
                "width", "size", "show", "schematic", "source_note", "optional"}
 
@@ -100,6 +100,7 @@ class MapSpec:
     figures: dict | None = None     # {layer: id, title: str}: catchment population box
     copenhagen_inset: bool = False  # a København/Frederiksberg panel at a larger scale (planning-area maps)
     table: dict | None = None       # {source: name, title: str, columns: {column: header}}: a table under the map
+    claims: list = field(default_factory=list)  # maps.claims.Claim: what the texts' area names say, checked on the data
 
     @property
     def page_mm(self) -> tuple[float, float]:
@@ -363,6 +364,8 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
     for key, text in (("title", spec.title), ("subtitle", spec.subtitle), ("table.title", (spec.table or {}).get("title")),
                       *((f"notes[{i}]", n) for i, n in enumerate(spec.notes))):
         check_text(text, key, ck.fail)
+    from kkr_geo.maps.claims import parse_claims
+    spec.claims = parse_claims(data.get("claims"), ck, spec)
     return spec
 
 

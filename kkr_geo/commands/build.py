@@ -65,4 +65,9 @@ def run(args) -> int:
         print(f"GeoPackage: {report.geopackage}")
     for p in report.summary_files:
         print(f"summary: {p}")
+    if report.stopped:
+        import sys
+        print(f"error: {len(report.stopped)} map(s) not built: their texts say what the data does not "
+              f"({', '.join(m.name for m in report.stopped)}); see the messages above.", file=sys.stderr)
+        return 3
     return 0 if report.built or not report.maps else 3
