@@ -174,9 +174,12 @@ def station_andel_pr_omraade(name, sources):
 def station_naerzoner(name, sources):
     from kkr_geo.layers.coverage_share import served_cells
     res = sources.result("station_daekningshuller")
-    out = served_cells(res.raw, sources.grid(), STATION_GAP_THRESHOLD_M)
+    grid = sources.grid()
+    out = served_cells(res.raw, grid, STATION_GAP_THRESHOLD_M)
+    # the geometry is grid cells (the maps draw them as closed areas, kkr_geo.maps.catchment_areas)
+    notes = (f"cell_size_m: {float(grid.cell_size)}", "area_method: area of the cells reached")
     return with_provenance(out, provenance_of(sources.get("stationer")).replace(
-        title=entry_title(name), layer=name, precision="", notes=(), gaps=()))
+        title=entry_title(name), layer=name, precision="", notes=notes, gaps=()))
 
 
 def entry_title(name: str) -> str:

@@ -1,7 +1,11 @@
 """Accessibility and small-screen layout of the HTML maps.
 
 * the legend sits in a ``<details>`` box ("Signaturforklaring") that starts closed below 1100 px, so on a
-  phone or tablet the map is visible first; its scrolling area can be reached with the keyboard;
+  phone or tablet the map is visible first; its scrolling area can be reached with the keyboard; a map's
+  table (spec ``table:``) starts closed there too, behind a short "Tabel (n rækker)" button;
+* on a phone (600 px or less) the title box shows the title only; the subtitle and the view links fold
+  away behind a "Mere om kortet" button (``aria-expanded``); the map is fitted below the title box
+  (``maps/interactive.py``), so the whole region is in view when the page opens;
 * "Tal bag kortet": every figure a tooltip shows, as HTML tables (nothing is hover-only), plus the
   catchment figures;
 * the layer control starts collapsed; the view links and every toggle are keyboard-reachable;
@@ -18,6 +22,7 @@ from kkr_geo.maps.fmt import fmt_population_approx, fmt_value
 from kkr_geo.maps.prepare import PreparedMap
 
 SMALL_SCREEN_PX = 1100
+PHONE_PX = 600
 LEGEND_SUMMARY = "Signaturforklaring"
 DATA_SUMMARY = "Tal bag kortet"
 
@@ -42,12 +47,22 @@ ACCESS_CSS = f"""
 table.kkr-fig td{{white-space:nowrap}}
 .kkr-lnote{{color:#404040;font-size:11px;margin:2px 0}}
 .kkr-title .kkr-views a{{color:#08519c}}
+.kkr-more-btn{{display:none}}
+.kkr-table-short{{display:none}} .kkr-table-cap{{display:none}}
 @media (max-width:{SMALL_SCREEN_PX - 1}px){{
  .kkr-title{{max-width:calc(100vw - 130px)}}
+ .kkr-table-short{{display:inline}} .kkr-table-long{{display:none}}
+ .kkr-table-cap{{display:table-caption;text-align:left;font-weight:bold;padding:2px 0 4px}}
+ .kkr-table{{max-width:calc(100vw - 20px) !important}}
+ .kkr-table > summary{{padding:4px 2px}}
 }}
-@media (max-width:600px){{
- .kkr-title{{left:50px;right:56px;max-width:none;padding:4px 8px}}
- .kkr-title h1{{font-size:14px}} .kkr-title p{{font-size:11px}}
+@media (max-width:{PHONE_PX}px){{
+ .kkr-title{{left:50px;right:56px;max-width:none;padding:3px 8px;font-size:12px}}
+ .kkr-title h1{{font-size:13px;line-height:1.25}} .kkr-title p{{font-size:11px}}
+ .kkr-title .kkr-more{{display:none}} .kkr-title.kkr-open .kkr-more{{display:block}}
+ .kkr-more-btn{{display:inline-block;margin-top:3px;padding:2px 8px;font:12px/1.3 'DejaVu Sans',Arial,sans-serif;
+  color:#08519c;background:#fff;border:1px solid #595959;border-radius:3px;cursor:pointer}}
+ .kkr-more-btn:focus-visible{{outline:3px solid #08519c;outline-offset:2px}}
  .kkr-data{{bottom:40px}}
 }}
 </style>
@@ -60,7 +75,16 @@ ACCESS_JS = f"""
 (function () {{
   function ready() {{
     var box = document.getElementById('kkr-legend-box');
-    if (box && window.matchMedia('(max-width: {SMALL_SCREEN_PX - 1}px)').matches) {{ box.open = false; }}
+    var small = window.matchMedia('(max-width: {SMALL_SCREEN_PX - 1}px)').matches;
+    if (box && small) {{ box.open = false; }}
+    if (small) {{ Array.prototype.forEach.call(document.querySelectorAll('details.kkr-table'), function (d) {{ d.open = false; }}); }}
+    Array.prototype.forEach.call(document.querySelectorAll('.kkr-more-btn'), function (b) {{
+      b.addEventListener('click', function () {{
+        var title = b.closest('.kkr-title'); var open = !title.classList.contains('kkr-open');
+        title.classList.toggle('kkr-open', open); b.setAttribute('aria-expanded', open ? 'true' : 'false');
+        b.textContent = open ? 'Skjul' : 'Mere om kortet';
+      }});
+    }});
     Array.prototype.forEach.call(document.querySelectorAll('.kkr-views a'), function (a) {{
       if (!a.hasAttribute('href')) {{ a.setAttribute('href', '#'); a.setAttribute('role', 'button'); }}
       a.addEventListener('click', function (e) {{ e.preventDefault(); }});

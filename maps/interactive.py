@@ -27,7 +27,8 @@ from kkr_geo.maps.fmt import fmt_population_approx, fmt_value
 from kkr_geo.maps.inline import inline_assets, stable_ids
 from kkr_geo.maps.prepare import PreparedMap
 from kkr_geo.maps.slots import Slots
-from kkr_geo.maps.style import COLOURS, band_column, band_label, catchment_bands, catchment_colour, flow_width_scale, legend_entries
+from kkr_geo.maps.catchment_areas import cell_size_of
+from kkr_geo.maps.style import COLOURS, band_column, catchment_band_label, catchment_bands, catchment_colour, flow_width_scale, legend_entries
 
 LEAFLET_JS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"
 LEAFLET_CSS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css"
@@ -106,18 +107,67 @@ var {{ this.get_name() }} = L.geoJSON({{ this.data }}, {
 
 
 class _ViewLinks(MacroElement):
-    """Links in the title box (``data-kkr-bounds``) that zoom the map; no inline event handlers."""
+    """Fit the map to its extent so no part of it lies under the title box or the buttons at the bottom,
+    at load, on resize (a phone turned) and for the links in the title box (``data-kkr-bounds``); no
+    inline event handlers. ``window.kkrFit`` (bounds) is the one fitting function, ``window.kkrMap`` the map."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-document.querySelectorAll("a[data-kkr-bounds]").forEach(function (a) {
-    a.addEventListener("click", function (e) {
-        e.preventDefault();
-        {{ this._parent.get_name() }}.fitBounds(JSON.parse(a.getAttribute("data-kkr-bounds")));
+(function (map) {
+    var main = {{ this.bounds }};
+    function padding() {
+        var box = map.getContainer().getBoundingClientRect();
+        var top = 10, bottom = 10, right = 10;
+        var title = document.querySelector(".kkr-title");
+        if (title) {
+            var t = title.getBoundingClientRect();
+            if (t.height > 0) { top = Math.max(top, t.bottom - box.top + 8); }
+        }
+        var legend = document.getElementById("kkr-legend-box");
+        var beside = legend && legend.open;  // an open legend (wide screens) stands at the right: keep clear of it
+        if (beside) { right = Math.max(right, box.right - legend.getBoundingClientRect().left + 6); }
+        var table = document.querySelector("details.kkr-table");
+        var left = 10;  // an open table (wide screens) stands at the left
+        if (table && table.open) { left = Math.max(left, table.getBoundingClientRect().right - box.left + 6); }
+        document.querySelectorAll((beside ? "" : ".kkr-legend-box > summary, ") + ".kkr-data > summary"
+                                  + (table && table.open ? "" : ", .kkr-table > summary")).forEach(function (el) {
+            var r = el.getBoundingClientRect();
+            if (r.height > 0) { bottom = Math.max(bottom, box.bottom - r.top + 6); }
+        });
+        // never more padding than leaves a third of the map to draw in
+        top = Math.min(top, box.height / 3); bottom = Math.min(bottom, box.height / 3);
+        right = Math.min(right, box.width / 3); left = Math.min(left, box.width / 2, box.width - right - 300);
+        return {paddingTopLeft: [left, top], paddingBottomRight: [right, bottom]};
+    }
+    function fit(bounds, animate) {
+        var opts = padding(); opts.animate = animate !== false; map.fitBounds(bounds, opts);
+    }
+    window.kkrFit = fit; window.kkrMap = map;
+    document.querySelectorAll("a[data-kkr-bounds]").forEach(function (a) {
+        a.addEventListener("click", function (e) {
+            e.preventDefault();
+            fit(JSON.parse(a.getAttribute("data-kkr-bounds")));
+        });
     });
-});
+    fit(main, false);
+    // again once the small-screen layout is set (legend and table closed, title folded: maps/html_access.py,
+    // whose DOMContentLoaded handler was registered first) and when fonts and images are in
+    document.addEventListener("DOMContentLoaded", function () { fit(main, false); });
+    window.addEventListener("load", function () { fit(main, false); });
+    var last = [window.innerWidth, window.innerHeight];
+    window.addEventListener("resize", function () {
+        if (window.innerWidth !== last[0] || window.innerHeight !== last[1]) {
+            last = [window.innerWidth, window.innerHeight]; map.invalidateSize(); fit(main, false);
+        }
+    });
+})({{ this._parent.get_name() }});
 {% endmacro %}
 """)
+
+    def __init__(self, bounds: list[list[float]]):
+        super().__init__()
+        self._name = "view_links"
+        self.bounds = _json([[float(v) for v in p] for p in bounds])
 
 
 class _MetricScale(MacroElement):
@@ -145,7 +195,8 @@ def _base_style(lay) -> dict:
     if s.style == "point":
         return {"radius": s.size or 6, "color": "#ffffff", "weight": 1.5, "fillColor": colour, "fillOpacity": 1}
     if s.style == "catchment":
-        return {"stroke": False, "fillOpacity": 0.5}
+        # a thin outline in the band's colour keeps small areas visible at region zoom
+        return {"stroke": True, "weight": 1, "opacity": 0.9, "fillOpacity": 0.45}
     if s.style == "gap":
         return {"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.35, "dashArray": "3 3"}
     if s.style == "flow":
@@ -160,6 +211,7 @@ def _feature_collection(pm: PreparedMap, lay) -> dict:
     cls = pm.classification if lay.style == "choropleth" else None
     bcol = band_column(gdf) if lay.style == "catchment" else None
     bands = catchment_bands(gdf) if bcol else []
+    cells = cell_size_of(gdf) is not None
     scale = flow_width_scale(gdf["antal"]) if lay.style == "flow" and "antal" in gdf.columns else None
     head_col = next((c for c in ("beskrivelse", "navn", "projekt", "planomraade", "feature") if c in gdf.columns), None)
     features = []
@@ -176,7 +228,7 @@ def _feature_collection(pm: PreparedMap, lay) -> dict:
         if cls is not None:
             style["fillColor"] = cls.colour_of(int(cls.classes[i]))
         if bcol:
-            style["fillColor"] = catchment_colour(gdf, row[bcol])
+            style["fillColor"] = style["color"] = catchment_colour(gdf, row[bcol])
         if scale is not None and "Line" in geom.geom_type:
             style["weight"] = round(scale(row["antal"]) * 1.5, 2)
         if style:
@@ -186,10 +238,10 @@ def _feature_collection(pm: PreparedMap, lay) -> dict:
         tip_names = dict(lay.spec.tooltip_names)  # a copy: renderers never write into the spec
         if bcol and not tip_cols:
             b = bands.index(row[bcol]) if row[bcol] in bands else 0
-            heading = f"{heading} · {band_label(bands, b)}"
+            heading = f"{heading} · {catchment_band_label(gdf, bands, b)}"
             tip_cols = [c for c in ("population", "area_km2") if c in gdf.columns]
             tip_names.setdefault("population", "Befolkning")
-            tip_names.setdefault("area_km2", "Areal (km²)")
+            tip_names.setdefault("area_km2", "Areal af de beboede celler (km²)" if cells else "Areal (km²)")
         if tip_cols or heading:
             props["_t"] = _feature_html(pm, lay, row, tip_cols, heading=heading, names=tip_names)
         popup_cols = lay.spec.popup or tip_cols
@@ -265,10 +317,10 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None, slots: Slots | None
     slots = slots if slots is not None else Slots()
     spec = pm.spec
     tiles = spec.tiles if tiles is None else tiles
-    main = _bounds_latlon(pm.extent)
+    main = _bounds_latlon(pm.screen_extent or pm.extent)
     centre = [(main[0][0] + main[1][0]) / 2, (main[0][1] + main[1][1]) / 2]
     m = folium.Map(location=centre, zoom_start=9, tiles=None, control_scale=False, prefer_canvas=False,
-                   zoom_snap=0.25, zoom_delta=0.5)
+                   zoom_snap=0.1, zoom_delta=0.5)  # fine snap: the region fills a phone
     m.default_js = [("leaflet", LEAFLET_JS_URL)]
     m.default_css = [("leaflet_css", LEAFLET_CSS_URL)]
     if tiles:
@@ -279,16 +331,18 @@ def build_map(pm: PreparedMap, *, tiles: bool | None = None, slots: Slots | None
                      control=lay.style != "context").add_to(m)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)  # small screens: the map first
     _MetricScale().add_to(m)
-    _ViewLinks().add_to(m)
-    m.fit_bounds(main)
+    _ViewLinks(main).add_to(m)
 
     views = [f"<a href=\"#\" data-kkr-bounds=\"{esc(_json(main))}\">Hovedstadsområdet</a>"]
     if pm.detail_extent is not None:
         views.append(f"<a href=\"#\" data-kkr-bounds=\"{esc(_json(_bounds_latlon(pm.detail_extent)))}\">København og Frederiksberg</a>")
     if pm.inset_extent is not None:
         views.append(f"<a href=\"#\" data-kkr-bounds=\"{esc(_json(_bounds_latlon(pm.inset_extent)))}\">Bornholm</a>")
-    title = f"<h1>{esc(spec.title)}</h1>" + (f"<p>{esc(spec.subtitle)}</p>" if spec.subtitle else "")
-    title += "<div class=\"kkr-views\">Vis: " + "".join(views) + "</div>"
+    # on a phone the subtitle and the view links fold away behind "Mere" (maps/html_access.py)
+    more = ("<div class=\"kkr-more\" id=\"kkr-title-more\">" + (f"<p>{esc(spec.subtitle)}</p>" if spec.subtitle else "")
+            + "<div class=\"kkr-views\">Vis: " + "".join(views) + "</div></div>")
+    title = (f"<h1>{esc(spec.title)}</h1><button type=\"button\" class=\"kkr-more-btn\" aria-expanded=\"false\" "
+             f"aria-controls=\"kkr-title-more\">Mere om kortet</button>" + more)
     root = m.get_root()
     # Only inert tokens pass through branca/Jinja; the markup is put in by Slots.fill after rendering.
     root.header.add_child(Element(slots.markup(_CSS)), name="kkr_css")

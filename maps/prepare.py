@@ -15,6 +15,7 @@ import shapely
 
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.provenance import carry_provenance
+from kkr_geo.maps.catchment_areas import drawn_areas
 from kkr_geo.maps.classify import Classification, classify
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.spec import LayerSpec, MapSpec
@@ -71,6 +72,9 @@ class PreparedMap:
     notes: list[str] = field(default_factory=list)
     detail_extent: tuple[float, float, float, float] | None = None  # København/Frederiksberg panel, or None
     table: object = None                                     # maps.table.MapTable (spec ``table:``) or None
+    # what the HTML map opens on when it differs from ``extent``: a fixed print extent leaves room for the
+    # printed legend; on a screen the map is fitted to the region's mainland inside it
+    screen_extent: tuple[float, float, float, float] | None = None
 
     def layer(self, layer_id: str) -> PreparedLayer:
         for lay in self.layers:
@@ -260,6 +264,8 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         # features with a drawable geometry ("ikke stedfæstet" projects have none, or an empty one)
         has_geometry = ~(shapely.is_missing(gdf.geometry.values) | shapely.is_empty(gdf.geometry.values))
         gdf = carry_provenance(gdf[has_geometry].copy(), source_gdf)
+        # grid-cell geometry (network catchments, served cells) is drawn as closed areas; ``rows`` keep the cells
+        gdf = drawn_areas(gdf)
         attrs = gdf.attrs
         for col in lspec.tooltip + lspec.popup:
             if col not in gdf.columns:
@@ -295,9 +301,17 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
         classification = classify(values, cs.scheme, cs.k, cs.breaks, spec.palette, ind.decimals, pool=pool)
 
     # Extent: the mainland part of the region (Bornholm goes in an inset).
+    screen = None
     if isinstance(spec.extent, list):
         extent = tuple(float(v) for v in spec.extent)
         inset = None
+        try:
+            region = _bounds([split_bornholm(sources.get("kommuner"))[0]], min_part_km2=1.0)
+        except SourceUnavailable:  # no region layer: the screen opens on the print extent
+            region = None
+        if region is not None:
+            box = (max(extent[0], region[0]), max(extent[1], region[1]), min(extent[2], region[2]), min(extent[3], region[3]))
+            screen = box if box[0] < box[2] and box[1] < box[3] else None
     else:
         if spec.extent == "region":
             base = [sources.get("kommuner")]
@@ -349,7 +363,7 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
     map_notes += skipped_notes
     return PreparedMap(spec=spec, layers=layers, classification=classification, source_line=source_line,
                        date_line=" · ".join(date_parts) or None, extent=extent, inset_extent=inset,
-                       notes=map_notes, detail_extent=detail, table=_table(spec, sources))
+                       notes=map_notes, detail_extent=detail, table=_table(spec, sources), screen_extent=screen)
 
 
 def _table(spec: MapSpec, sources):

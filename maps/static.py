@@ -21,9 +21,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.patheffects as pe  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Polygon as MplPolygon, Rectangle  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from kkr_geo.geo.io import atomic_path  # noqa: E402
@@ -96,7 +98,9 @@ def _draw_layer(ax, lay, pm: PreparedMap, z: int):
         col = band_column(gdf)
         order = gdf.sort_values(col, ascending=False) if col else gdf  # far bands first, near on top
         colours = [catchment_colour(gdf, v) for v in order[col]] if col else [colour] * len(order)
-        order.plot(ax=ax, color=colours, alpha=0.55, edgecolor="none", zorder=z)
+        order.plot(ax=ax, color=colours, alpha=0.5, edgecolor="none", zorder=z)
+        # an outline in the band's colour keeps small areas visible at region scale
+        order.boundary.plot(ax=ax, color=colours, linewidth=0.5, alpha=0.9, zorder=z + 0.01)
     elif s.style == "gap":
         gdf.plot(ax=ax, facecolor=colour, alpha=0.35, edgecolor=colour, linewidth=0.5, hatch="////", zorder=z)
     elif s.style == "flow":
@@ -362,11 +366,15 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         unlabelled += _place_labels(fig, ax, inset_ax, pm, label_spec, placed, fs, result, panel_ax=panel_ax,
                                     detail=(px0, py0, px1, py1) if panel_ax is not None else None)
     if unlabelled:
+        # a number led away from its area goes where no other labelled area is (the sea, the neighbours)
+        labelled_land = shapely.union_all([g for ls in spec.labels for g in pm.layer(ls["layer"]).gdf.geometry
+                                           if g is not None and g.geom_type.endswith("Polygon")])
         key_lines = []
         scratch = StaticResult()
         for i, (target, geom, text) in enumerate(unlabelled, 1):
             # the number avoids the labels already placed where it can; otherwise it sits on its area
-            if not _try_label(fig, target, geom, str(i), 6.5 * fs, placed, scratch, fig.dpi / 72.0):
+            if not _try_label(fig, target, geom, str(i), 6.5 * fs, placed, scratch, fig.dpi / 72.0) and \
+                    not _number_with_leader(fig, target, geom, str(i), 6.5 * fs, placed, labelled_land):
                 pt = shapely.point_on_surface(geom)
                 target.annotate(str(i), (pt.x, pt.y), ha="center", va="center", fontsize=6.5 * fs,
                                 color="#1a1a1a", path_effects=HALO, zorder=23, annotation_clip=False)
@@ -490,8 +498,11 @@ def _label_text(name, value, label_spec) -> str:
     return f"{name}\n{fmt_number(value, int(label_spec.get('decimals', 0)))}{label_spec.get('suffix', '')}"
 
 
-def _try_label(fig, ax, geom, text, base, placed, result, dpi_scale):
-    """Place ``text`` for ``geom`` on ``ax`` at the first free position; True when placed."""
+def _try_label(fig, ax, geom, text, base, placed, result, dpi_scale, keep_clear=None):
+    """Place ``text`` for ``geom`` on ``ax`` at the first free position; True when placed.
+
+    ``keep_clear``: data points (the inner points of the layer's other areas) that a label moved off its
+    own area's centre must not cover, so a crowded neighbour keeps room for its own label or number."""
     renderer = fig.canvas.get_renderer()
     ax_bbox = ax.get_window_extent(renderer)
     part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area) if geom.geom_type.startswith("Multi") else geom
@@ -521,12 +532,88 @@ def _try_label(fig, ax, geom, text, base, placed, result, dpi_scale):
             if inside and (dx, dy) != (0, 0) and not is_point:
                 cx, cy = ax.transData.inverted().transform(((bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2))
                 inside = geom.buffer(max(600, 4 * m_per_pt)).contains(shapely.Point(cx, cy))
+                if inside and keep_clear is not None and len(keep_clear):
+                    disp = ax.transData.transform(keep_clear)
+                    inside = not ((disp[:, 0] >= bb.x0) & (disp[:, 0] <= bb.x1)
+                                  & (disp[:, 1] >= bb.y0) & (disp[:, 1] <= bb.y1)).any()
             if inside and not any(bb.overlaps(p) for p in placed):
                 placed.append(bb)
                 result.labels_placed.append(text)
                 result.label_boxes.append((bb.x0, bb.y0, bb.x1, bb.y1))
                 return True
             t.remove()
+    return False
+
+
+def _free_anchors(ax, geom, boxes, n: int = 4) -> list:
+    """Up to ``n`` points of ``geom`` (display coordinates) under no placed label, nearest to its inner
+    point first: where a key number's leader line can end on its area."""
+    part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area) if geom.geom_type.startswith("Multi") else geom
+    centre = shapely.point_on_surface(part)
+    x0, y0, x1, y1 = part.bounds
+    xs, ys = np.meshgrid(np.linspace(x0, x1, 9)[1:-1], np.linspace(y0, y1, 9)[1:-1])
+    pts = shapely.points(np.column_stack([np.r_[centre.x, xs.ravel()], np.r_[centre.y, ys.ravel()]]))
+    pts = pts[shapely.contains(part, pts) | (np.arange(len(pts)) == 0)]
+    # and points just inside its outline (a small area may be covered by its neighbours' labels but for its edge)
+    ring = part.exterior if part.geom_type == "Polygon" else part.boundary
+    edge = shapely.line_interpolate_point(ring, np.linspace(0, 1, 48, endpoint=False), normalized=True)
+    inner = shapely.points(0.9 * shapely.get_coordinates(edge) + 0.1 * np.array([centre.x, centre.y]))
+    pts = np.concatenate([pts, inner[shapely.contains(part, inner)]])
+    disp = ax.transData.transform(shapely.get_coordinates(pts))
+    free = [d for d in disp if not any(b.contains(shapely.Point(d)) for b in boxes)]
+    c = disp[0]
+    return sorted(free, key=lambda d: float(np.hypot(*(d - c))))[:n]
+
+
+def _number_with_leader(fig, ax, geom, text, size, placed, land=None) -> bool:
+    """Place a key number that found no room by the label rules (crowded suburbs); True when placed.
+
+    First on a point of its own area under no label (at full and at 85 % size); else in the nearest
+    free spot outside ``land`` (the labelled areas: the number must not seem to belong to a neighbour)
+    with a thin leader line from a point of its area under no label. Neither the number nor its leader
+    may touch another label. Spots further out are tried ring by ring, 12 directions each."""
+    renderer = fig.canvas.get_renderer()
+    ax_bbox = ax.get_window_extent(renderer)
+    boxes = [shapely.box(p.x0, p.y0, p.x1, p.y1) for p in placed]
+    to_data = ax.transData.inverted()
+    # first on the area itself, at a point under no label (no leader needed)
+    for fsize in (size, size * 0.85, size * 0.72):
+        for anchor in _free_anchors(ax, geom, boxes, n=40):
+            t = ax.annotate(text, tuple(to_data.transform(anchor)), ha="center", va="center", fontsize=fsize,
+                            color="#1a1a1a", path_effects=HALO, zorder=23, annotation_clip=False)
+            bb = t.get_window_extent(renderer).padded(1.5 * fig.dpi / 72.0)
+            if geom.contains(shapely.Point(to_data.transform(anchor))) and not any(bb.overlaps(p) for p in placed):
+                placed.append(bb)
+                return True
+            t.remove()
+    others = shapely.difference(land, geom) if land is not None else None
+    anchors = _free_anchors(ax, geom, boxes, n=8)
+    for r in (2.6, 3.4, 4.6, 6.0, 8.0):  # the shortest leader long enough to be seen, and near
+        for anchor in anchors:
+            ax_pt = to_data.transform(anchor)
+            for k in range(12):
+                angle = math.pi / 12 + k * math.pi / 6
+                dx, dy = r * size * math.cos(angle), r * size * math.sin(angle)
+                t = ax.annotate(text, tuple(ax_pt), xytext=(dx, dy), textcoords="offset points", ha="center",
+                                va="center", fontsize=size, color="#1a1a1a", path_effects=HALO, zorder=23,
+                                annotation_clip=False,
+                                arrowprops={"arrowstyle": "-", "color": "#1a1a1a", "lw": 0.7, "shrinkA": 4, "shrinkB": 0})
+                t.update_positions(renderer)
+                bb = Text.get_window_extent(t, renderer).padded(1.5 * fig.dpi / 72.0)  # the number, not its leader
+                inside = bb.x0 >= ax_bbox.x0 and bb.x1 <= ax_bbox.x1 and bb.y0 >= ax_bbox.y0 and bb.y1 <= ax_bbox.y1
+                spot = shapely.Point(to_data.transform(((bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2)))
+                if others is not None and others.intersects(spot):
+                    t.remove()
+                    continue
+                if inside and not any(bb.overlaps(p) for p in placed):
+                    leader = shapely.LineString([anchor, ((bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2)])
+                    # ... nor cross a neighbour on its way (it would seem to point there)
+                    crosses = others is not None and others.intersects(
+                        shapely.LineString(to_data.transform(np.asarray(leader.coords))))
+                    if not crosses and not any(leader.intersects(b) for b in boxes):
+                        placed.append(bb)
+                        return True
+                t.remove()
     return False
 
 
@@ -548,6 +635,8 @@ def _place_labels(fig, ax, inset_ax, pm, label_spec, placed, fs, result, *, pane
     dpi_scale = fig.dpi / 72.0
     detail_box = shapely.box(*detail) if detail is not None else None
     deferred, unlabelled = [], []
+    polys = [g for g in main.geometry if g is not None and g.geom_type.endswith("Polygon")]
+    inner_pts = shapely.get_coordinates(shapely.point_on_surface(polys)) if polys else np.empty((0, 2))
     for geom, name, value in zip(main.geometry, main[col], values):
         if name is None or str(name) == "nan":
             continue
@@ -556,7 +645,9 @@ def _place_labels(fig, ax, inset_ax, pm, label_spec, placed, fs, result, *, pane
                 geom.intersection(detail_box).area > 0.5 * geom.area:
             deferred.append((geom, text, value))
             continue
-        done = _try_label(fig, ax, geom, text, base, placed, result, dpi_scale)
+        own = shapely.get_coordinates(shapely.point_on_surface(geom)) if geom.geom_type.endswith("Polygon") else None
+        clear = inner_pts if own is None else inner_pts[~np.all(np.isclose(inner_pts, own[0]), axis=1)]
+        done = _try_label(fig, ax, geom, text, base, placed, result, dpi_scale, keep_clear=clear)
         if done is False:
             result.labels_dropped.append(text)
             if value_col is not None:

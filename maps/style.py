@@ -73,6 +73,42 @@ def band_label(bands, i) -> str:
     return f"{num(bands[i - 1])}–{num(v)} m"
 
 
+def _distance_parts(v) -> tuple[str, str]:
+    d = float(v)
+    if d >= 1000:
+        return fmt_number(d / 1000, 0 if d % 1000 == 0 else 1), "km"
+    return fmt_number(d, 0), "m"
+
+
+def catchment_band_label(gdf, bands, i) -> str:
+    """The legend/tooltip name of band ``i``. Catchments drawn from grid cells say what the area is: the
+    inhabited cells reached (closed into areas, :mod:`kkr_geo.maps.catchment_areas`), "ad vej" when the
+    distance is along the road network ("Beboet område 2–5 km ad vej")."""
+    from kkr_geo.maps.catchment_areas import cell_size_of, is_network
+    if cell_size_of(gdf) is None:
+        return band_label(bands, i)
+    try:
+        hi, hi_unit = _distance_parts(bands[i])
+        lo = _distance_parts(bands[i - 1]) if i > 0 else None
+    except (TypeError, ValueError):
+        return band_label(bands, i)
+    how = " ad vej" if is_network(gdf) else ""
+    if lo is None:
+        return f"Beboet område inden for {hi} {hi_unit}{how}"
+    lo_text = lo[0] if lo[1] == hi_unit else f"{lo[0]} {lo[1]}"
+    return f"Beboet område {lo_text}–{hi} {hi_unit}{how}"
+
+
+def catchment_area_note(gdf) -> str | None:
+    """A legend line saying how grid-cell catchments are drawn, or None."""
+    from kkr_geo.maps.catchment_areas import cell_size_of
+    cell = cell_size_of(gdf)
+    if cell is None:
+        return None
+    return (f"Tegnet som de beboede {fmt_number(cell, 0)} m-celler, der nås, samlet til områder; "
+            "befolkningstallene er cellernes.")
+
+
 def flow_width_scale(values, max_width: float = 8.0, min_width: float = 0.6):
     """Line width per flow value (linear in the value, capped)."""
     values = np.asarray(values, dtype=float)
@@ -122,7 +158,11 @@ def legend_entries(pm) -> list[LegendEntry]:
             bands = catchment_bands(lay.gdf)
             out.append(LegendEntry("header", lay.label))
             for i, b in enumerate(bands):
-                out.append(LegendEntry("patch", band_label(bands, i), catchment_colour(lay.gdf, b), alpha=0.55))
+                colour = catchment_colour(lay.gdf, b)
+                out.append(LegendEntry("patch", catchment_band_label(lay.gdf, bands, i), colour, edge=colour, alpha=0.55))
+            note = catchment_area_note(lay.gdf)
+            if note:
+                out.append(LegendEntry("note", note))
         elif s.style == "gap":
             out.append(LegendEntry("hatch", lay.label, colour, edge=colour, alpha=0.35))
         elif s.style == "flow":

@@ -92,10 +92,12 @@ def table_html(t: MapTable) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in t.headers)
     body = "".join("<tr>" + "".join(f"<td class=\"{'n' if n else 't'}\">{html.escape(v)}</td>" for v, n in zip(r, t.numeric))
                    + "</tr>" for r in t.rows)
-    style = ("<style>.kkr-table{position:absolute;bottom:52px;left:10px;z-index:1000;max-width:48%;max-height:62%;overflow:auto;"
+    style = ("<style>.kkr-table{position:absolute;bottom:86px;left:10px;z-index:1000;max-width:min(46%,640px);max-height:62%;overflow:auto;"
              "background:rgba(255,255,255,.96);padding:6px 8px;font:11px/1.35 sans-serif;border:1px solid #bbb}"
              ".kkr-table table{border-collapse:collapse}.kkr-table th{text-align:left;border-bottom:1px solid #999;"
              "position:sticky;top:0;background:#fff}.kkr-table td{padding:1px 6px 1px 0;vertical-align:top}"
              ".kkr-table td.n{text-align:right;white-space:nowrap}</style>")
-    return (style + f"<details class=\"kkr-table\" open><summary><b>{html.escape(t.title or 'Tabel')}</b> "
-            f"({len(t.rows)} rækker)</summary><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>")
+    # small screens show the short summary (the table starts closed there, maps/html_access.py)
+    return (style + f"<details class=\"kkr-table\" open><summary><span class=\"kkr-table-long\"><b>"
+            f"{html.escape(t.title or 'Tabel')}</b> ({len(t.rows)} rækker)</span>"
+            f"<span class=\"kkr-table-short\"><b>Tabel</b> ({len(t.rows)} rækker)</span></summary><table><caption class=\"kkr-table-cap\">{html.escape(t.title or 'Tabel')}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>")

@@ -1,0 +1,50 @@
+"""No two labels or key numbers overlap on the real-data maps (maps/static.py label placement): measured on
+the rendered figure with matplotlib's own text extents (the number of a key, not its leader line)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.text import Text
+
+LABELLED = ["befolkningsprognose_2030", "behandlet_i_eget_omraade", "borgere_pr_kapacitet_sp51", "kapacitet_2030",
+            "stationsnaerhed", "tilskud_pr_borger", "ventetider_sp51", "ventetider_sp62", "brt_oplande"]
+
+
+@pytest.fixture(scope="module")
+def sources(any_data):
+    from kkr_geo.maps.sources import Sources
+    return Sources(any_data)
+
+
+def _label_boxes(fig):
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        for t in ax.texts:
+            if t.get_zorder() < 22 or not t.get_visible() or not t.get_text().strip():
+                continue  # labels and key numbers are drawn at zorder 22-23
+            if hasattr(t, "update_positions"):
+                t.update_positions(renderer)
+            out.append((t.get_text(), Text.get_window_extent(t, renderer)))
+    return out
+
+
+@pytest.mark.parametrize("name", LABELLED)
+def test_no_two_labels_overlap(sources, name):
+    from kkr_geo.maps.prepare import prepare
+    from kkr_geo.maps.sources import SourceUnavailable
+    from kkr_geo.maps.spec import load_specs
+    from kkr_geo.maps.static import build_figure
+    try:
+        pm = prepare(load_specs(only=[name])[0], sources)
+    except SourceUnavailable as exc:
+        pytest.skip(f"{name}: {exc}")
+    fig = build_figure(pm)
+    try:
+        boxes = _label_boxes(fig)
+        assert len(boxes) >= 4, boxes
+        clashes = [(a, b) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1:] if ba.overlaps(bb)]
+        assert clashes == [], clashes
+    finally:
+        plt.close(fig)
