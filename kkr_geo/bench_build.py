@@ -25,12 +25,6 @@ from pathlib import Path
 BUILD_TARGET_S = 30.0
 
 
-def _children_cpu() -> float:
-    import resource
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
 def one_build(data_dir: str | None, jobs: int | None = None, extra: list[str] = ()) -> dict:
     """One full build in a fresh process; its wall-clock, CPU, phases and what it wrote (``extra``: more
     ``build`` options, e.g. ``--only`` for a test)."""
@@ -39,9 +33,10 @@ def one_build(data_dir: str | None, jobs: int | None = None, extra: list[str] = 
         cmd = [sys.executable, "-m", "kkr_geo", *(["--data-dir", str(data_dir)] if data_dir else []), "build",
                "--out", str(out), *(["--jobs", str(jobs)] if jobs else []), *extra]
         load = os.getloadavg()[0]
-        c0, t0 = _children_cpu(), time.perf_counter()
+        from kkr_geo.maps.build import children_cpu_seconds
+        c0, t0 = children_cpu_seconds(), time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
-        wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
+        wall, cpu = time.perf_counter() - t0, children_cpu_seconds() - c0
         log = proc.stderr + proc.stdout
         if proc.returncode != 0:
             raise RuntimeError(f"the build exited {proc.returncode}:\n{log[-2000:]}")

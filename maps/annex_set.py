@@ -79,14 +79,6 @@ class AnnexSet:
         if made.card is not None:
             self.cards.append(made.card)
 
-    def add_map(self, pm, outcome, formats, tables: dict, meta: dict | None = None) -> None:
-        """:func:`annex_outputs` for one map, in this process; its files are added to ``outcome.files``."""
-        made = annex_outputs(self.out, pm, outcome.files, formats, tables, meta)
-        outcome.files.update(made.files)
-        if made.html_bytes is not None:
-            outcome.html_bytes = made.html_bytes
-        self.add(made)
-
     def write_index(self, report) -> Path:
         from kkr_geo.maps.build import SUMMARY_NAME, coverage_tables
         labels = {f"{SUMMARY_NAME}.csv": "Oplande pr. projekt",

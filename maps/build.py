@@ -210,7 +210,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     if len(specs) > 1:
         emit.info(f"  preparing and rendering {len(specs)} map(s) in up to {n_jobs} process(es) at once")
     t_render = time.perf_counter()
-    children_cpu = _children_cpu()
+    children_cpu = children_cpu_seconds()
     render_cpu = 0.0
     error: KkrGeoError | None = None
     for done, r in enumerate(render_all(prepared_maps(), out, sources.tables, sources.table_meta, jobs=n_jobs), 1):
@@ -248,7 +248,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
         emit.info(f"  prepared {phase['prepared']} map(s) in {phase['prepare_s']:.1f} s; all rendered after "
                   f"{time.perf_counter() - t_render:.1f} s (render CPU {render_cpu:.1f} s"
                   + (f", up to {n_jobs} process(es) at once)" if parallel else ")"))
-    children_cpu = _children_cpu() - children_cpu
+    children_cpu = children_cpu_seconds() - children_cpu
 
     if full:
         _write_geopackage(report, sources, out, emit.info, graduated)
@@ -307,7 +307,7 @@ def _log_input_notes(sources: Sources, log) -> None:
             log(f"  note: {name}: {note}")
 
 
-def _children_cpu() -> float:
+def children_cpu_seconds() -> float:
     """CPU seconds of this process's finished children (the render workers, once the pool is shut down)."""
     try:
         import resource

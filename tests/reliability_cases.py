@@ -84,6 +84,17 @@ def error_is_clear(exc: BaseException, *must_name: str) -> bool:
     return bool(exc.hint) and all(str(n) in text for n in must_name)
 
 
+def refusal_outcome(said: str, returncode: int, *must_name: str, must_not: tuple[str, ...] = ()) -> str:
+    """How a command met input it must refuse: a traceback is ``unclear``, exit 0 a ``silent_loss``, a refusal
+    naming each of ``must_name`` (and none of ``must_not``) a ``clear_error``, any other refusal ``unclear``."""
+    if "Traceback" in said:
+        return "unclear"
+    if returncode == 0:
+        return "silent_loss"
+    ok = all(str(n) in said for n in must_name) and not any(n in said for n in must_not)
+    return "clear_error" if ok else "unclear"
+
+
 class _SummaryPlugin:
     def pytest_terminal_summary(self, terminalreporter):
         if not LEDGER.cases:

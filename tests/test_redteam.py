@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from reliability_cases import check, reliability_ledger  # noqa: F401  (autouse fixture)
+from reliability_cases import check, refusal_outcome, reliability_ledger  # noqa: F401  (autouse fixture)
 
 AREA = "security"
 
@@ -90,14 +90,7 @@ def test_access_refuses_an_infinite_capacity_in_a_facility_file(shared_data, tmp
     r = run("--data-dir", shared_data.path, "access", "--facilities", src, "--capacity-column", "kapacitet",
             "--catchment", "2000", "--distance", "euclidean", "--out", tmp_path / "out")
     said = r.stdout + r.stderr
-    if "Traceback" in said:
-        outcome = "unclear"
-    elif r.returncode == 0:
-        outcome = "silent_loss"
-    elif "inf" in said and "fac.gpkg" in said and "np.float64" not in said:
-        outcome = "clear_error"
-    else:
-        outcome = "unclear"
+    outcome = refusal_outcome(said, r.returncode, "inf", "fac.gpkg", must_not=("np.float64",))
     check("access_infinite_capacity", "cli", "clear_error", outcome, said[-400:])
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.csv"))
 
@@ -206,11 +199,6 @@ def test_build_refuses_impossible_dpi_and_dates(shared_data, tmp_path, opt):
     r = run("--data-dir", shared_data.path, "build", "--only", "stationsnaerhed", "--formats", "png",
             "--no-tiles", "--out", out, *opt)
     said = r.stdout + r.stderr
-    if "Traceback" in said:
-        outcome = "unclear"
-    elif r.returncode == 0:
-        outcome = "silent_loss"
-    else:
-        outcome = "clear_error" if opt[0] in said and opt[1] in said and "memory" not in said else "unclear"
+    outcome = refusal_outcome(said, r.returncode, opt[0], opt[1], must_not=("memory",))
     check(f"build_option_{opt[0][2:]}_{opt[1]}", "cli", "clear_error", outcome, said[-300:])
     assert not out.exists() or not any(out.glob("*.png"))

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import writable_subdir
 from kkr_geo.geo.errors import KkrGeoError
-from reliability_cases import check, error_is_clear, reliability_ledger  # noqa: F401  (autouse fixture)
+from reliability_cases import check, error_is_clear, refusal_outcome, reliability_ledger  # noqa: F401  (autouse fixture)
 
 # Two clinics in Copenhagen (Danish ';' file): the second one carries the cell under test.
 HEADER = "navn;lat;lon;kapacitet_sp51;kapacitet_sp62\n"
@@ -75,13 +75,7 @@ def test_negative_capacity_refused_the_same_way_by_every_command(shared_data, tm
         ["--layer", "klinikker", "--klinikker", p, "--distance", "euclidean", "--out", out]
     r = _run("--data-dir", shared_data.path, *command, *extra)
     said = r.stdout + r.stderr
-    if "Traceback" in said:
-        outcome = "unclear"
-    elif r.returncode == 0:
-        outcome = "silent_loss"
-    else:
-        outcome = "clear_error" if all(s in said for s in ("klinikker.csv", "line 3", "Klinik Prøve", "kapacitet_sp51",
-                                                           "-5")) else "unclear"
+    outcome = refusal_outcome(said, r.returncode, "klinikker.csv", "line 3", "Klinik Prøve", "kapacitet_sp51", "-5")
     check(f"clinic_capacity_negative_cli:{command[0]}", "cli", "clear_error", outcome, said[-500:])
     assert not out.exists() or not any(out.glob("*.csv"))
 
@@ -98,12 +92,7 @@ def test_negative_capacity_in_the_data_directory_stops_the_clinic_map(shared_dat
     r = _run("--data-dir", root, "build", "--only", "klinik_daekningshuller", "--formats", "png", "--no-tiles",
              "--out", out)
     said = r.stdout + r.stderr
-    if "Traceback" in said:
-        outcome = "unclear"
-    elif r.returncode == 0:
-        outcome = "silent_loss"
-    else:
-        outcome = "clear_error" if all(s in said for s in ("klinikker.csv", "line 3", "Klinik Prøve")) else "unclear"
+    outcome = refusal_outcome(said, r.returncode, "klinikker.csv", "line 3", "Klinik Prøve")
     check("clinic_capacity_negative_build", "cli", "clear_error", outcome, said[-500:])
     assert not (out / "klinik_daekningshuller.png").exists()
 
