@@ -78,7 +78,12 @@ def split_outside_denmark(gdf: gpd.GeoDataFrame, *, source: str, data_dir=None, 
     land = land_polygon(data_dir)
     if land is not None:
         inside = np.ones(len(g), dtype=bool)
-        inside[present] = shapely.within(geoms[present], land)
+        points = present & (shapely.get_type_id(geoms) == 0)
+        if points.any():  # points by their coordinates against the prepared land: a million in under a second
+            inside[points] = shapely.contains_xy(land, shapely.get_x(geoms[points]), shapely.get_y(geoms[points]))
+        others = present & ~points
+        if others.any():
+            inside[others] = shapely.within(geoms[others], land)
     else:
         report.method = "box"
         x0, y0, x1, y1 = DK_BOUNDS_25832

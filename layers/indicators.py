@@ -15,13 +15,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from kkr_geo.geo.errors import InputError
-from kkr_geo.layers.numbers import check_separators, guess_decimal, is_ambiguous, is_missing, parse_numbers
+from kkr_geo.layers.numbers import (check_separators, column_meaning, guess_decimal, is_ambiguous, is_missing, parse_array,
+                                    parse_numbers, readings, settle_by_meaning)
 from kkr_geo.layers.textfile import refuse_nul_bytes
 
 # Columns that hold identifiers keep their text (leading zeros in kommunekoder, postnumre).
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)
 # Reading costs ~20 bytes of memory per byte of CSV (Python strings per cell): 64 MB (about two
 # million rows of a typical indicator table) stays near 1.5 GB; larger files are refused.
@@ -64,6 +67,14 @@ class TableReport:
     # (line, column) -> the text of every cell of a numeric column read without the unit it carried
     # ('50 %', '850 kr.'): lets callers refuse units where none belongs (a clinic's capacity)
     units: dict[tuple[int, str], str] = field(default_factory=dict)
+    # lines of the rows left out of the table (a row whose number of cells differs from the header's)
+    skipped_lines: list[int] = field(default_factory=list)
+
+    def __deepcopy__(self, memo) -> TableReport:
+        # pandas deep-copies a frame's attrs on every operation (each column access of the table): the
+        # report of a million-row table (one Problem per unread cell) made that quadratic. Frames
+        # derived from the table share its one report.
+        return self
 
     def lines(self) -> list[str]:
         out = [f"{self.path}: {n}" for n in self.notes]
@@ -132,7 +143,10 @@ def _decode(data: bytes, report: TableReport) -> str:
                                  hint="save the table again as CSV UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)').") from None
             report.encoding = enc
             report.notes.append(f"read as {enc.upper()} (byte-order mark)")
-            return text.lstrip("\ufeff")
+            text = text.lstrip("\ufeff")
+            if "\x00" in text:
+                refuse_nul_bytes(text.encode("utf-8"), report.path)
+            return text
     refuse_nul_bytes(data, report.path)  # UTF-16 without a byte-order mark, or not text at all
     if data.startswith(b"\xef\xbb\xbf"):
         report.encoding = "utf-8-sig"
@@ -151,16 +165,31 @@ def _decode(data: bytes, report: TableReport) -> str:
     # Not clean UTF-8: decode line by line, so a file glued together from UTF-8 and cp1252 parts
     # (common after copy-paste between Excel versions) still reads, and say which lines were which.
     lines = data.split(b"\n")
-    out, cp_lines, utf_lines = [], [], 0
+    out, cp_lines, utf_lines, surrogate_lines = [], [], 0, []
     for no, raw in enumerate(lines, start=1):
         try:
             out.append(raw.decode("utf-8"))
             if any(b > 127 for b in raw):
                 utf_lines += 1
         except UnicodeDecodeError:
-            out.append(raw.decode("cp1252", errors="replace"))
-            cp_lines.append(no)
-    if utf_lines and cp_lines:
+            try:
+                # a lone surrogate written as UTF-8 (bytes ED A0..BF xx, from a JSON escape or a broken
+                # export): Python's codec refuses it, a GDAL/Excel reader would drop or cut it
+                text = raw.decode("utf-8", errors="surrogatepass")
+            except UnicodeDecodeError:
+                out.append(raw.decode("cp1252", errors="replace"))
+                cp_lines.append(no)
+                continue
+            out.append(_SURROGATES.sub("\ufffd", text))
+            surrogate_lines.append(no)
+            utf_lines += 1
+    if surrogate_lines:
+        report.notes.append(f"lone surrogate(s) (UTF-8 bytes ED A0..ED BF, not a character) on line(s) "
+                            f"{_ranges(surrogate_lines)} replaced by U+FFFD ('\ufffd'); the rest of each text is kept. "
+                            "Check those cells in the source file")
+    if not cp_lines:
+        report.encoding = "utf-8"
+    elif utf_lines and cp_lines:
         report.encoding = "mixed utf-8/cp1252"
         report.notes.append(f"mixed encodings: lines {_ranges(cp_lines)} read as cp1252 (Windows), the rest as UTF-8")
     else:
@@ -189,7 +218,7 @@ def _modal_width(rows) -> int:
 
 
 def _sniff_delimiter(text: str) -> str:
-    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    lines = [ln for ln in text[:2_000_000].splitlines()[:200] if ln.strip()]
     # the delimiter splits the most lines into the same number (> 1) of cells; title lines without
     # any delimiter (common above Excel exports) do not count against it
     best, best_score = None, 0
@@ -228,6 +257,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, TableReport]:
     except csv.Error as exc:
         raise InputError(f"{path}: cannot be read as a CSV table ({exc}).",
                          hint="open it in Excel or a text editor and export it again as CSV.") from None
+    del text
     # skip title lines: the header is the first row with (nearly) as many cells as most rows have;
     # the most common width, not the widest row, so one over-long data row does not hide the header
     width = _modal_width(rows[:200])
@@ -237,22 +267,48 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, TableReport]:
     report.header_line = header_idx + 1
     header = [h.strip() for h in rows[header_idx]]
     header = _unique_header(header, report)
-    records, lines = [], []
-    for i, r in enumerate(rows[header_idx + 1:], start=header_idx + 2):
+    body = rows[header_idx + 1:]
+    del rows
+    n = len(header)
+    # Rows of the header's width go into the frame as they are (one C-level step for a million rows);
+    # only the others are looked at one by one: blank, over-long with empty extra cells, or skipped and reported.
+    fits = np.fromiter(map(len, body), dtype=np.int64, count=len(body)) == n
+    for k in np.flatnonzero(~fits):
+        r = body[k]
         if not any(c.strip() for c in r):
             continue
-        if len(r) != len(header):
-            if len(r) > len(header) and not any(c.strip() for c in r[len(header):]):
-                r = r[: len(header)]
-            else:
-                report.problems.append(Problem(i, None, delim.join(r)[:80],
-                                               f"has {len(r)} cells, the header has {len(header)}; row skipped"))
-                continue
-        records.append([c.strip() for c in r])
-        lines.append(i)
-    df = pd.DataFrame(records, columns=header, dtype=object)
-    df.index = pd.Index(lines, name="line")
+        if len(r) > n and not any(c.strip() for c in r[n:]):
+            body[k] = r[:n]
+            fits[k] = True
+        else:
+            report.problems.append(Problem(int(k) + header_idx + 2, None, delim.join(r)[:80],
+                                           f"has {len(r)} cells, the header has {n}; row skipped"))
+            report.skipped_lines.append(int(k) + header_idx + 2)
+    keep = np.flatnonzero(fits)
+    records = body if len(keep) == len(body) else [body[k] for k in keep]
+    del body
+    df = pd.DataFrame(records, columns=header, dtype=object) if len(records) else pd.DataFrame(columns=header, dtype=object)
+    del records
+    df.index = pd.Index(keep + header_idx + 2, name="line")
+    blank = np.ones(len(df), dtype=bool)
+    for col in df.columns:
+        values = df[col]
+        if _has_outer_space(values):
+            values = values.str.strip()
+            df[col] = values
+        blank &= (values == "").to_numpy(dtype=bool)
+    if blank.any():
+        df = df[~blank]
     return df, report
+
+
+_OUTER_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
+
+
+def _has_outer_space(values: pd.Series) -> bool:
+    """Whether any cell of a text column starts or ends with whitespace (one join and one scan; the
+    text holds no NUL, :func:`kkr_geo.layers.textfile.refuse_nul_bytes` refused it)."""
+    return bool(len(values)) and _OUTER_SPACE.search("\x00".join(values.tolist())) is not None
 
 
 def _unique_header(header: list[str], report: TableReport) -> list[str]:
@@ -316,76 +372,152 @@ def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, TableReport]:
 _FORMAT_HINT = "--decimal/--thousands on the command line, decimal=/thousands= in read_table"
 
 
+def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a column, so that each distinct cell is parsed and checked once
+    (a million-row column of capacities holds a handful of texts): ``values[codes]`` is the column.
+    The last distinct value is ``None`` and stands for every missing cell (None/NaN). Only text columns
+    are factorised (in an Excel column ``True == 1`` would merge two different cells)."""
+    vals = s.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):
+        codes, uniq = pd.factorize(vals, use_na_sentinel=True)
+        distinct = np.empty(len(uniq) + 1, dtype=object)
+        distinct[:-1] = uniq
+        distinct[-1] = None
+        codes = np.where(codes < 0, len(uniq), codes)
+        return codes, distinct
+    distinct = np.empty(len(vals), dtype=object)
+    distinct[:] = list(vals)
+    return np.arange(len(vals)), distinct
+
+
+def _flags(fn, values) -> np.ndarray:
+    return np.fromiter((bool(fn(v)) for v in values), dtype=bool, count=len(values))
+
+
 def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None,
                      thousands: str | None = None) -> pd.DataFrame:
+    """Numeric columns converted, every cell that was not read as it stands reported. Column-wise: each
+    distinct cell text is parsed once (:func:`_distinct`), so a million-row table costs a few vector
+    operations per column, not a Python call per cell."""
     # The file's own convention: ';'/tab/'|'-separated CSV and Excel are Danish; a ','-separated
     # file has none (a decimal comma would need quotes there), so only a column's cells can decide.
     file_default = None if report.delimiter == "," else ","
-    out = pd.DataFrame(index=df.index)
+    out: dict = {}
+    lines = df.index.to_numpy()
     for col in df.columns:
-        values = df[col].tolist()
+        codes, uniq = _distinct(df[col])
+        counts = np.bincount(codes, minlength=len(uniq))
         if _KEY_COLUMN.search(str(col)):
-            out[col] = pd.Series([None if _blank(v) else str(v).strip() for v in values], index=df.index, dtype=object)
+            keys = np.array([None if _blank(v) else str(v).strip() for v in uniq] + [None], dtype=object)[:-1]
+            out[col] = pd.Series(keys[codes], index=df.index, dtype=object)
             continue
-        present = [v for v in values if not is_missing(v)]
-        if len(present) > 5_000:
+        u_missing = _flags(is_missing, uniq)
+        u_blank = _flags(_blank, uniq)
+        n_present = int(counts[~u_missing].sum())
+        present_rows = ~u_missing[codes]
+        as_text = np.where(u_blank, None, uniq)
+        if n_present > 5_000:
             # a long column whose first cells are mostly not numbers is text: skip the full parse
-            _, bad_head = parse_numbers(present[:2_000], decimal=decimal or guess_decimal(present[:2_000]) or ".",
-                                        thousands=thousands)
+            head = list(uniq[codes[np.flatnonzero(present_rows)[:2_000]]])
+            _, bad_head = parse_numbers(head, decimal=decimal or guess_decimal(head) or ".", thousands=thousands)
             if len(bad_head) > 1_000:
-                out[col] = pd.Series([None if _blank(v) else v for v in values], index=df.index, dtype=object)
+                out[col] = pd.Series(as_text[codes], index=df.index, dtype=object)
                 continue
-        separated = [v for v in present if isinstance(v, str) and ('.' in v or ',' in v)]
-        dec = decimal or guess_decimal(separated[:20_000], default=file_default)
-        parsed, bad_pos = parse_numbers(values, decimal=dec or ".", thousands=thousands)
-        lines = df.index
-        ambiguous: list[int] = []
-        if decimal is None and thousands is None and separated and (dec is None or dec != file_default):
+        u_sep = _flags(lambda v: type(v) is str and ("." in v or "," in v), uniq) & ~u_missing
+        sep_rows = np.flatnonzero(u_sep[codes])
+        dec = decimal or guess_decimal(list(uniq[codes[sep_rows[:20_000]]]), default=file_default)
+        u_parsed, u_bad = parse_array(uniq, decimal=dec or ".", thousands=thousands)
+        u_amb = np.zeros(len(uniq), dtype=bool)
+        if decimal is None and thousands is None and len(sep_rows) and (dec is None or dec != file_default):
             # (when the file's own convention applies, 1.250 is unambiguous: nothing to check)
             # cells that read as two different numbers (1.250 = 1250 or 1.25)
-            ambiguous = _ambiguous_positions(values)
-        bad = [(lines[i], values[i]) for i in bad_pos]
-        ok = len(present) - len(bad)
-        if present and ok >= 0.8 * len(present) and ok > 0:
-            if ambiguous and dec is None:
-                for i in ambiguous:
-                    parsed[i] = None
-            out[col] = pd.Series([float("nan") if p is None else p for p in parsed], index=df.index, dtype="float64")
+            u_amb[_ambiguous_positions(list(uniq))] = True
+        # what the column can mean settles a cell that reads two ways: 55.681 in 'lat' is 55.681, not 55681
+        meaning = column_meaning(col)
+        settled = {int(j): v for j in np.flatnonzero(u_amb) if (v := settle_by_meaning(uniq[j], meaning)) is not None}
+        u_settled = np.zeros(len(uniq), dtype=bool)
+        u_settled[list(settled)] = True
+        u_unsettled = u_amb & ~u_settled
+        bad_rows = np.flatnonzero(u_bad[codes])
+        ok = n_present - len(bad_rows)
+        if n_present and ok >= 0.8 * n_present and ok > 0:
+            values_u = u_parsed.copy()
+            for j, v in settled.items():
+                values_u[j] = v
+            if dec is None:
+                values_u[u_unsettled] = np.nan
+            out[col] = pd.Series(values_u[codes], index=df.index, dtype="float64")
             report.numeric_columns.append(str(col))
-            for line, v in bad:
-                report.problems.append(Problem(int(line), str(col), str(v), _why_not(v, dec or ".", thousands)))
-                report.unread[(int(line), str(col))] = str(v)
-            _check_units(col, values, parsed, df.index, report)
-            if ambiguous and dec is None:
-                for i in ambiguous:
-                    v = values[i]
+            why: dict[int, str] = {}
+            for i in bad_rows:
+                j = int(codes[i])
+                if j not in why:
+                    why[j] = _why_not(uniq[j], dec or ".", thousands)
+                report.problems.append(Problem(int(lines[i]), str(col), str(uniq[j]), why[j]))
+                report.unread[(int(lines[i]), str(col))] = str(uniq[j])
+            _check_units(col, uniq, codes, values_u, lines, report)
+            amb_rows = np.flatnonzero(u_unsettled[codes])
+            if len(amb_rows) and dec is None:
+                for i in amb_rows:
+                    v = uniq[codes[i]]
                     report.unread[(int(lines[i]), str(col))] = str(v)
                     report.problems.append(Problem(
                         int(lines[i]), str(col), str(v),
                         f"is ambiguous in a comma-separated file: {_fmt_reading(v, ',')} with a thousands separator "
-                        f"or {_fmt_reading(v, '.')} with a decimal point, and no other cell of the column decides it; "
-                        f"read as missing. Give the number format ({_FORMAT_HINT})"))
-            elif ambiguous and dec != file_default:
-                shown = ", ".join(f"line {lines[i]}: {values[i]!r} -> {parsed[i]:g}" for i in ambiguous[:5])
-                more = " ..." if len(ambiguous) > 5 else ""
+                        f"or {_fmt_reading(v, '.')} with a decimal point, and no other cell of the column decides it"
+                        f"{_meaning_said(v, meaning)}; read as missing. Give the number format ({_FORMAT_HINT})"))
+            elif len(amb_rows) and dec != file_default:
+                shown = ", ".join(f"line {lines[i]}: {uniq[codes[i]]!r} -> {values_u[codes[i]]:g}" for i in amb_rows[:5])
+                more = " ..." if len(amb_rows) > 5 else ""
                 sep = "decimal point '.'" if dec == "." else "decimal comma ','"
                 report.notes.append(
-                    f"column {str(col)!r}: {len(ambiguous)} ambiguous cell(s) read with a {sep}, as the column's other "
+                    f"column {str(col)!r}: {len(amb_rows)} ambiguous cell(s) read with a {sep}, as the column's other "
                     f"cells show ({shown}{more}); if they carry thousands separators instead, give the number format "
                     f"({_FORMAT_HINT})")
-            markers = [(line, v) for line, v in zip(df.index, values) if is_missing(v) and not _blank(v)]
-            for ln, v in markers:
-                report.unread[(int(ln), str(col))] = str(v)
-            if markers:
-                shown = ", ".join(f"line {ln}: {str(v).strip()!r}" for ln, v in markers[:5]) + (" ..." if len(markers) > 5 else "")
-                report.notes.append(f"column {str(col)!r}: {len(markers)} cell(s) hold a missing-value marker, read as missing ({shown})")
+            settled_rows = np.flatnonzero(u_settled[codes])
+            if len(settled_rows):
+                shown = ", ".join(f"line {lines[i]}: {uniq[codes[i]]!r} -> {_fmt(values_u[codes[i]])} "
+                                  f"(not {_fmt(_other_reading(uniq[codes[i]], values_u[codes[i]]))})"
+                                  for i in settled_rows[:5]) + (" ..." if len(settled_rows) > 5 else "")
+                what = meaning.what if meaning is not None else "a share (0-100 %)"
+                report.notes.append(
+                    f"column {str(col)!r}: {len(settled_rows)} cell(s) that read two ways were read the one way that is "
+                    f"{what} ({shown}); give the number format ({_FORMAT_HINT}) if that is wrong")
+            marker_rows = np.flatnonzero((u_missing & ~u_blank)[codes])
+            for i in marker_rows:
+                report.unread[(int(lines[i]), str(col))] = str(uniq[codes[i]])
+            if len(marker_rows):
+                shown = ", ".join(f"line {lines[i]}: {str(uniq[codes[i]]).strip()!r}" for i in marker_rows[:5]) + (
+                    " ..." if len(marker_rows) > 5 else "")
+                report.notes.append(f"column {str(col)!r}: {len(marker_rows)} cell(s) hold a missing-value marker, "
+                                    f"read as missing ({shown})")
         else:
-            out[col] = pd.Series([None if _blank(v) else v for v in values], index=df.index, dtype=object)
-            if present and ok >= 0.5 * len(present):
-                shown = ", ".join(f"line {ln}: {str(v)[:40]!r}" for ln, v in bad[:5]) + (" ..." if len(bad) > 5 else "")
-                report.notes.append(f"column {str(col)!r}: {ok} of {len(present)} cells are numbers but {len(bad)} are not "
-                                    f"({shown}); the column is kept as text. Fix those cells to use it as numbers")
-    return out
+            out[col] = pd.Series(as_text[codes], index=df.index, dtype=object)
+            if n_present and ok >= 0.5 * n_present:
+                shown = ", ".join(f"line {lines[i]}: {str(uniq[codes[i]])[:40]!r}" for i in bad_rows[:5]) + (
+                    " ..." if len(bad_rows) > 5 else "")
+                report.notes.append(f"column {str(col)!r}: {ok} of {n_present} cells are numbers but {len(bad_rows)} are "
+                                    f"not ({shown}); the column is kept as text. Fix those cells to use it as numbers")
+    return pd.DataFrame(out, index=df.index, columns=df.columns) if out else pd.DataFrame(index=df.index)
+
+
+def _fmt(x) -> str:
+    return "?" if x is None else f"{x:g}"
+
+
+def _other_reading(value, chosen):
+    da, en = readings(value)
+    return en if da == chosen else da
+
+
+def _meaning_said(value, meaning) -> str:
+    """Why what the column can mean did not settle an ambiguous cell (both readings fit, or neither)."""
+    if meaning is None:
+        return ""
+    da, en = readings(value)
+    if meaning.fits(da) and meaning.fits(en):
+        return f" (both readings are {meaning.what})"
+    return f" (neither reading is {meaning.what})"
 
 
 # Only a single group of three digits after one separator can read two ways (1.250, "1,250"):
@@ -415,36 +547,35 @@ def _why_not(value, decimal: str, thousands: str | None) -> str:
 
 
 _UNIT_TAIL = r"(?i)(?:%|kr\.?|dkk)[\s\u00a0\u202f]*$"
+_UNIT_RE = re.compile(_UNIT_TAIL)
 _ANY_UNIT = re.compile(r"(?i)%|kr|dkk")
 
 
-def _check_units(col, values: list, parsed: list, lines, report: TableReport) -> None:
+def _check_units(col, uniq, codes, values_u, lines, report: TableReport) -> None:
     """Record the unit of every cell read without it (``report.units``), and report a column whose
     cells do not all carry the same unit: ``50 %`` among plain numbers was read as 50 without a word
-    (a column of shares that all end in ``%`` is read as it is)."""
+    (a column of shares that all end in ``%`` is read as it is). Works on the column's distinct cells."""
     from kkr_geo.layers.numbers import unit_of
-    is_str = [i for i, v in enumerate(values) if type(v) is str]
-    if not is_str or not _ANY_UNIT.search("\x00".join(values[i] for i in is_str)):
+    texts = [v for v in uniq if type(v) is str]
+    if not texts or not _ANY_UNIT.search("\x00".join(texts)):
         return  # (the common case, a column of plain numbers, costs one join and one scan)
-    s = pd.Series([values[i] for i in is_str], dtype=object)
-    hits = s.str.contains(_UNIT_TAIL, regex=True).to_numpy(dtype=bool)
-    if not hits.any():
+    u_unit = np.full(len(uniq), "", dtype=object)
+    for j, v in enumerate(uniq):
+        if type(v) is str and values_u[j] == values_u[j] and _UNIT_RE.search(v) and (unit := unit_of(v)):
+            u_unit[j] = unit
+    if not (u_unit != "").any():
         return
-    per_cell: dict[int, str] = {}
-    for j in hits.nonzero()[0]:
-        i = is_str[j]
-        if parsed[i] is not None and (unit := unit_of(values[i])):
-            per_cell[i] = unit
-            report.units[(int(lines[i]), str(col))] = str(values[i]).strip()
-    numbers = [i for i, p in enumerate(parsed) if p is not None]
-    counts: dict[str, int] = {}
-    for i in numbers:
-        counts[per_cell.get(i, "")] = counts.get(per_cell.get(i, ""), 0) + 1
+    for i in np.flatnonzero((u_unit != "")[codes]):
+        report.units[(int(lines[i]), str(col))] = str(uniq[codes[i]]).strip()
+    number_rows = np.flatnonzero(~np.isnan(values_u.astype(float))[codes])
+    row_units = u_unit[codes[number_rows]]
+    kinds, n = np.unique(row_units.astype(str), return_counts=True)
+    counts = dict(zip(kinds.tolist(), n.tolist()))
     if len(counts) < 2:
         return
     usual = max(counts, key=lambda u: (counts[u], u == ""))
-    odd = [i for i in numbers if per_cell.get(i, "") != usual]
-    shown = ", ".join(f"line {lines[i]}: {str(values[i]).strip()!r}" for i in odd[:5]) + (" ..." if len(odd) > 5 else "")
+    odd = number_rows[row_units != usual]
+    shown = ", ".join(f"line {lines[i]}: {str(uniq[codes[i]]).strip()!r}" for i in odd[:5]) + (" ..." if len(odd) > 5 else "")
     usual_text = f"the unit {usual!r}" if usual else "no unit"
     report.notes.append(f"column {str(col)!r}: {len(odd)} cell(s) carry another unit than the column's other cells "
                         f"({usual_text}): {shown}; each read as its number. Check that they mean the same "

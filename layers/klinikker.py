@@ -66,11 +66,14 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
         path = next((p for p in candidates if p.exists()), None)
         if path is None:
             catalog.require(dd, "klinikker", layer=name)
+    from kkr_geo.layers import _left_out
+
     path = Path(path)
     notes: list[str] = []
+    left: list = []
     cells = _Cells()
     if path.suffix.lower() in _TABLE_SUFFIXES:
-        gdf = _from_table(path, dd, notes, cells, decimal=decimal, thousands=thousands)
+        gdf = _from_table(path, dd, notes, cells, decimal=decimal, thousands=thousands, left=left)
     else:
         gdf = read_vector(path, layer=layer, assume_crs=assume_crs)
         notes += gdf.attrs.get("notes", [])
@@ -85,17 +88,24 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
     if "navn" not in gdf.columns:
         col = _find_column(gdf.columns, "navn")
         gdf["navn"] = gdf[col] if col is not None else [f"Klinik {i}" for i in gdf["kilde_linje"]]
-    _check_capacities(gdf, path, notes, cells, row="line" if path.suffix.lower() in _TABLE_SUFFIXES else "feature")
-    gdf = _drop_outside_denmark(gdf, path, notes, dd)
+    row = "line" if path.suffix.lower() in _TABLE_SUFFIXES else "feature"
+    _check_capacities(gdf, path, notes, cells, row=row)
+    gdf = _drop_outside_denmark(gdf, path, notes, dd, left=left, row=row)
     cols = [c for c in ("navn", "adresse", "postnr", "kapacitet_sp51", "kapacitet_sp62", "precision", "kilde_linje", "geometry")
             if c in gdf.columns]
     gdf = gdf[cols]
     overall = "postnummer" if (gdf["precision"] == "postnummer").all() and len(gdf) else (
         "blandet (koordinat og postnummer)" if (gdf["precision"] == "postnummer").any() else "koordinat")
     left_out = gdf.attrs.get("left_out", [])
+    before = len(gdf)
     out = finish(gdf, name=name, family="point", source=f"brugerfil {path.name}", licence="as supplied",
                  precision=overall, id_column="navn", notes=notes)
+    if len(out) < before:
+        dropped = sorted(set(gdf["kilde_linje"].tolist()) - set(out["kilde_linje"].tolist()))
+        left.append(_left_out.left_out(path.name, dropped, "their geometry is empty or not a point",
+                                       "geometrien er tom eller ikke et punkt", unit=row))
     out.attrs["left_out"] = left_out
+    _left_out.add(out, left)
     return out
 
 
@@ -112,10 +122,19 @@ CAPACITY_COLUMNS = ("kapacitet_sp51", "kapacitet_sp62")
 
 
 def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, decimal=None,
-                thousands=None) -> gpd.GeoDataFrame:
+                thousands=None, left: list | None = None) -> gpd.GeoDataFrame:
+    """Column-wise from first to last (a million clinics in seconds): coordinates converted and
+    projected as arrays, postcodes looked up once per distinct postcode."""
+    from kkr_geo.layers import _left_out
+    from kkr_geo.layers.indicators import _distinct
+
     table = read_table(path, decimal=decimal, thousands=thousands)
     report = table.attrs["report"]
+    table.attrs = {}
     notes += report.lines()
+    if left is not None and report.skipped_lines:
+        left.append(_left_out.left_out(path.name, report.skipped_lines, "its number of cells differs from the header's",
+                                       "antallet af celler passer ikke til overskriften"))
     cells.unread.update({k: v for k, v in report.unread.items() if k[1] in CAPACITY_COLUMNS})
     cells.units.update({k: v for k, v in report.units.items() if k[1] in CAPACITY_COLUMNS})
     cols = {k: _find_column(table.columns, k) for k in _ALIASES}
@@ -124,7 +143,9 @@ def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, dec
         if cols[k] is not None:
             df[k] = table[cols[k]]
     if cols["postnr"] is not None:
-        df["postnr"] = [(f"{r[0]:04d}" if (r := postcode_range(v)) and r[0] == r[1] else None) for v in table[cols["postnr"]]]
+        codes, uniq = _distinct(table[cols["postnr"]])
+        pnrs = np.array([(f"{r[0]:04d}" if (r := postcode_range(v)) and r[0] == r[1] else None) for v in uniq], dtype=object)
+        df["postnr"] = pnrs[codes]
     x = y = None
     crs = None
     if cols["lat"] is not None and cols["lon"] is not None:
@@ -137,26 +158,42 @@ def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, dec
     for c in ("kapacitet_sp51", "kapacitet_sp62"):
         if c in table.columns:
             df[c] = table[c]
-    has_xy = pd.Series(False, index=df.index) if x is None else (x.notna() & y.notna())
-    geoms = pd.Series([None] * len(df), index=df.index, dtype=object)
-    if x is not None:
-        pts = gpd.GeoSeries(gpd.points_from_xy(x[has_xy], y[has_xy]), index=df.index[has_xy], crs=crs).to_crs(ANALYSIS_CRS)
-        geoms[has_xy] = list(pts)
+    del table
+    n = len(df)
+    has_xy = np.zeros(n, dtype=bool) if x is None else (x.notna() & y.notna()).to_numpy()
+    geoms = np.full(n, None, dtype=object)
+    if x is not None and has_xy.any():
+        pts = gpd.GeoSeries(gpd.points_from_xy(x.to_numpy()[has_xy], y.to_numpy()[has_xy]), crs=crs).to_crs(ANALYSIS_CRS)
+        geoms[has_xy] = np.asarray(pts.values, dtype=object)
     df["precision"] = np.where(has_xy, "koordinat", "postnummer")
-    need_post = ~has_xy
-    if need_post.any():
+    need_post = np.flatnonzero(~has_xy)
+    lines = df.index.to_numpy()
+    if len(need_post):
         post = _postcode_points(dd, path)
-        for line in df.index[need_post]:
-            pnr = df.at[line, "postnr"] if "postnr" in df.columns else None
-            point = _lookup_postcode(post, pnr)
-            if point is None:
-                reason = "no coordinates and no postcode" if pnr is None else f"postcode {pnr} not found in the postcode layer"
-                notes.append(f"{path.name}, line {line}: {reason}; clinic left out")
-                continue
-            geoms[line] = point
-    df["kilde_linje"] = df.index
-    ok = geoms.notna()
-    gdf = gpd.GeoDataFrame(df[ok], geometry=gpd.GeoSeries(list(geoms[ok]), index=df.index[ok], crs=ANALYSIS_CRS), crs=ANALYSIS_CRS)
+        pnr = df["postnr"].to_numpy(dtype=object)[need_post] if "postnr" in df.columns else np.full(len(need_post), None)
+        found = {p: _lookup_postcode(post, p) for p in pd.unique(pnr[pd.notna(pnr)])}
+        points = np.array([None if p is None else found.get(p) for p in pnr], dtype=object)
+        geoms[need_post] = points
+        missing = pd.isna(pnr)
+        if missing.any():
+            rows = lines[need_post[missing]]
+            rec = _left_out.left_out(path.name, rows, "no coordinates and no postcode", "uden koordinater og postnummer")
+            notes.append(rec.note)
+            if left is not None:
+                left.append(rec)
+        unknown = ~missing & pd.isna(points)
+        if unknown.any():
+            rows = lines[need_post[unknown]]
+            codes_shown = sorted({str(p) for p in pnr[unknown]})
+            rec = _left_out.left_out(path.name, rows, "their postcode is not in the postcode layer",
+                                     "postnummeret findes ikke i postnummerlaget",
+                                     examples=[f"postcode {c}" for c in codes_shown])
+            notes.append(rec.note)
+            if left is not None:
+                left.append(rec)
+    df["kilde_linje"] = lines
+    ok = pd.notna(geoms)
+    gdf = gpd.GeoDataFrame(df[ok], geometry=gpd.GeoSeries(geoms[ok], index=df.index[ok], crs=ANALYSIS_CRS), crs=ANALYSIS_CRS)
     return gdf
 
 
@@ -203,44 +240,57 @@ def _range_problem(text: str) -> str | None:
 def _check_capacities(gdf, path: Path, notes: list[str], cells: _Cells, *, row: str = "line") -> None:
     """Refuse a capacity that cannot be one (negative, infinite, out of range, with a unit), listing
     every such cell with its line, clinic and column; list missing capacities and capacities of 0 in
-    the notes (the clinic is kept as a location)."""
-    errors: list[str] = []
-    missing: dict[str, list[str]] = {}
-    zero: dict[str, list[str]] = {}
+    the notes (the clinic is kept as a location). Column-wise: the cells are classified as arrays and
+    only the ones shown are formatted."""
+    errors: list[tuple[int, str]] = []   # (row position, message), counted in full, shown in part
+    lines = gdf["kilde_linje"].to_numpy()
+    names = gdf["navn"].to_numpy(dtype=object)
     for col in CAPACITY_COLUMNS:
         if col not in gdf.columns:
             continue
-        for line, name, v in zip(gdf["kilde_linje"], gdf["navn"], pd.to_numeric(gdf[col], errors="coerce")):
-            key = (int(line), col)
-            where = f"{row} {line} ({name}): {col}"
+        v = pd.to_numeric(gdf[col], errors="coerce").to_numpy(dtype=float)
+        noted = {line for (line, c) in (*cells.units, *cells.unread) if c == col}
+        special = np.isin(lines, np.fromiter(noted, dtype=np.int64, count=len(noted))) if noted else np.zeros(len(v), bool)
+        missing: list[int] = []
+        unread_shown: dict[int, str] = {}
+        for i in np.flatnonzero(special):
+            key = (int(lines[i]), col)
+            where = f"{row} {lines[i]} ({names[i]}): {col}"
             if key in cells.units:
-                errors.append(f"{where} {cells.units[key]!r} carries a unit; a capacity is a plain number")
+                errors.append((i, f"{where} {cells.units[key]!r} carries a unit; a capacity is a plain number"))
             elif key in cells.unread and (why := _range_problem(cells.unread[key])):
-                errors.append(f"{where} {cells.unread[key]!r} {why}")
-            elif pd.isna(v):
-                shown = repr(cells.unread[key]) if key in cells.unread else "empty"
-                missing.setdefault(col, []).append(f"{row} {line} ({name}): {shown}")
-            elif not np.isfinite(v):
-                errors.append(f"{where} is {v:g}, infinite")
-            elif v < 0:
-                errors.append(f"{where} is negative ({f'{v:g}'.replace('.', ',')})")
-            elif v == 0:
-                zero.setdefault(col, []).append(f"{row} {line} ({name})")
+                errors.append((i, f"{where} {cells.unread[key]!r} {why}"))
+            elif np.isnan(v[i]):
+                missing.append(int(i))
+                unread_shown[int(i)] = repr(cells.unread[key]) if key in cells.unread else "empty"
+        plain = ~special
+        for i in np.flatnonzero(plain & np.isinf(v)):
+            errors.append((i, f"{row} {lines[i]} ({names[i]}): {col} is {v[i]:g}, infinite"))
+        for i in np.flatnonzero(plain & np.isfinite(v) & (v < 0)):
+            errors.append((i, f"{row} {lines[i]} ({names[i]}): {col} is negative ({f'{v[i]:g}'.replace('.', ',')})"))
+        missing_rows = np.union1d(np.array(missing, dtype=np.int64), np.flatnonzero(plain & np.isnan(v)))
+        zero_rows = np.flatnonzero(plain & (v == 0))
+        if len(missing_rows):
+            shown = [f"{row} {lines[i]} ({names[i]}): {unread_shown.get(int(i), 'empty')}" for i in missing_rows[:10]]
+            notes.append(f"{path.name}: column {col}: no capacity for {len(missing_rows)} clinic(s) "
+                         f"({_shown(shown, len(missing_rows))}); they count as locations (coverage, maps), but 2SFCA "
+                         "(access) refuses a clinic without capacity")
+        if len(zero_rows):
+            shown = [f"{row} {lines[i]} ({names[i]})" for i in zero_rows[:10]]
+            notes.append(f"{path.name}: column {col}: capacity 0 for {len(zero_rows)} clinic(s) "
+                         f"({_shown(shown, len(zero_rows))}); they add no capacity in 2SFCA (access)")
     if errors:
-        raise InputError(f"{path}: {len(errors)} capacity cell(s) that cannot be a capacity:\n  "
-                         + "\n  ".join(errors[:20]) + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""),
+        errors.sort(key=lambda e: lines[e[0]])
+        text = [m for _, m in errors]
+        raise InputError(f"{path}: {len(text)} capacity cell(s) that cannot be a capacity:\n  "
+                         + "\n  ".join(text[:20]) + (f"\n  ... and {len(text) - 20} more" if len(text) > 20 else ""),
                          hint="a capacity is a number of 0 or more without a unit (e.g. 2,5; 0,5 for half a "
                               "full-time capacity); fix those cells, or leave a cell empty when the capacity is unknown.")
-    for col, rows in missing.items():
-        notes.append(f"{path.name}: column {col}: no capacity for {len(rows)} clinic(s) ({_shown(rows)}); they count as "
-                     "locations (coverage, maps), but 2SFCA (access) refuses a clinic without capacity")
-    for col, rows in zero.items():
-        notes.append(f"{path.name}: column {col}: capacity 0 for {len(rows)} clinic(s) ({_shown(rows)}); they add no "
-                     "capacity in 2SFCA (access)")
 
 
-def _shown(rows: list[str]) -> str:
-    return "; ".join(rows[:10]) + (f"; ... and {len(rows) - 10} more" if len(rows) > 10 else "")
+def _shown(rows: list[str], total: int | None = None) -> str:
+    total = len(rows) if total is None else total
+    return "; ".join(rows[:10]) + (f"; ... and {total - 10} more" if total > 10 else "")
 
 
 def _lookup_postcode(post: pd.DataFrame, pnr):
@@ -264,15 +314,21 @@ def _postcode_points(dd: DataDir, path: Path) -> gpd.GeoDataFrame:
     return diss.set_geometry(diss.geometry.representative_point())
 
 
-def _drop_outside_denmark(gdf: gpd.GeoDataFrame, path: Path, notes: list[str], dd: DataDir) -> gpd.GeoDataFrame:
+def _drop_outside_denmark(gdf: gpd.GeoDataFrame, path: Path, notes: list[str], dd: DataDir, *, left: list | None = None,
+                          row: str = "line") -> gpd.GeoDataFrame:
     """Clinics must lie in Denmark (on land, not just inside its bounding box, which holds Malmø and
     Helsingborg): the others are left out, named in the notes and listed in ``attrs['left_out']``."""
+    from kkr_geo.layers import _left_out
     from kkr_geo.layers.denmark import split_outside_denmark
 
-    def label(idx, row):
-        return f"line {row['kilde_linje']} ({row['navn']})"
+    def label(idx, r):
+        return f"{row} {r['kilde_linje']} ({r['navn']})"
 
     inside, report = split_outside_denmark(gdf, source=path.name, data_dir=dd, label=label)
     notes += report.lines()
     inside.attrs["left_out"] = list(report.left_out)
+    if report.left_out and left is not None:
+        out_lines = sorted(set(gdf["kilde_linje"].tolist()) - set(inside["kilde_linje"].tolist()))
+        rec = _left_out.left_out(path.name, out_lines, "outside Denmark", "uden for Danmark", unit=row)
+        left.append(rec)
     return inside

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from dataclasses import dataclass
 
 _MISSING = {"", "-", "–", "—", "..", "...", "na", "n/a", "nan", "none", "null", "x", "#i/t", "#n/a"}
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
@@ -192,34 +193,108 @@ def parse_numbers(values, *, decimal: str = ",", thousands: str | None = None) -
     """Parse a column: returns (values as float or None, positions that are not numbers).
 
     Gives exactly what :func:`parse_number` gives cell by cell, but converts the plain cells
-    (``1234``, ``-12,5``) of a long column in one vectorised step.
+    (``1234``, ``-12,5``) of a long column in one vectorised step (see :func:`parse_array`).
     """
+    import numpy as np
+
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = list(values)
+    nums, bad = parse_array(arr, decimal=decimal, thousands=thousands)
+    out = [None if (b or x != x) else float(x) for x, b in zip(nums.tolist(), bad.tolist())]
+    return out, [int(i) for i in np.flatnonzero(bad)]
+
+
+def parse_array(values, *, decimal: str = ",", thousands: str | None = None):
+    """Parse an object array of cells: returns (float64 array, NaN where a cell is missing or not a
+    number; bool array, True where a cell is not a number). Exactly :func:`parse_number` cell by cell,
+    but the plain cells (``1234``, ``-12,5``) are converted in one vectorised step and only the others
+    go through :func:`parse_number` one by one (call it on a column's distinct values for long columns)."""
     import numpy as np
     import pandas as pd
 
+    values = np.asarray(values, dtype=object)
     n = len(values)
-    out: list = [None] * n
-    bad: list[int] = []
+    out = np.full(n, np.nan)
+    bad = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out, bad
+    s = pd.Series(values, dtype=object, copy=False)
     is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=n)
     fast = np.zeros(n, dtype=bool)
     if is_str.any():
         idx = np.flatnonzero(is_str)
-        s = pd.Series([values[i] for i in idx], dtype=object)
-        plain = s.str.fullmatch(_PLAIN[decimal]).to_numpy(dtype=bool)
+        text = s.iloc[idx]
+        plain = text.str.fullmatch(_PLAIN[decimal]).to_numpy(dtype=bool)
         if plain.any():
-            text = s[plain]
+            t = text[plain]
             if decimal == ",":
-                text = text.str.replace(",", ".", regex=False)
-            nums = pd.to_numeric(text).to_numpy(dtype=float)
-            for i, x in zip(idx[plain], nums):
-                out[i] = float(x)
+                t = t.str.replace(",", ".", regex=False)
+            out[idx[plain]] = pd.to_numeric(t).to_numpy(dtype=float)
             fast[idx[plain]] = True
     for i in np.flatnonzero(~fast):
         try:
-            out[i] = parse_number(values[i], decimal=decimal, thousands=thousands)
+            x = parse_number(values[i], decimal=decimal, thousands=thousands)
         except NumberFormatError:
-            bad.append(int(i))
+            bad[i] = True
+            continue
+        if x is not None:
+            out[i] = x
     return out, bad
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a column's numbers can be, from its name: a cell that reads two ways (``55.681`` = 55681 or
+    55.681) is read the one way that fits (a latitude in Denmark is 54.5-57.8, so 55.681)."""
+    what: str
+    lo: float = -math.inf
+    hi: float = math.inf
+    whole: bool = False
+
+    def fits(self, value: float | None) -> bool:
+        if value is None or not math.isfinite(value) or not self.lo <= value <= self.hi:
+            return False
+        return not self.whole or value == int(value)
+
+
+# Denmark's extent (mainland and Bornholm, with a margin for the coast)
+LATITUDE = Meaning("a latitude in Denmark (54.5-57.8)", 54.5, 57.8)
+LONGITUDE = Meaning("a longitude in Denmark (8-15.2)", 8.0, 15.2)
+EASTING = Meaning("an easting in Denmark (EPSG:25832, 400000-920000)", 400_000.0, 920_000.0)
+NORTHING = Meaning("a northing in Denmark (EPSG:25832, 6030000-6420000)", 6_030_000.0, 6_420_000.0)
+COUNT = Meaning("a count (a whole number)", whole=True)
+SHARE = Meaning("a share (0-100 %)", 0.0, 100.0)
+
+_MEANINGS = (
+    (re.compile(r"lat|latitude|breddegrad|bredde"), LATITUDE),
+    (re.compile(r"lon|lng|long|longitude|laengdegrad|længdegrad|laengde|længde"), LONGITUDE),
+    (re.compile(r"x|easting|x_?25832|ost|øst|utm_?x"), EASTING),
+    (re.compile(r"y|northing|y_?25832|nord|utm_?y"), NORTHING),
+    (re.compile(r"(antal|count|n|patienter|befolkning|indbyggere|folketal|borgere)(_.*)?"), COUNT),
+    (re.compile(r".*(andel|pct|procent|percent|share|dækning|daekning).*"), SHARE),
+)
+
+
+def column_meaning(name) -> Meaning | None:
+    """The :class:`Meaning` a column's name gives its numbers (``lat`` -> a latitude in Denmark,
+    ``antal`` -> a count, ``andel_pct`` -> a share), or None when the name says nothing."""
+    key = str(name).strip().lower()
+    for pattern, meaning in _MEANINGS:
+        if pattern.fullmatch(key):
+            return meaning
+    return None
+
+
+def settle_by_meaning(value, meaning: Meaning | None) -> float | None:
+    """The one reading of an ambiguous cell (``1.250``) that fits ``meaning`` (a share cell carrying
+    ``%`` is a share whatever its column's name); None when both or neither fit."""
+    if unit_of(value) == "%":
+        meaning = SHARE
+    if meaning is None:
+        return None
+    da, en = readings(value)
+    fits = [x for x in (da, en) if meaning.fits(x)]
+    return fits[0] if len(fits) == 1 else None
 
 
 def format_da(value: float, decimals: int = 0) -> str:

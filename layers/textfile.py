@@ -27,13 +27,34 @@ def looks_utf16(data: bytes) -> bool:
 
 
 def refuse_nul_bytes(data: bytes, path) -> None:
-    """A file with NUL bytes and no byte-order mark: UTF-16 without its mark, or not a text file at all."""
-    if b"\x00" not in data[:65536]:
+    """A file with NUL bytes and no byte-order mark: UTF-16 without its mark, not a text file at all, or
+    a text file with a NUL character in it (anywhere, not only at the start). A NUL in a text is refused
+    naming its line(s): readers cut a text at a NUL (``Før\x00efter`` would become ``Før``), so it is
+    never read on silently."""
+    first = data.find(b"\x00")
+    if first < 0:
         return
     if looks_utf16(data):
         raise InputError(f"{path}: the file is UTF-16; {SAVE_AS_UTF8}.", hint=HINT)
-    raise InputError(f"{path}: contains NUL bytes; this is not a text (CSV) file.",
-                     hint="if it is an Excel workbook, give it the .xlsx extension; otherwise export the table as CSV.")
+    head = data[:65536]
+    controls = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
+    if controls > max(8, len(head) // 50):  # many control bytes: a binary file, not a text with a stray NUL
+        raise InputError(f"{path}: contains NUL bytes; this is not a text (CSV) file.",
+                         hint="if it is an Excel workbook, give it the .xlsx extension; otherwise export the table as CSV.")
+    where = []
+    pos = first
+    while pos >= 0 and len(where) < 5:
+        line = data.count(b"\n", 0, pos) + 1
+        start = data.rfind(b"\n", 0, pos) + 1
+        before = data[start:pos].decode("utf-8", errors="replace")[-30:]
+        where.append(f"line {line} (after {before!r})")
+        pos = data.find(b"\x00", data.find(b"\n", pos) + 1 if data.find(b"\n", pos) >= 0 else len(data))
+    total = data.count(b"\x00")
+    raise InputError(f"{path}: {total} NUL character(s) (byte 0) in the text: {', '.join(where)}"
+                     f"{' ...' if total > len(where) else ''}. A reader would cut the text at a NUL and lose what follows, "
+                     "so the file is not read.",
+                     hint="remove the NUL character(s) in a text editor (they often come from a copy from another "
+                          "program or a damaged export), or export the table again as CSV UTF-8.")
 
 
 def read_text(path) -> str:
