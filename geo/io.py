@@ -123,13 +123,78 @@ def read_vector(path: str | os.PathLike, *, layer: str | None = None, assume_crs
     notes += [f"{path.name}: {w.message}" for w in caught]
     if "geometry" not in gdf or not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(f"{label}: has no geometry column.", hint="supply a spatial layer, not a plain table.")
+    text_notes = restore_cut_text(gdf, path) if path.suffix.lower() in _JSON_SUFFIXES else []
+    notes += text_notes
     if gdf.crs is None and path.suffix.lower() == ".shp" and not path.with_suffix(".prj").exists():
         label += " (no .prj file)"
     out = to_analysis_crs(gdf, source=label, assume_crs=assume_crs)
     if out.attrs.get("crs_note"):
         notes.insert(0, out.attrs["crs_note"])
     out.attrs["notes"] = notes
+    out.attrs["text_notes"] = text_notes
     return out
+
+
+_JSON_SUFFIXES = {".geojson", ".json"}
+# A JSON escape the reader cuts or changes: NUL (GDAL ends the text there: "F\u00f8r\u0000efter" -> "Før")
+# and a lone surrogate (no character; GDAL writes U+FFFD without a word). Found in the raw bytes, so a
+# file without them costs one scan.
+_CUT_ESCAPES = re.compile(rb"\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+                          rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NAME_FIELDS = ("navn", "name", "NAVN", "NAME", "KOMNAVN", "kliniknavn", "id")
+
+
+def restore_cut_text(gdf: gpd.GeoDataFrame, path: Path) -> list[str]:
+    """Text properties of a GeoJSON file that the reader cut at a NUL (``\\u0000``) or changed (a lone
+    surrogate): the full text from the file with the character replaced by U+FFFD, set in ``gdf`` in place;
+    returns one note per cell naming the feature, the property and what was done. A raw NUL byte (not
+    valid JSON) is refused naming its line."""
+    import json
+
+    data = path.read_bytes()
+    if b"\x00" in data:
+        pos = data.find(b"\x00")
+        line = data.count(b"\n", 0, pos) + 1
+        raise InputError(f"{path}: line {line} holds a NUL byte, which JSON does not allow; "
+                         "a reader would cut the text there.",
+                         hint="remove the NUL byte (or write it as \\u0000 if it is meant), then read the file again.")
+    if not _CUT_ESCAPES.search(data):
+        return []
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise InputError(f"{path}: cannot be read as JSON ({exc}).", hint="export the file again as GeoJSON.") from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list) or len(features) != len(gdf):
+        raise InputError(f"{path}: text with a NUL character or a lone surrogate (\\u0000, \\ud800) that the reader "
+                         "would cut or change, and its features cannot be matched to the file's.",
+                         hint="remove those characters from the file's texts, then read it again.")
+    from kkr_geo.geo.safe_text import clean
+
+    notes = []
+    for i, feature in enumerate(features):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict):
+            continue
+        for key, value in props.items():
+            if not isinstance(value, str) or ("\x00" not in value and not _SURROGATE.search(value)):
+                continue
+            if key not in gdf.columns:
+                continue
+            full = clean(value, bidi=False)
+            got = gdf.iloc[i][key]
+            what = []
+            if "\x00" in value:
+                what.append(f"{value.count(chr(0))} NUL character(s)")
+            if _SURROGATE.search(value):
+                what.append(f"{len(_SURROGATE.findall(value))} lone surrogate(s)")
+            name = next((str(props[f]) for f in _NAME_FIELDS if f != key and isinstance(props.get(f), (str, int))), None)
+            label = f"feature {i + 1}" + (f" ({clean(name)})" if name else "")
+            gdf.iloc[i, gdf.columns.get_loc(key)] = full
+            notes.append(f"{path.name}: {label}, property {key!r}: {' and '.join(what)} replaced by U+FFFD, giving "
+                         f"{full!r} (the reader gave {clean(str(got))!r}); check the text in the file")
+    return notes
 
 
 def _only_spatial_layer(path: Path) -> str | None:

@@ -65,7 +65,7 @@ def load(name: str, dd: DataDir, *, include_neighbours: bool | list[str] = False
             wanted.add(code)
     gdf = gdf[gdf["kommunekode"].isin(wanted)].copy()
     gdf["areal_km2"] = (gdf.geometry.area / 1e6).round(2)
-    notes = list(repair_notes) + [f"name {old!r} (DAGI) replaced by the official {new!r} (kommunekode {code})"
+    notes = list(raw.attrs.get("text_notes", [])) + list(repair_notes) + [f"name {old!r} (DAGI) replaced by the official {new!r} (kommunekode {code})"
                                   for code, old, new in renamed if code in set(gdf["kommunekode"])]
     gdf = _add_population(gdf, dd, notes)
     gdf = gdf.sort_values("kommunekode")[[c for c in ("kommunekode", "navn", "region", "areal_km2", "befolkning",

@@ -92,6 +92,7 @@ class BuildReport:
     gpkg_skipped: dict[str, str] = field(default_factory=dict)
     summary_files: list[Path] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)   # what happened to outputs a previous build made and this one did not
+    left_out: list[str] = field(default_factory=list)  # rows left out of the inputs (Danish, as in the summary)
 
     @property
     def built(self) -> list[MapOutcome]:
@@ -393,6 +394,13 @@ def known_gaps(sources: Sources) -> list[str]:
     return out
 
 
+def left_out_rows(sources: Sources) -> list[str]:
+    """Every group of rows left out of an input of this build (clinics outside Denmark, flow rows
+    without a count, table rows with too many cells), in Danish, for the summary."""
+    from kkr_geo.layers._left_out import summary_lines
+    return summary_lines(sources.loaded().values())
+
+
 def _danish_csv(df: pd.DataFrame) -> str:
     """Danish CSV for Excel: ';' separated, decimal comma, UTF-8 with BOM; text cells that a spreadsheet
     would read as a formula are neutralised (:func:`kkr_geo.geo.safe_text.csv_cell`)."""
@@ -464,6 +472,10 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, gua
     gaps = known_gaps(sources)
     if gaps:
         md += ["## Kendte mangler i lagene", "", *[f"- {md_text(g)}" for g in gaps], ""]
+    left_out = left_out_rows(sources)
+    report.left_out = left_out
+    if left_out:
+        md += ["## Udeladte rækker i inddata", "", *[f"- {md_text(line)}" for line in left_out], ""]
     files.update(_project_table(sources, md))
     md += ["## Metode", ""]
     for name, meta in sorted((k, r.meta) for k, r in results.items()):

@@ -34,19 +34,42 @@ def _pick(columns, options, what: str, path) -> str:
 
 
 def read_flow_table(path: str | Path) -> pd.DataFrame:
-    """Read a flow table into columns ``fra``, ``til``, ``antal`` (rows with no count are dropped)."""
+    """Read a flow table into columns ``fra``, ``til``, ``antal``. Rows without a count (empty, not a
+    number) or with a negative count are left out, and so are rows the table reader skipped: each group
+    is logged, listed in ``attrs['notes']``, ``attrs['dropped_rows']`` (file lines) and
+    ``attrs['left_out_rows']`` (for the build summary)."""
+    from kkr_geo.layers import _left_out
     from kkr_geo.layers.indicators import read_table
     df = read_table(path)
+    report = df.attrs["report"]
     f = _pick(df.columns, FROM_COLUMNS, "home municipality (bopælskommune)", path)
     t = _pick(df.columns, TO_COLUMNS, "clinic municipality (klinikkommune)", path)
     n = _pick(df.columns, COUNT_COLUMNS, "count (antal)", path)
     out = pd.DataFrame({"fra": df[f], "til": df[t], "antal": pd.to_numeric(df[n], errors="coerce")})
-    bad = out[out["antal"].isna() | (out["antal"] < 0)]
-    if len(bad) == len(out):
+    missing = out["antal"].isna()
+    negative = out["antal"] < 0
+    if (missing | negative).all():
         raise InputError(f"{path}: column {n!r} has no usable counts.", hint="give patient numbers as whole numbers.")
-    out = out.drop(bad.index)
+    name = Path(path).name
+    records = []
+    if report.skipped_lines:
+        records.append(_left_out.left_out(name, report.skipped_lines, "its number of cells differs from the header's",
+                                          "antallet af celler passer ikke til overskriften"))
+    cell = {line: report.unread.get((int(line), str(n)), "") for line in out.index[missing]}
+    if missing.any():
+        records.append(_left_out.left_out(name, out.index[missing], "no count (empty or not a number)",
+                                          "uden antal (tom eller ikke et tal)",
+                                          examples=[f"line {ln}: {cell[ln]!r}" for ln in out.index[missing][:5]]))
+    if negative.any():
+        records.append(_left_out.left_out(name, out.index[negative], "a negative count", "negativt antal",
+                                          examples=[f"line {ln}: {out.at[ln, 'fra']} -> {out.at[ln, 'til']}: "
+                                                    f"{out.at[ln, 'antal']:g}" for ln in out.index[negative][:5]]))
+    dropped = sorted(int(i) for i in out.index[missing | negative])
+    out = out.drop(out.index[missing | negative])
     out.attrs["source_path"] = str(path)
-    out.attrs["dropped_rows"] = [int(i) + 2 for i in bad.index]  # file line numbers (header = 1)
+    out.attrs["dropped_rows"] = dropped + list(report.skipped_lines)  # file line numbers (header = 1)
+    out.attrs["notes"] = report.lines() + [r.note for r in records]
+    _left_out.add(out, records)
     return out
 
 
@@ -116,6 +139,14 @@ def flow_lines(table: pd.DataFrame, kommuner: gpd.GeoDataFrame, *, source: str =
     notes = []
     if len(internal):
         notes.append(f"{fmt_number(internal['antal'].sum(), 0)} patienter behandles i egen kommune (ikke vist som pile)")
+    map_notes = list(notes)
+    left = table.attrs.get("left_out_rows", [])
+    if left:
+        n_left = sum(len(r.numbers) for r in left)
+        map_notes.append(f"{fmt_number(n_left, 0)} rækker i tabellen er udeladt (uden antal, negativt antal eller "
+                         "forkert antal celler); se byggeloggen")
     gdf.attrs.update(title="Patientstrømme", source=f"Patientstrømme ({Path(source).name})", precision="kommuneniveau",
-                     status="ok", notes=notes, map_notes=notes)
+                     status="ok", notes=list(table.attrs.get("notes", [])) + notes, map_notes=map_notes)
+    if left:
+        gdf.attrs["left_out_rows"] = list(left)
     return gdf
