@@ -64,16 +64,21 @@ def planomraader_kapacitet(name, sources):
     from kkr_geo.layers.indicators import read_table
     base = sources.get("planomraader_samlet")
     gdf = base.copy()
+    left: list = []
     for key, sp in (("tabel3_sp51", 51), ("tabel4_sp62", 62)):
         try:
             table = read_table(catalog.require(sources.data_dir, key, layer=name))
         except DataError as exc:
             sources.log(f"speciale {sp} not available: {exc.message}")
             continue
+        left += table.attrs["report"].left_out
         rows = table[table["niveau"] == "planområde"]
         cols = [c for c in rows.columns if c.endswith(f"_sp{sp}")]
         gdf = gdf.merge(rows[["område", *cols]].rename(columns={"område": "planomraade"}), on="planomraade", how="left")
-    return carry_provenance(gdf, base, title="Planområder", layer=name)
+    out = carry_provenance(gdf, base, title="Planområder", layer=name)
+    from kkr_geo.layers import _left_out
+    _left_out.add(out, left)
+    return out
 
 
 @register_derived(LayerInfo(

@@ -69,6 +69,8 @@ class TableReport:
     units: dict[tuple[int, str], str] = field(default_factory=dict)
     # lines of the rows left out of the table (a row whose number of cells differs from the header's)
     skipped_lines: list[int] = field(default_factory=list)
+    # the same, as left-out records (logged when the table is read; carried to the build summary)
+    left_out: list = field(default_factory=list)
 
     def __deepcopy__(self, memo) -> TableReport:
         # pandas deep-copies a frame's attrs on every operation (each column access of the table): the
@@ -284,6 +286,10 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, TableReport]:
             report.problems.append(Problem(int(k) + header_idx + 2, None, delim.join(r)[:80],
                                            f"has {len(r)} cells, the header has {n}; row skipped"))
             report.skipped_lines.append(int(k) + header_idx + 2)
+    if report.skipped_lines:
+        from kkr_geo.layers._left_out import left_out
+        report.left_out.append(left_out(path.name, report.skipped_lines, "its number of cells differs from the header's",
+                                        "antallet af celler passer ikke til overskriften"))
     keep = np.flatnonzero(fits)
     records = body if len(keep) == len(body) else [body[k] for k in keep]
     del body

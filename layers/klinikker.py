@@ -22,6 +22,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.errors import DataError, InputError
@@ -132,9 +133,8 @@ def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, dec
     report = table.attrs["report"]
     table.attrs = {}
     notes += report.lines()
-    if left is not None and report.skipped_lines:
-        left.append(_left_out.left_out(path.name, report.skipped_lines, "its number of cells differs from the header's",
-                                       "antallet af celler passer ikke til overskriften"))
+    if left is not None:
+        left += report.left_out
     cells.unread.update({k: v for k, v in report.unread.items() if k[1] in CAPACITY_COLUMNS})
     cells.units.update({k: v for k, v in report.units.items() if k[1] in CAPACITY_COLUMNS})
     cols = {k: _find_column(table.columns, k) for k in _ALIASES}
@@ -163,8 +163,11 @@ def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, dec
     has_xy = np.zeros(n, dtype=bool) if x is None else (x.notna() & y.notna()).to_numpy()
     geoms = np.full(n, None, dtype=object)
     if x is not None and has_xy.any():
-        pts = gpd.GeoSeries(gpd.points_from_xy(x.to_numpy()[has_xy], y.to_numpy()[has_xy]), crs=crs).to_crs(ANALYSIS_CRS)
-        geoms[has_xy] = np.asarray(pts.values, dtype=object)
+        xs, ys = x.to_numpy(dtype=float)[has_xy], y.to_numpy(dtype=float)[has_xy]
+        if crs != ANALYSIS_CRS:  # project the coordinate arrays, then make the points once
+            from pyproj import Transformer
+            xs, ys = Transformer.from_crs(crs, ANALYSIS_CRS, always_xy=True).transform(xs, ys)
+        geoms[has_xy] = shapely.points(xs, ys)
     df["precision"] = np.where(has_xy, "koordinat", "postnummer")
     need_post = np.flatnonzero(~has_xy)
     lines = df.index.to_numpy()

@@ -139,6 +139,8 @@ def _add_population(gdf: gpd.GeoDataFrame, dd: DataDir, notes: list[str]) -> gpd
     if report.unmatched_layer:
         notes.append("population missing for: " + ", ".join(report.unmatched_layer))
     notes += table.attrs["report"].lines()
+    from kkr_geo.layers import _left_out
+    _left_out.add(joined, table.attrs["report"].left_out)
     notes += [f"{path.name}: {line}" for line in report.lines()[1:] if not line.startswith("features with no table row")]
     dates = sorted(set(joined.get("befolkning_dato", pd.Series(dtype=object)).dropna()))
     if len(dates) > 1:

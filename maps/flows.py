@@ -51,10 +51,7 @@ def read_flow_table(path: str | Path) -> pd.DataFrame:
     if (missing | negative).all():
         raise InputError(f"{path}: column {n!r} has no usable counts.", hint="give patient numbers as whole numbers.")
     name = Path(path).name
-    records = []
-    if report.skipped_lines:
-        records.append(_left_out.left_out(name, report.skipped_lines, "its number of cells differs from the header's",
-                                          "antallet af celler passer ikke til overskriften"))
+    records = list(report.left_out)
     cell = {line: report.unread.get((int(line), str(n)), "") for line in out.index[missing]}
     if missing.any():
         records.append(_left_out.left_out(name, out.index[missing], "no count (empty or not a number)",
@@ -68,7 +65,7 @@ def read_flow_table(path: str | Path) -> pd.DataFrame:
     out = out.drop(out.index[missing | negative])
     out.attrs["source_path"] = str(path)
     out.attrs["dropped_rows"] = dropped + list(report.skipped_lines)  # file line numbers (header = 1)
-    out.attrs["notes"] = report.lines() + [r.note for r in records]
+    out.attrs["notes"] = report.lines() + [r.note for r in records if r not in report.left_out]
     _left_out.add(out, records)
     return out
 
