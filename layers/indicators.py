@@ -26,8 +26,9 @@ from kkr_geo.layers.textfile import refuse_nul_bytes
 # Columns that hold identifiers keep their text (leading zeros in kommunekoder, postnumre).
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)
-# Reading costs ~20 bytes of memory per byte of CSV (Python strings per cell): 64 MB (about two
-# million rows of a typical indicator table) stays near 1.5 GB; larger files are refused.
+# Reading costs ~25 bytes of memory per byte of CSV (Python strings per cell; measured with
+# `python -m kkr_geo.bench_input`: a 60 MB clinic file of 1.6 million rows peaks at ~1.5 GB in
+# `kkr-geo layers show klinikker`): 64 MB stays near 1.6 GB; larger files are refused.
 MAX_TABLE_BYTES = 64 * 1024 * 1024
 # An .xlsx is compressed: its sheets may unpack to far more than the file size (a zip bomb, or a
 # sheet formatted down to row 1,048,576). Refused above this many unpacked bytes.
@@ -78,9 +79,24 @@ class TableReport:
         # derived from the table share its one report.
         return self
 
-    def lines(self) -> list[str]:
+    def lines(self, per_column: int = 20) -> list[str]:
+        """The notes, then the problems: every one of them up to ``per_column`` per column; beyond that
+        one line per column says how many more and on which lines (a million ambiguous cells are not a
+        million lines on the console; ``problems`` keeps each one)."""
         out = [f"{self.path}: {n}" for n in self.notes]
-        out += [f"{self.path}: {p}" for p in self.problems]
+        shown: dict[str | None, int] = {}
+        rest: dict[str | None, list[Problem]] = {}
+        for p in self.problems:
+            if shown.get(p.column, 0) < per_column:
+                shown[p.column] = shown.get(p.column, 0) + 1
+                out.append(f"{self.path}: {p}")
+            else:
+                rest.setdefault(p.column, []).append(p)
+        from kkr_geo.layers._left_out import line_ranges
+        for col, more in rest.items():
+            where = f"column {col!r}" if col is not None else "rows"
+            out.append(f"{self.path}: {where}: {len(more)} more cell(s) or row(s) like the above, not read, on lines "
+                       f"{line_ranges(p.line for p in more if p.line is not None)}")
         return out
 
 

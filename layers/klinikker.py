@@ -80,16 +80,16 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
         notes += gdf.attrs.get("notes", [])
         gdf["precision"] = "koordinat"
         gdf["kilde_linje"] = np.arange(1, len(gdf) + 1)
+    row = "line" if path.suffix.lower() in _TABLE_SUFFIXES else "feature"
     for col in ("kapacitet_sp51", "kapacitet_sp62"):
         if col not in gdf.columns:
             gdf[col] = np.nan
             notes.append(f"{path.name}: no column {col}; capacity unknown")
         elif not pd.api.types.is_numeric_dtype(gdf[col]):
-            gdf[col] = _capacity_numbers(gdf, col, path, notes, cells)
+            gdf[col] = _capacity_numbers(gdf, col, path, notes, cells, row=row)
     if "navn" not in gdf.columns:
         col = _find_column(gdf.columns, "navn")
         gdf["navn"] = gdf[col] if col is not None else [f"Klinik {i}" for i in gdf["kilde_linje"]]
-    row = "line" if path.suffix.lower() in _TABLE_SUFFIXES else "feature"
     _check_capacities(gdf, path, notes, cells, row=row)
     gdf = _drop_outside_denmark(gdf, path, notes, dd, left=left, row=row)
     cols = [c for c in ("navn", "adresse", "postnr", "kapacitet_sp51", "kapacitet_sp62", "precision", "kilde_linje", "geometry")
@@ -200,31 +200,33 @@ def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, dec
     return gdf
 
 
-def _capacity_numbers(gdf, col: str, path: Path, notes: list[str], cells: _Cells) -> list[float]:
+def _capacity_numbers(gdf, col: str, path: Path, notes: list[str], cells: _Cells, *, row: str = "line") -> np.ndarray:
     """A capacity column stored as text (a GeoPackage field, or a table column with stray text):
     each cell parsed as a Danish number; a cell that is not one, or reads two ways (``1.250``),
     becomes missing and is named in the notes, never coerced silently (a cell out of range or with
-    a unit is kept in ``cells`` for :func:`_check_capacities`, which refuses it)."""
-    from kkr_geo.layers.numbers import NumberFormatError, is_ambiguous, parse_number, unit_of
+    a unit is kept in ``cells`` for :func:`_check_capacities`, which refuses it). Each distinct text
+    is parsed once."""
+    from kkr_geo.layers.indicators import _distinct
+    from kkr_geo.layers.numbers import is_ambiguous, parse_array, unit_of
 
-    out, bad = [], []
-    for line, v in zip(gdf["kilde_linje"], gdf[col]):
-        try:
-            if is_ambiguous(v):
-                raise NumberFormatError("ambiguous")
-            x = parse_number(v)
-            if unit_of(v):
-                cells.units[(int(line), col)] = str(v).strip()
-            out.append(np.nan if x is None else x)
-        except NumberFormatError:
-            out.append(np.nan)
-            cells.unread[(int(line), col)] = str(v)
-            bad.append(f"line {line}: {v!r}")
-    if bad:
-        notes.append(f"{path.name}: column {col}: {len(bad)} cell(s) are not an unambiguous number and were read as "
-                     f"missing capacity ({'; '.join(bad[:10])}{' ...' if len(bad) > 10 else ''}); write them as Danish "
+    codes, uniq = _distinct(gdf[col])
+    values, bad = parse_array(uniq, decimal=",")
+    ambiguous = np.fromiter((is_ambiguous(v) for v in uniq), dtype=bool, count=len(uniq))
+    unit = np.array([unit_of(v) if not b else "" for v, b in zip(uniq, bad | ambiguous)], dtype=object)
+    unread = bad | ambiguous
+    values[unread] = np.nan
+    lines = gdf["kilde_linje"].to_numpy()
+    rows = np.flatnonzero(unread[codes])
+    for i in rows:
+        cells.unread[(int(lines[i]), col)] = str(uniq[codes[i]])
+    for i in np.flatnonzero((unit != "")[codes]):
+        cells.units[(int(lines[i]), col)] = str(uniq[codes[i]]).strip()
+    if len(rows):
+        shown = [f"{row} {lines[i]}: {uniq[codes[i]]!r}" for i in rows[:10]]
+        notes.append(f"{path.name}: column {col}: {len(rows)} cell(s) are not an unambiguous number and were read as "
+                     f"missing capacity ({'; '.join(shown)}{' ...' if len(rows) > 10 else ''}); write them as Danish "
                      "numbers (1,25) or give the number format (--decimal/--thousands)")
-    return out
+    return values[codes]
 
 
 def _range_problem(text: str) -> str | None:

@@ -358,3 +358,39 @@ def test_geometry_cleaning_keeps_valid_points_untouched():
     out, report = clean_geometries(gdf, family="point", source="t", id_column="navn")
     ok = out["navn"].tolist() == ["a", "c"] and report.dropped == ["navn=b (empty geometry)"]
     check("geometry_clean_vectorised", "geometry", "reported", "reported" if ok else "silent_loss", str(report.lines()))
+
+
+def test_many_unread_cells_are_summarised_per_column(tmp_path):
+    """100 ambiguous cells: 20 named one by one, then one line with the other 80 and their lines (the report keeps
+    all 100); a million such cells were a million console lines."""
+    p = tmp_path / "indikator.csv"
+    p.write_text("kommune,beloeb\n" + "".join(f"K{i},1.{i % 900 + 100}\n" for i in range(100)), encoding="utf-8")
+    df = read_table(p)
+    lines = df.attrs["report"].lines()
+    problems = [ln for ln in lines if "column 'beloeb'" in ln]
+    ok = (len(df.attrs["report"].problems) == 100 and len(problems) == 21
+          and problems[-1].endswith("column 'beloeb': 80 more cell(s) or row(s) like the above, not read, on lines 22-101"))
+    check("many_unread_cells_summarised", "scale", "reported", "reported" if ok else "silent_loss", "\n".join(lines[-3:]))
+
+
+def test_gpkg_text_capacities_parsed_once_per_text(any_data, tmp_path):
+    """A GeoPackage with its capacity stored as text: '2,5' read as 2.5, '1.250' (two ways) and 'x' named as
+    missing capacity, '50 %' refused as a capacity with a unit."""
+    rows = [("Klinik A", "2,5"), ("Klinik B", "1.250"), ("Klinik C", "x"), ("Klinik D", "2,5")]
+    gdf = gpd.GeoDataFrame({"navn": [r[0] for r in rows], "kapacitet_sp51": [r[1] for r in rows]},
+                           geometry=gpd.points_from_xy([NOERREBRO[0]] * 4, [NOERREBRO[1]] * 4), crs=4326)
+    p = tmp_path / "klinikker.gpkg"
+    gdf.to_file(p, engine="pyogrio")
+    g = _load_clinics(any_data, p)
+    got = g["kapacitet_sp51"].tolist()
+    notes = _notes(g)
+    ok = (got[0] == 2.5 and got[3] == 2.5 and math.isnan(got[1]) and math.isnan(got[2])
+          and "feature 2: '1.250'" in notes and "feature 3 (Klinik C): empty" in notes)
+    bad = tmp_path / "klinikker_enhed.gpkg"
+    gdf.assign(kapacitet_sp51=["2,5", "50 %", "1", "1"]).to_file(bad, engine="pyogrio")
+    try:
+        _load_clinics(any_data, bad)
+        ok = False
+    except KkrGeoError as exc:
+        ok = ok and error_is_clear(exc, "klinikker_enhed.gpkg", "feature 2", "Klinik B", "'50 %'")
+    check("gpkg_text_capacities", "tables", "reported", "reported" if ok else "silent_loss", f"{got} {notes}")
