@@ -327,10 +327,21 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, TableReport]:
 _OUTER_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
 
 
+_ASCII_SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"   # the ASCII characters str.strip() removes
+
+
 def _has_outer_space(values: pd.Series) -> bool:
-    """Whether any cell of a text column starts or ends with whitespace (one join and one scan; the
-    text holds no NUL, :func:`kkr_geo.layers.textfile.refuse_nul_bytes` refused it)."""
-    return bool(len(values)) and _OUTER_SPACE.search("\x00".join(values.tolist())) is not None
+    """Whether any cell of a text column starts or ends with whitespace: one join, then substring
+    searches (the text holds no NUL, :func:`kkr_geo.layers.textfile.refuse_nul_bytes` refused it);
+    a regular expression only for text outside ASCII."""
+    if not len(values):
+        return False
+    joined = "\x00".join(values.tolist())
+    if not joined.isascii():
+        return _OUTER_SPACE.search(joined) is not None
+    if joined[:1].isspace() or joined[-1:].isspace():
+        return True
+    return any(f"\x00{c}" in joined or f"{c}\x00" in joined for c in _ASCII_SPACES)
 
 
 def _unique_header(header: list[str], report: TableReport) -> list[str]:
@@ -412,6 +423,17 @@ def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(len(vals)), distinct
 
 
+def _blank_flags(uniq: np.ndarray) -> np.ndarray:
+    """:func:`_blank` of each distinct value; for text, as one vectorised strip."""
+    texts = np.fromiter((type(v) is str for v in uniq), dtype=bool, count=len(uniq))
+    out = np.zeros(len(uniq), dtype=bool)
+    if texts.any():
+        out[texts] = (pd.Series(uniq[texts], dtype=object).str.strip() == "").to_numpy(dtype=bool)
+    others = np.flatnonzero(~texts)
+    out[others] = [_blank(uniq[j]) for j in others]
+    return out
+
+
 def _flags(fn, values) -> np.ndarray:
     return np.fromiter((bool(fn(v)) for v in values), dtype=bool, count=len(values))
 
@@ -433,18 +455,23 @@ def _convert_numeric(df: pd.DataFrame, report: TableReport, decimal: str | None,
             keys = np.array([None if _blank(v) else str(v).strip() for v in uniq] + [None], dtype=object)[:-1]
             out[col] = pd.Series(keys[codes], index=df.index, dtype=object)
             continue
-        u_missing = _flags(is_missing, uniq)
-        u_blank = _flags(_blank, uniq)
-        n_present = int(counts[~u_missing].sum())
-        present_rows = ~u_missing[codes]
+        u_blank = _blank_flags(uniq)
         as_text = np.where(u_blank, None, uniq)
-        if n_present > 5_000:
-            # a long column whose first cells are mostly not numbers is text: skip the full parse
-            head = list(uniq[codes[np.flatnonzero(present_rows)[:2_000]]])
+        if int(counts[~u_blank].sum()) > 5_000:
+            # a long column whose first cells are mostly not numbers is text: skip the full parse (and the
+            # check of every distinct text for a missing-value marker, a Python call each)
+            head = []
+            for j in codes:
+                if not is_missing(uniq[j]):
+                    head.append(uniq[j])
+                    if len(head) == 2_000:
+                        break
             _, bad_head = parse_numbers(head, decimal=decimal or guess_decimal(head) or ".", thousands=thousands)
             if len(bad_head) > 1_000:
                 out[col] = pd.Series(as_text[codes], index=df.index, dtype=object)
                 continue
+        u_missing = _flags(is_missing, uniq)
+        n_present = int(counts[~u_missing].sum())
         u_sep = _flags(lambda v: type(v) is str and ("." in v or "," in v), uniq) & ~u_missing
         sep_rows = np.flatnonzero(u_sep[codes])
         dec = decimal or guess_decimal(list(uniq[codes[sep_rows[:20_000]]]), default=file_default)
