@@ -7,11 +7,14 @@ without a word.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 log = logging.getLogger("kkr_geo.layers")
 
 ATTR = "left_out_rows"
+_collecting: list[list] = []   # the buckets of the runs collecting records now (a build)
 
 
 def line_ranges(numbers, limit: int = 30) -> str:
@@ -55,7 +58,22 @@ def left_out(source: str, numbers, reason: str, reason_da: str, *, unit: str = "
     unit_da = "linje" if unit == "line" else "objekt"
     summary = (f"{source}: {len(numbers)} {'rækker' if unit == 'line' else 'objekter'} udeladt, {reason_da} "
                f"({unit_da} {line_ranges(numbers)})")
-    return LeftOut(source, reason, tuple(numbers), note, summary)
+    record = LeftOut(source, reason, tuple(numbers), note, summary)
+    for bucket in _collecting:
+        bucket.append(record)
+    return record
+
+
+@contextmanager
+def collecting() -> Iterator[list[LeftOut]]:
+    """Every record made while the block runs, whichever reader made it (a build collects the rows left
+    out of every table it reads, also of tables whose frames do not reach the summary)."""
+    bucket: list[LeftOut] = []
+    _collecting.append(bucket)
+    try:
+        yield bucket
+    finally:
+        _collecting.remove(bucket)
 
 
 def add(frame, records: list[LeftOut]) -> None:
@@ -64,9 +82,12 @@ def add(frame, records: list[LeftOut]) -> None:
         frame.attrs[ATTR] = list(frame.attrs.get(ATTR, [])) + list(records)
 
 
-def summary_lines(frames) -> list[str]:
-    """The Danish lines of the build summary for every frame's left-out rows (each said once)."""
+def summary_lines(frames, records=()) -> list[str]:
+    """The Danish lines of the build summary for every frame's left-out rows and ``records`` (each said once)."""
     out: list[str] = []
+    for rec in records:
+        if rec.summary not in out:
+            out.append(rec.summary)
     for frame in frames:
         for rec in getattr(frame, "attrs", {}).get(ATTR, []) or []:
             if rec.summary not in out:

@@ -178,12 +178,16 @@ def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, dec
         points = np.array([None if p is None else found.get(p) for p in pnr], dtype=object)
         geoms[need_post] = points
         missing = pd.isna(pnr)
-        if missing.any():
-            rows = lines[need_post[missing]]
-            rec = _left_out.left_out(path.name, rows, "no coordinates and no postcode", "uden koordinater og postnummer")
-            notes.append(rec.note)
-            if left is not None:
-                left.append(rec)
+        coord_cols = {c for c in (cols["lat"], cols["lon"], cols["x"], cols["y"]) if c is not None}
+        unread = np.isin(lines[need_post], [ln for (ln, c) in report.unread if c in coord_cols])
+        for mask, why, why_da in ((missing & ~unread, "no coordinates and no postcode", "uden koordinater og postnummer"),
+                                  (missing & unread, "coordinates that could not be read (see the notes on those cells) "
+                                   "and no postcode", "koordinaterne kunne ikke læses, og der er intet postnummer")):
+            if mask.any():
+                rec = _left_out.left_out(path.name, lines[need_post[mask]], why, why_da)
+                notes.append(rec.note)
+                if left is not None:
+                    left.append(rec)
         unknown = ~missing & pd.isna(points)
         if unknown.any():
             rows = lines[need_post[unknown]]

@@ -143,14 +143,15 @@ def build(data_dir=None, out_dir: str | Path = "bilag", *, only: list[str] | Non
     _check_dpi_and_date(dpi, date_stamp)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise InputError(f"--jobs {jobs}: not a number of processes.", hint="use 1 or more (default: the cores available).")
-    with layer_cache():  # each layer read once per build
+    from kkr_geo.layers._left_out import collecting
+    with layer_cache(), collecting() as left_out:  # each layer read once per build; every row left out recorded
         return _build(data_dir, out_dir, only=only, spec_dir=spec_dir, tiles=tiles, dpi=dpi, formats=formats,
                       date_stamp=date_stamp, sources=sources, with_geopackage=with_geopackage, overwrite=overwrite,
-                      log=log, jobs=jobs)
+                      log=log, jobs=jobs, left_out=left_out)
 
 
 def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp, sources, with_geopackage,
-           overwrite, log, jobs=None) -> BuildReport:
+           overwrite, log, jobs=None, left_out=()) -> BuildReport:
     out = Path(out_dir)
     t_start, c_start = time.perf_counter(), time.process_time()
     emit = _Emitter(log)  # progress and notes are logged; ``log`` (optional) collects the same messages
@@ -254,7 +255,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     if full:
         _write_geopackage(report, sources, out, emit.info, graduated)
         written.append(guard.record(report.geopackage, "geopackage"))
-        _write_summary(report, sources, out, emit.info, guard=guard, owners=owners, written=written)
+        _write_summary(report, sources, out, emit.info, guard=guard, owners=owners, written=written, left_out=left_out)
         guard.record(annex.write_index(report), "index")
     else:
         stale = guard.stale(owners, written)
@@ -394,11 +395,12 @@ def known_gaps(sources: Sources) -> list[str]:
     return out
 
 
-def left_out_rows(sources: Sources) -> list[str]:
+def left_out_rows(sources: Sources, records=()) -> list[str]:
     """Every group of rows left out of an input of this build (clinics outside Denmark, flow rows
-    without a count, table rows with too many cells), in Danish, for the summary."""
+    without a count, table rows with too many cells), in Danish, for the summary: those recorded while
+    the build ran (``records``) and those carried by the layers it used (read before it, e.g. passed in)."""
     from kkr_geo.layers._left_out import summary_lines
-    return summary_lines(sources.loaded().values())
+    return summary_lines(sources.loaded().values(), records)
 
 
 def _danish_csv(df: pd.DataFrame) -> str:
@@ -444,7 +446,7 @@ def _project_table(sources: Sources, md: list[str]) -> dict[str, str]:
 
 
 def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, guard: OutputGuard, owners: set[str],
-                   written: list[Path]) -> None:
+                   written: list[Path], left_out=()) -> None:
     from kkr_geo.layers.registry import entry
     results = summary_results(sources)
     coverage = coverage_tables()
@@ -472,10 +474,9 @@ def _write_summary(report: BuildReport, sources: Sources, out: Path, log, *, gua
     gaps = known_gaps(sources)
     if gaps:
         md += ["## Kendte mangler i lagene", "", *[f"- {md_text(g)}" for g in gaps], ""]
-    left_out = left_out_rows(sources)
-    report.left_out = left_out
-    if left_out:
-        md += ["## Udeladte rækker i inddata", "", *[f"- {md_text(line)}" for line in left_out], ""]
+    report.left_out = left_out_rows(sources, left_out)
+    if report.left_out:
+        md += ["## Udeladte rækker i inddata", "", *[f"- {md_text(line)}" for line in report.left_out], ""]
     files.update(_project_table(sources, md))
     md += ["## Metode", ""]
     for name, meta in sorted((k, r.meta) for k, r in results.items()):

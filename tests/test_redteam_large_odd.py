@@ -394,3 +394,37 @@ def test_gpkg_text_capacities_parsed_once_per_text(any_data, tmp_path):
     except KkrGeoError as exc:
         ok = ok and error_is_clear(exc, "klinikker_enhed.gpkg", "feature 2", "Klinik B", "'50 %'")
     check("gpkg_text_capacities", "tables", "reported", "reported" if ok else "silent_loss", f"{got} {notes}")
+
+
+def test_clinic_with_unreadable_coordinates_says_so(any_data, tmp_path):
+    """A clinic whose coordinates are ambiguous (no column meaning settles 1.250 as a latitude) and which has no
+    postcode: left out, and the reason is the unread coordinates, not 'no coordinates'."""
+    p = tmp_path / "klinikker.csv"
+    p.write_text("navn,lat,lon\nKlinik God,55.692,12.550\nKlinik Uklar,1.250,12.550\n", encoding="utf-8")
+    g = _load_clinics(any_data, p)
+    notes = _notes(g)
+    ok = (g["navn"].tolist() == ["Klinik God"] and "line 3, column 'lat'" in notes
+          and "coordinates that could not be read (see the notes on those cells) and no postcode: line 3" in notes)
+    check("clinic_unread_coordinates_left_out", "tables", "reported", "reported" if ok else "silent_loss", notes)
+
+
+def test_build_summary_names_the_rows_left_out(any_data, data_copy, tmp_path):
+    """End to end: a build whose flow table has a negative count and a row without a count says so in its log and
+    in the summary (oplande_og_daekning.md), in Danish."""
+    from kkr_geo.maps.build import SUMMARY_NAME, build
+
+    root = data_copy(exclude=("flows",))
+    flows = writable_subdir(root, "flows") / "patientstroemme.csv"
+    flows.write_text("bopaelskommune;klinikkommune;antal\nFrederiksberg;København;100\nGentofte;København;-5\n"
+                     "Ballerup;Herlev;\nKøbenhavn;Frederiksberg;38\n", encoding="utf-8")
+    lines: list[str] = []
+    out = tmp_path / "bilag"
+    report = build(root, out, only=["patientstroemme"], with_geopackage=True, formats=["html"], dpi=50,
+                   log=lines.append)
+    md = (out / f"{SUMMARY_NAME}.md").read_text(encoding="utf-8")
+    section = md.split("## Udeladte rækker i inddata", 1)[1].split("##", 1)[0] if "## Udeladte rækker" in md else ""
+    section = section.replace("\\", "")  # Markdown escapes of ( and )
+    ok = ("patientstroemme.csv: 1 rækker udeladt, negativt antal (linje 3)" in section
+          and "patientstroemme.csv: 1 rækker udeladt, uden antal (tom eller ikke et tal) (linje 4)" in section
+          and len(report.left_out) == 2)
+    check("build_summary_left_out_rows", "cli", "reported", "reported" if ok else "silent_loss", section or md[-800:])
