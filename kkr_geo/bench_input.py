@@ -38,7 +38,8 @@ TOWNS = [(55.6761, 12.5683), (55.6867, 12.5233), (55.7040, 12.5490), (55.6590, 1
 
 
 def write_clinics(path: Path, rows: int, seed: int = 1, kind: str = "danish") -> int:
-    """A clinic CSV of ``rows`` rows as a user saves it; returns its size in bytes. ``danish``: ``;``-separated
+    """A clinic CSV of ``rows`` rows as a user saves it (names with a Danish letter, so not plain ASCII);
+    returns its size in bytes. ``danish``: ``;``-separated
     with decimal commas and five decimals; ``comma``: ``,``-separated with three-decimal coordinates
     (``55.681``, the cells that read two ways) and a postcode, as in issue 22."""
     rnd = random.Random(seed)
@@ -51,9 +52,9 @@ def write_clinics(path: Path, rows: int, seed: int = 1, kind: str = "danish") ->
             lat += rnd.uniform(-0.002, 0.002)
             lon += rnd.uniform(-0.002, 0.002)
             if kind == "danish":
-                chunk.append(f"K{i};{2000 + i % 900};{lat:.5f};{lon:.5f};{i % 7},5;{i % 3}\n".replace(".", ","))
+                chunk.append(f"Ø{i};{2000 + i % 900};{lat:.5f};{lon:.5f};{i % 7},5;{i % 3}\n".replace(".", ","))
             else:
-                chunk.append(f"K{i},{2000 + i % 900},{lat:.3f},{lon:.3f},{i % 7}.5,{i % 3}\n")
+                chunk.append(f"Ø{i},{2000 + i % 900},{lat:.3f},{lon:.3f},{i % 7}.5,{i % 3}\n")
             if len(chunk) == 100_000:
                 fh.write("".join(chunk))
                 chunk = []

@@ -328,6 +328,8 @@ _OUTER_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
 
 
 _ASCII_SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"   # the ASCII characters str.strip() removes
+# the other characters str.strip() removes (str.isspace() outside ASCII)
+_OTHER_SPACES = "".join(c for c in map(chr, range(128, 0x3001)) if c.isspace())
 
 
 def _has_outer_space(values: pd.Series) -> bool:
@@ -337,7 +339,7 @@ def _has_outer_space(values: pd.Series) -> bool:
     if not len(values):
         return False
     joined = "\x00".join(values.tolist())
-    if not joined.isascii():
+    if not joined.isascii() and any(c in joined for c in _OTHER_SPACES):
         return _OUTER_SPACE.search(joined) is not None
     if joined[:1].isspace() or joined[-1:].isspace():
         return True

@@ -145,7 +145,7 @@ def _from_table(path: Path, dd: DataDir, notes: list[str], cells: _Cells, *, dec
     if cols["postnr"] is not None:
         codes, uniq = _distinct(table[cols["postnr"]])
         pnrs = np.array([(f"{r[0]:04d}" if (r := postcode_range(v)) and r[0] == r[1] else None) for v in uniq], dtype=object)
-        df["postnr"] = pnrs[codes]
+        df["postnr"] = pnrs[codes].tolist()  # (as a list: the same text dtype as before)
     x = y = None
     crs = None
     if cols["lat"] is not None and cols["lon"] is not None:
