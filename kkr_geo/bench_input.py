@@ -10,7 +10,9 @@ into a temporary folder, the working tree is not touched) reads a smaller file o
 rows in the same run, and the current code reads that file too, so the ratio is measured on the same
 machine at the same time. (The old code was too slow to read the big file: a user stopped it after
 58 minutes.) The old time for the big file is extrapolated linearly from the small one and marked
-as such; linear is a lower bound for code that is quadratic in places.
+as such; linear is a lower bound for code that is quadratic in places. Once this branch is merged, the
+default baseline is the current code itself: name the old revision (``--baseline 341817f``, the code before
+issue 22).
 
 The clinics lie on land around towns of Region Hovedstaden; a data directory with the DAGI
 municipality polygons is needed (``--data-dir`` or ``$KKR_GEO_DATA``). Not a unit test: run it by hand.
