@@ -1,4 +1,4 @@
-"""The datasets the package can read from its data directory: where each comes from and who needs it.
+"""The datasets the package can read (embedded default or data directory): where each comes from and who needs it.
 
 ``kkr-geo data status`` prints this catalogue against the resolved data directory; data/README.md
 documents the same entries for people.
@@ -34,12 +34,12 @@ class Dataset:
 
 DATASETS: dict[str, Dataset] = {d.key: d for d in [
     Dataset("dagi_kommuner", "dagi/kommuner.geojson", "Municipality polygons of Denmark (KOMKODE, KOMNAVN)",
-            "SDFI (Styrelsen for Dataforsyning og Infrastruktur), DAGI", "Danish free geodata terms (attribution)",
+            "SDFI (Styrelsen for Dataforsyning og Infrastruktur), DAGI", "CC BY 4.0 (SDFI free data; attribution)",
             "`kkr-geo data fetch` (Dataforsyningen), or download DAGI from dataforsyningen.dk", "real"),
     Dataset("dagi_regioner", "dagi/regioner.geojson", "Region polygons (REGIONKODE, REGIONNAVN)",
-            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real"),
+            "SDFI, DAGI", "CC BY 4.0 (SDFI free data; attribution)", "`kkr-geo data fetch`", "real"),
     Dataset("dagi_postnumre", "dagi/postnumre.geojson", "Postcode polygons (POSTNR_TXT, POSTBYNAVN)",
-            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real", required=False),
+            "SDFI, DAGI", "CC BY 4.0 (SDFI free data; attribution)", "`kkr-geo data fetch`", "real", required=False),
     Dataset("bydele", "bydele/koebenhavn_bydele.geojson", "Copenhagen's 10 bydele (bydel_nr, navn)",
             "Københavns Kommune (Open Data DK)", "CC BY 4.0",
             "download the 'Bydele' layer from Open Data DK / Københavns Kommune WFS as GeoJSON", "real", required=False),
@@ -79,6 +79,12 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in [
             "Road centre lines of the 29 municipalities (type, komkode): street network and road-length weights",
             "GeoDanmark road centre lines via RIDA (Septima)", "to be confirmed: never redistribute",
             "place a GeoPackage of road centre lines (EPSG:25832) here (see data/README.md)", "real", required=False),
+    Dataset("vejlaengde_grid", "befolkning/vejlaengde_100m.tif",
+            "Metres of residential road per 100 m cell (EPSG:25832): the road-length weight of the population surface "
+            "where the road centre lines themselves are absent",
+            "kkr-geo, aggregated from GeoDanmark road centre lines (RIDA, Septima)", "aggregate (no road geometry)",
+            "ships in the embedded default (data/make_bundle.py derives it from the road centre lines)", "real",
+            required=False),
     Dataset("banelinjer", "osm/banelinjer_osm.geojson", "Rail lines for map context (S-tog, Metro, Kystbanen, Lokaltog)",
             "OpenStreetMap contributors", "ODbL", "extract railway lines from an OpenStreetMap export", "real", required=False),
 ]}
@@ -114,20 +120,41 @@ def fetched_metadata(dd: DataDir) -> dict:
     return {}
 
 
+def bundle_manifest() -> dict:
+    """The embedded default's manifest (``data/MANIFEST.json``): per file its sha256, size, SPDX licence,
+    attribution, source, retrieval date and what was changed."""
+    from kkr_geo.layers.datadir import bundle_dir
+    p = bundle_dir() / "MANIFEST.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return files if isinstance(files, dict) else {}
+
+
 def status(dd: DataDir) -> list[dict]:
-    """One row per dataset: found or not, file date and size, and what needs it."""
+    """One row per dataset: where it was found (``"bundle"``, the data directory, or ``""``), its date,
+    size and licence, and what needs it."""
     from kkr_geo.layers.registry import entries
     entries()  # import the layer modules first: they may declare datasets of their own
+    shipped = bundle_manifest()
     rows = []
     for d in DATASETS.values():
-        p = dd.path / d.path
-        row = {"key": d.key, "path": d.path, "found": p.exists(), "what": d.what, "publisher": d.publisher,
-               "licence": d.licence, "kind": d.kind, "used_by": ", ".join(d.used_by), "required": d.required,
-               "how": d.how, "date": "", "size": ""}
+        p = dd.file(d.path)
+        where = dd.where(d.path)
+        row = {"key": d.key, "path": d.path, "found": p.exists(), "where": where, "what": d.what,
+               "publisher": d.publisher, "licence": d.licence, "attribution": "", "kind": d.kind,
+               "used_by": ", ".join(d.used_by), "required": d.required, "how": d.how, "date": "", "size": ""}
         if p.exists():
             st = p.stat()
             row["date"] = dt.date.fromtimestamp(st.st_mtime).isoformat()
             row["size"] = f"{st.st_size / 1024:,.0f} KiB"
+        if where == "bundle" and d.path in shipped:
+            m = shipped[d.path]
+            row["licence"] = str(m.get("license", d.licence))
+            row["attribution"] = str(m.get("attribution", ""))
+            row["date"] = str(m.get("retrieved", row["date"]))
         rows.append(row)
     return rows
 
@@ -136,8 +163,9 @@ def require(dd: DataDir, key: str, *, layer: str) -> Path:
     from kkr_geo.geo.errors import DataError
 
     d = DATASETS[key]
-    p = dd.path / d.path
+    p = dd.file(d.path)
     if not p.exists():
-        raise DataError(f"layer {layer!r} needs {d.path} ({d.what}), which is not in the data directory {dd}.",
+        where = "neither in the data directory nor in the embedded default" if dd.base is not None else "not in the data directory"
+        raise DataError(f"layer {layer!r} needs {d.path} ({d.what}), which is {where} {dd}.",
                         hint=f"{d.how}; then run `kkr-geo data status` to check.")
     return p

@@ -57,7 +57,7 @@ def land_polygon(data_dir=None):
         dd = resolve_data_dir(data_dir)
     except Exception:  # noqa: BLE001 - no data directory: the box fallback applies
         return None
-    path = dd.path / catalog.DATASETS["dagi_kommuner"].path
+    path = dd.file(catalog.DATASETS["dagi_kommuner"].path)
     if not path.exists():
         return None
     return _land(str(path), path.stat().st_mtime)

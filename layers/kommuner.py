@@ -115,7 +115,7 @@ def _regions(gdf: gpd.GeoDataFrame, dd: DataDir) -> pd.Series:
 
 
 def _add_population(gdf: gpd.GeoDataFrame, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
-    path = dd.path / catalog.DATASETS["befolkning"].path
+    path = dd.file(catalog.DATASETS["befolkning"].path)
     if not path.exists():
         notes.append("no population table in the data directory (befolkning/befolkning_kommuner.csv)")
         return gdf

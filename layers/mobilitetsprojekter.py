@@ -335,7 +335,7 @@ _RAIL: dict[str, RailGraph] = {}
 
 
 def rail_graph(dd: DataDir) -> RailGraph | None:
-    path = dd.path / catalog.DATASETS["banelinjer"].path
+    path = dd.file(catalog.DATASETS["banelinjer"].path)
     if not path.exists():
         return None
     key = str(path)

@@ -162,7 +162,7 @@ def load_layer(name: str, data_dir: str | DataDir | None = None, **options) -> g
     info = _layer_entry(name)
     dd = resolve_data_dir(data_dir)
     if _BUILD_LAYERS is not None:
-        key = (name, str(dd.path), repr(sorted(options.items())))
+        key = (name, dd.key, repr(sorted(options.items())))
         if key not in _BUILD_LAYERS:
             _BUILD_LAYERS[key] = _load_layer(info, name, dd, **options)
         gdf = _BUILD_LAYERS[key]

@@ -35,9 +35,9 @@ def test_missing_data_is_a_message_not_a_traceback(tmp_path):
     assert r.returncode != 0 and "no such directory" in r.stderr
 
 
-def test_data_import_cli(shared_data, tmp_path):
+def test_data_import_cli(real_data, tmp_path):
     # needs the real national file: the import refuses a kommuner file without all 98-99 codes (synthetic has 35)
-    r = run("data", "import", "kommuner", str(shared_data.path / "dagi" / "kommuner.geojson"), "--to", str(tmp_path))
+    r = run("data", "import", "kommuner", str(real_data.path / "dagi" / "kommuner.geojson"), "--to", str(tmp_path))
     assert r.returncode == 0, r.stderr
     back = gpd.read_file(tmp_path / "dagi" / "kommuner.geojson")
     assert {"KOMKODE", "KOMNAVN"} <= set(back.columns) and back["KOMKODE"].str.fullmatch(r"\d{4}").all()

@@ -73,12 +73,12 @@ def test_planomraader_postcode_fallback(data_copy):
     assert kbh["areal_km2"].sum() == pytest.approx(k, rel=0.01)
 
 
-def test_brt(shared_data):
-    g = load_layer("brt", shared_data)
+def test_brt(real_data):
+    g = load_layer("brt", real_data)
     check_common(g, "brt")
     assert set(g["projekt"]) == {"frederikssundsvej", "150s", "200s", "ring4"}
     # 150S follows the real route (Rejseplanen GTFS) when the data directory has it; the others stay schematic
-    gtfs = (shared_data.path / "brt/150s_gtfs_shape.geojson").exists()
+    gtfs = (real_data.path / "brt/150s_gtfs_shape.geojson").exists()
     prec = g.set_index("projekt")["precision"]
     assert (prec.drop("150s") == "schematic").all() and g.attrs["precision"].startswith("schematic")
     assert prec["150s"] == ("real (Rejseplanen GTFS)" if gtfs else "schematic")
@@ -88,7 +88,7 @@ def test_brt(shared_data):
     # the card's missing stops are reported, and Hillerød/Helsingør get no invented corridor line
     assert any("Gladsaxe Trafikplads" in n for n in g.attrs["notes"])
     assert any("købstæderne" in n and "no corridor geometry" in n for n in g.attrs["notes"])
-    stops = load_layer("brt_stops", shared_data)
+    stops = load_layer("brt_stops", real_data)
     check_common(stops, "brt_stops")
     assert set(stops.loc[stops["projekt"] == "koebstaeder", "navn"]) == {"Hillerød", "Helsingør"}
 
@@ -166,8 +166,8 @@ def test_klinik_in_grouped_central_postcode(any_data, tmp_path):
     assert post[post["POSTNR_TXT"] == "1000-1499"].union_all().contains(g.geometry.iloc[0])
 
 
-def test_stationer(shared_data):
-    g = load_layer("stationer", shared_data)
+def test_stationer(real_data):
+    g = load_layer("stationer", real_data)
     check_common(g, "stationer")
     assert set(g["stationstype"]) == {"S-tog", "Metro", "Regional- og kysttog", "Lokaltog"}
     assert (g["stationstype"] == "S-tog").sum() == 87 and (g["stationstype"] == "Metro").sum() == 44
