@@ -46,7 +46,7 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in [
     Dataset("bydele_postnumre", "planomraader/koebenhavn_bydele_fra_postnumre.csv",
             "Copenhagen postcode -> practice-plan bydel (approximation used when bydel polygons are absent)",
             "kkr-geo (derived from the practice plan's bydel names)", "CC BY 4.0",
-            "ships with the development data; see data/README.md for its format", "table", required=False),
+            "ships in the embedded default; see data/README.md for its format", "table", required=False),
     Dataset("tabel3_sp51", "indikatorer/fysioterapi_kapacitet_speciale51_2024.csv",
             "Practice plan Tabel 3: physiotherapy capacity and inhabitants per capacity, speciale 51",
             "Region Hovedstaden, praksisplan for fysioterapi (DST population, LUNA capacity)", "public document",
@@ -59,7 +59,7 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in [
             "Danmarks Statistik (FOLK1A)", "CC BY 4.0 (Danmarks Statistik)", "`kkr-geo data fetch` (statbank.dk API)", "table", required=False),
     Dataset("gazetteer", "gazetteer/gazetteer.csv", "Named stations, bus stops and hospitals (name, kind, lat, lon, municipality, confidence)",
             "Københavns Kommune WFS (CC BY 4.0), OpenStreetMap (ODbL), Wikipedia", "CC BY 4.0 / ODbL / CC BY-SA",
-            "ships with the development data; any CSV with the same columns works", "real"),
+            "ships in the embedded default; any CSV with the same columns works", "real"),
     Dataset("brt_geometri", "brt/brt_linjer.gpkg", "Real BRT alignments (column projekt) replacing the schematic lines",
             "Movia / the municipalities (feasibility studies)", "as published",
             "export the alignments from the feasibility studies to a GeoPackage with a 'projekt' column", "real", required=False),
@@ -74,7 +74,7 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in [
     Dataset("worldpop_punkter", "befolkning/worldpop2020_kbh_frb_punkter.geojson",
             "WorldPop 2020 inhabitants added to street nodes, København and Frederiksberg (field pop): a weight layer",
             "WorldPop (University of Southampton); node positions OpenStreetMap contributors", "CC BY 4.0 / ODbL",
-            "ships with the development data", "real", required=False),
+            "ships in the embedded default", "real", required=False),
     Dataset("vejmidter", "vejnet/vejmidter_region_hovedstaden.gpkg",
             "Road centre lines of the 29 municipalities (type, komkode): street network and road-length weights",
             "GeoDanmark road centre lines via RIDA (Septima)", "to be confirmed: never redistribute",
@@ -165,7 +165,12 @@ def require(dd: DataDir, key: str, *, layer: str) -> Path:
     d = DATASETS[key]
     p = dd.file(d.path)
     if not p.exists():
-        where = "neither in the data directory nor in the embedded default" if dd.base is not None else "not in the data directory"
-        raise DataError(f"layer {layer!r} needs {d.path} ({d.what}), which is {where} {dd}.",
+        if dd.origin == "bundle":
+            where = "not in the embedded default, and no data directory is set (--data-dir or KKR_GEO_DATA)"
+        elif dd.base is not None:
+            where = f"neither in the data directory {dd.path} nor in the embedded default"
+        else:
+            where = f"not in the data directory {dd}"
+        raise DataError(f"layer {layer!r} needs {d.path} ({d.what}), which is {where}.",
                         hint=f"{d.how}; then run `kkr-geo data status` to check.")
     return p

@@ -67,6 +67,10 @@ def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame], *,
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
         raise InputError(f"{path}: the output must be a .gpkg file.", hint="use a name ending in .gpkg.")
+    if not layers:
+        from kkr_geo.geo.errors import DataError
+        raise DataError(f"{path}: no layer to write; nothing was written.",
+                        hint="run `kkr-geo data status` to see which data is missing.")
     styles = []
     text_report = TextReport()
     with atomic_path(path, suffix=".gpkg") as tmp:

@@ -39,7 +39,7 @@ DATASET = catalog.register_dataset(Dataset(
     "mobilitetsprojekter", "mobilitet/mobilitetsanalyse_33_projekter.csv",
     "All 33 projects of KKR Hovedstaden's mobility analysis: type, stretch/place, stops, figures as published",
     "KKR Hovedstaden, mobilitetsanalyse", "public document",
-    "transcribed from the mobility analysis (seed 000, l. 962-3804); ships with the development data", "table",
+    "transcribed from the mobility analysis (seed 000, l. 962-3804); ships in the embedded default", "table",
     required=False))
 
 SOURCE = "KKR Hovedstaden, mobilitetsanalyse"

@@ -250,9 +250,13 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
                   + (f", up to {n_jobs} process(es) at once)" if parallel else ")"))
     children_cpu = children_cpu_seconds() - children_cpu
 
-    if full:
+    if full and not report.built:
+        emit.warning("no map could be built, so no GeoPackage, summary table or index.html was written; "
+                     "`kkr-geo data status` shows which data is missing.")
+    elif full:
         _write_geopackage(report, sources, out, emit.info, graduated)
-        written.append(guard.record(report.geopackage, "geopackage"))
+        if report.geopackage is not None:
+            written.append(guard.record(report.geopackage, "geopackage"))
         _write_summary(report, sources, out, emit.info, guard=guard, owners=owners, written=written)
         guard.record(annex.write_index(report), "index")
     else:
@@ -344,6 +348,9 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, gra
             from kkr_geo.geo.provenance import carry_provenance
             gdf = carry_provenance(gdf[gdf["part"] == "linje"].drop(columns="part"), gdf)
         layers[name] = gdf
+    if not layers:
+        log("GeoPackage: not written, no layer is available" + (f" ({', '.join(report.gpkg_skipped)})" if report.gpkg_skipped else ""))
+        return
     path = out / GPKG_NAME
     out.mkdir(parents=True, exist_ok=True)
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
