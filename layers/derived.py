@@ -90,7 +90,7 @@ def banelinjer(name, sources):
 
 
 #: Optional data that the catchments and coverage use when present: the dasymetric weights and the road network.
-_SURFACE = ("worldpop_punkter", "vejmidter")
+_SURFACE = ("worldpop_punkter", "vejmidter", "vejlaengde_grid")
 
 
 def _catchment(name, sources, layer, by, label_column, distances, features=None):

@@ -87,7 +87,7 @@ def _planlaegningsomraader(dd: DataDir) -> gpd.GeoDataFrame:
     gdf["areal_km2"] = (gdf.geometry.area / 1e6).round(2)
     gdf = gdf[["navn", "planomraade", "kommunekode", "type", "areal_km2", "precision", "geometry"]]
     overall = "DAGI kommuner; " + ("bydele: Københavns Kommune" if precision == "bydel" else "bydele: postnummer-tilnærmet")
-    src = "SDFI (DAGI); " + source + "; Region Hovedstaden, praksisplan for fysioterapi"
+    src = "Indeholder data fra Styrelsen for Dataforsyning og Infrastruktur (DAGI); " + source + "; Region Hovedstaden, praksisplan for fysioterapi"
     return finish(gdf, name="planomraader", family="polygon", source=src,
                   licence="Danish free geodata terms; CC BY 4.0 (Københavns Kommune)", precision=overall,
                   id_column="navn", notes=notes)

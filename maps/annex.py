@@ -15,6 +15,8 @@ available to the build); the tests check the structural requirements listed abov
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import warnings
 from pathlib import Path
 
@@ -173,6 +175,23 @@ def _add_pdfua_identification(pdf_bytes: bytes) -> bytes:
         return out.getvalue()
 
 
+#: The embedded font subsets' 'head' timestamps (fontTools stamps the time of saving unless
+#: SOURCE_DATE_EPOCH is set): fixed, so a rebuild writes the same annex PDF byte for byte.
+FONT_TIMESTAMP_EPOCH = "1704067200"  # 2024-01-01
+
+
+@contextlib.contextmanager
+def _fixed_font_timestamps():
+    old = os.environ.get("SOURCE_DATE_EPOCH")
+    if old is None:
+        os.environ["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP_EPOCH
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
 def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path,
                 files: dict[str, Path] | None = None) -> Path:
     """Render the annex document of one map to ``path`` (atomically)."""
@@ -183,8 +202,9 @@ def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path,
         # (It fires when the cycle holding the file is collected: the build's notes ignore ResourceWarnings, so no
         # full gc.collect() per annex is needed here; that cost 0,1–0,25 s a map.)
         warnings.simplefilter("ignore", ResourceWarning)
-        pdf = weasyprint.HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, uncompressed_pdf=False,
-                                                     custom_metadata=False)
+        with _fixed_font_timestamps():
+            pdf = weasyprint.HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True,
+                                                         uncompressed_pdf=False, custom_metadata=False)
     pdf = _add_pdfua_identification(pdf)
     return write_bytes_atomic(path, pdf)
 

@@ -44,6 +44,13 @@ def _real_dir():
     return _dev_dir() or DataDir(bundle_dir(), "bundle")
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that asks for ``dev_data`` is a ``devdata`` test (``-m devdata`` selects them)."""
+    for item in items:
+        if "dev_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.devdata)
+
+
 @pytest.fixture(scope="session")
 def real_data():
     return _real_dir()
@@ -64,6 +71,14 @@ def synth_data():
 
     assert (SYNTH_DIR / "dagi" / "kommuner.geojson").exists(), "tests/data_synth is part of the checkout"
     return DataDir(SYNTH_DIR, "flag")
+
+
+@pytest.fixture(autouse=True)
+def _synthetic_data_stands_alone(request, monkeypatch):
+    """The synthetic folder is a complete data directory of invented figures: the embedded default's real
+    files must not fill its gaps, so tests that use it run with ``KKR_GEO_BUNDLE=0``."""
+    if "synth_data" in request.fixturenames:
+        monkeypatch.setenv("KKR_GEO_BUNDLE", "0")
 
 
 @pytest.fixture(scope="session")

@@ -403,13 +403,21 @@ def test_catchment_table_shows_what_the_print_maps_figure_box_shows(annex, tmp_p
     table = map_figures(pm, sources.tables, sources.table_meta).tables[0]
     rows = {r[0]: " / ".join(r[1:]) for r in table.texts()}
     text = _text(out / f"{name}_bilag.pdf")
+    noted = table.columns[-1].header == "Bemærkning"
     for line in lines:
         row_name, shown = line.split(": ", 1)
+        note = ""
+        if shown.endswith(")") and " (" in shown:  # "ca. 6.800 (kun regionens del)": the note column
+            shown, note = shown[:-1].rsplit(" (", 1)
         shown_cells = shown.split(" / ")
         if shown == "ikke opgjort":
-            shown_cells = ["ikke opgjort"] * (len(table.columns) - 1)
+            shown_cells = ["ikke opgjort"] * (len(table.columns) - 1 - noted)
+        if noted:
+            shown_cells.append(note)
+        else:
+            assert not note, line
         assert rows[row_name] == " / ".join(shown_cells), line
-        assert f"{row_name} {' '.join(shown_cells)}" in text, line
+        assert f"{row_name} {' '.join(shown_cells)}".strip() in text, line
 
 
 def test_annex_without_png_format_renders_its_own_image(real_data, tmp_path):

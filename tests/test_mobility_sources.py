@@ -19,7 +19,7 @@ def projects(real_data):
 
 # ---------------------------------------------------------------------------------------- 33 projects
 def test_all_33_projects_none_dropped(projects, real_data):
-    raw = pd.read_csv(real_data.path / "mobilitet/mobilitetsanalyse_33_projekter.csv", sep=";", dtype=str)
+    raw = pd.read_csv(real_data.file("mobilitet/mobilitetsanalyse_33_projekter.csv"), sep=";", dtype=str)
     assert len(projects) == len(raw) == 33
     assert sorted(projects["nr"]) == list(range(1, 34))
     assert list(projects["navn"]) == list(raw["navn"])                     # text as published
@@ -50,7 +50,8 @@ def test_figures_parsed_where_unambiguous(projects):
 
 def test_placement_is_honest(projects, real_data):
     p = projects.set_index("nr")
-    assert p.loc[3, "precision"] == "real (Rejseplanen GTFS)"               # BRT 150S
+    gtfs = real_data.has("brt/150s_gtfs_shape.geojson")  # never shipped: the embedded default draws 150S schematic
+    assert p.loc[3, "precision"] == ("real (Rejseplanen GTFS)" if gtfs else "schematic")   # BRT 150S
     brt = load_layer("brt", real_data).set_index("projekt")
     assert p.loc[3, "geometry"].equals(brt.loc["150s", "geometry"])
     # on existing rail: along the OSM rail lines; a new line: straight between the named stations
@@ -83,13 +84,13 @@ def test_overview_table_and_html_list_all_33(real_data, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- 150S
-def test_150s_follows_gtfs_and_passes_its_stops(real_data):
-    brt = load_layer("brt", real_data)
+def test_150s_follows_gtfs_and_passes_its_stops(dev_data):
+    brt = load_layer("brt", dev_data)
     row = brt[brt["projekt"] == "150s"].iloc[0]
     assert row["precision"] == "real (Rejseplanen GTFS)"
     assert (brt[brt["projekt"] != "150s"]["precision"] == "schematic").all()   # the others stay schematic
     assert row.geometry.length == pytest.approx(30_700, abs=200)
-    stops = load_layer("brt_stops", real_data)
+    stops = load_layer("brt_stops", dev_data)
     stops = stops[(stops["projekt"] == "150s") & (stops["kind"] == "bus_node")]
     assert len(stops) == 12
     d = dict(zip(stops["navn"], stops.geometry.distance(row.geometry)))
@@ -122,7 +123,7 @@ def test_supercykelstier_real_network_without_invented_names(real_data):
 def test_route_matched_only_by_both_ends(real_data):
     from kkr_geo.layers._common import Gazetteer
     from kkr_geo.layers.supercykelstier import match_routes
-    gaz = Gazetteer(real_data.path / "gazetteer/gazetteer.csv")
+    gaz = Gazetteer(real_data.file("gazetteer/gazetteer.csv"))
     farum, _ = gaz.points([("Farum", "s_station")])
     alleroed, _ = gaz.points([("Allerød", "s_station")])
     a, b = farum.geometry.iloc[0], alleroed.geometry.iloc[0]
