@@ -251,9 +251,8 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     children_cpu = children_cpu_seconds() - children_cpu
 
     if full and not report.built:
-        emit.warning("no map could be built, so no GeoPackage, summary table or index.html was written; "
-                     "`kkr-geo data status` shows which data is missing.")
-    elif full:
+        emit.warning("no map could be built; `kkr-geo data status` shows which data is missing.")
+    if full:
         _write_geopackage(report, sources, out, emit.info, graduated)
         if report.geopackage is not None:
             written.append(guard.record(report.geopackage, "geopackage"))

@@ -66,3 +66,13 @@ def test_data_status_names_the_embedded_default_with_licences(tmp_path, monkeypa
     assert "[bundle ] osm/banelinjer_osm.geojson" in r.stdout and "ODbL-1.0" in r.stdout
     # what never ships is reported absent, with how to get it
     assert "[absent ] vejnet/vejmidter_region_hovedstaden.gpkg" in r.stdout
+
+
+def test_a_build_with_nothing_to_build_is_a_message_and_exit_3(tmp_path, monkeypatch):
+    monkeypatch.setenv("KKR_GEO_BUNDLE", "0")  # an empty data directory alone
+    (tmp_path / "data").mkdir()
+    r = run("--data-dir", str(tmp_path / "data"), "build", "--out", str(tmp_path / "out"))
+    assert r.returncode == 3, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert "none of the 19 map(s) could be built" in r.stderr
+    assert not (tmp_path / "out" / "kkr_geo_lag.gpkg").exists()
