@@ -74,5 +74,6 @@ def test_a_build_with_nothing_to_build_is_a_message_and_exit_3(tmp_path, monkeyp
     r = run("--data-dir", str(tmp_path / "data"), "build", "--out", str(tmp_path / "out"))
     assert r.returncode == 3, r.stderr
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
-    assert "none of the 19 map(s) could be built" in r.stderr
+    import re
+    assert re.search(r"none of the \d+ map\(s\) could be built", r.stderr)
     assert not (tmp_path / "out" / "kkr_geo_lag.gpkg").exists()
