@@ -73,3 +73,17 @@ def test_dagi_covers_denmark_and_the_region():
     codes = set(k["KOMKODE"].astype(str))
     assert len(codes) == 99 and {"0101", "0147", "0400", "0411"} <= codes  # 98 kommuner + Christiansø
     assert k.crs.to_epsg() == 4326
+
+
+def test_population_surface_of_the_embedded_default_uses_its_weights():
+    """With nothing but the embedded default, every area is weighted (WorldPop points or road length),
+    none spread evenly, and each keeps its Tabel 3 total."""
+    from kkr_geo.layers.datadir import DataDir
+    from kkr_geo.layers.population import planlaegningsomraade_population, region_population_grid
+
+    dd = DataDir(bundle_dir(), "bundle")
+    grid = region_population_grid(dd)
+    weights = grid.provenance["weight"].value_counts().to_dict()
+    assert weights == {"vejlaengde": 25, "worldpop_punkter": 12}, weights
+    areas = planlaegningsomraade_population(dd)
+    assert float(grid.values.sum()) == pytest.approx(float(areas["population"].sum()), rel=1e-9)
