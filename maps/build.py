@@ -213,7 +213,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     children_cpu = children_cpu_seconds()
     render_cpu = 0.0
     error: KkrGeoError | None = None
-    for done, r in enumerate(render_all(prepared_maps(), out, sources.tables, sources.table_meta, jobs=n_jobs), 1):
+    for done, r in enumerate(render_all(prepared_maps(), out, jobs=n_jobs), 1):
         i, outcome = outcomes[r.index]
         prefix = f"[{i}/{len(specs)}] {outcome.name}"
         show_progress(logger, done, len(specs), outcome.name)
