@@ -45,7 +45,7 @@ class LayerInfo:
     schema: dict[str, str] = field(default_factory=dict)  # column -> meaning
     needs: tuple[str, ...] = ()     # dataset keys (kkr_geo.layers.catalog) and/or other registry names
     kind: str = "layer"             # layer | derived
-    gpkg: bool = True               # written to the build's GeoPackage
+    gpkg: bool = True               # written to the build's GeoPackage even if no map draws it (drawn ones always are)
     summary: str | None = None      # summary-table role in the build: None | catchment | coverage
     summary_heading: str = ""       # Danish heading of its section in the summary (coverage)
     summary_file: str = ""          # suffix of its own summary CSV (coverage)

@@ -168,6 +168,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     written: list[Path] = []
     report = BuildReport(out)
     graduated: dict = {}  # GeoPackage layer -> the classes of the first annex map drawing it
+    drawn: list[str] = []  # sources drawn on the maps prepared (all go into the GeoPackage)
     annex = AnnexSet(out, emit.info)
     emit.info(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     parts = remove_stale_parts(out)
@@ -201,6 +202,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             finally:
                 phase["prepare_s"] += time.perf_counter() - t0
             outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data
+            drawn.extend(lay.spec.source for lay in pm.layers if lay.spec.source not in drawn)
             if pm.classification is not None and pm.indicator_layer is not None:
                 graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
             outcomes.append((i, outcome))
@@ -251,7 +253,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     children_cpu = children_cpu_seconds() - children_cpu
 
     if full:
-        _write_geopackage(report, sources, out, emit.info, graduated)
+        _write_geopackage(report, sources, out, emit.info, graduated, drawn)
         written.append(guard.record(report.geopackage, "geopackage"))
         _write_summary(report, sources, out, emit.info, guard=guard, owners=owners, written=written)
         guard.record(annex.write_index(report), "index")
@@ -330,20 +332,26 @@ def graduated_style(pm):
                           labels=list(cls.labels), method="manual" if pm.spec.classification.pool else cls.scheme)
 
 
-def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, graduated: dict | None = None) -> None:
+def geopackage_names(drawn: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The sources written to the GeoPackage: every registry entry with ``gpkg=True`` and every source a map of
+    this build draws (``drawn``), in registry order (then the drawn sources the registry does not know)."""
+    from kkr_geo.layers.registry import entries
+    wanted = set(gpkg_sources()) | set(drawn)
+    return [n for n in entries() if n in wanted] + [n for n in dict.fromkeys(drawn) if n not in entries()]
+
+
+def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, graduated: dict | None = None,
+                      drawn: list[str] | tuple[str, ...] = ()) -> None:
+    """The GeoPackage holds what the maps draw: each drawn source with every feature (a table with rows without
+    geometry, like the 33 mobility projects, also as an attribute table; :mod:`kkr_geo.layers.export`)."""
     import pyogrio
     from kkr_geo.layers.export import export_geopackage
     layers = {}
-    for name in gpkg_sources():
+    for name in geopackage_names(drawn):
         try:
-            gdf = sources.get(name)
+            layers[name] = sources.get(name)
         except (SourceUnavailable, KkrGeoError) as exc:
             report.gpkg_skipped[name] = exc.message.split("\n")[0]
-            continue
-        if "part" in gdf.columns:  # flow lines: the arrowheads are a drawing device, not data
-            from kkr_geo.geo.provenance import carry_provenance
-            gdf = carry_provenance(gdf[gdf["part"] == "linje"].drop(columns="part"), gdf)
-        layers[name] = gdf
     path = out / GPKG_NAME
     out.mkdir(parents=True, exist_ok=True)
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
@@ -352,8 +360,10 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, gra
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     report.geopackage = path
-    report.gpkg_layers = list(layers)
-    log(f"GeoPackage: {path.name} ({_size(path)}) with {len(layers)} layer(s): {', '.join(layers)}"
+    report.gpkg_layers = list(summary["layers"])
+    tables = [n for n, info in summary["layers"].items() if info["geometry_type"] is None]
+    log(f"GeoPackage: {path.name} ({_size(path)}) with {len(report.gpkg_layers)} table(s): {', '.join(report.gpkg_layers)}"
+        + (f" (without geometry: {', '.join(tables)})" if tables else "")
         + (f"; not available: {', '.join(report.gpkg_skipped)}" if report.gpkg_skipped else ""))
     for item in summary.get("text_changes", []):
         log(f"  note: GeoPackage {item}")

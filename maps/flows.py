@@ -117,5 +117,6 @@ def flow_lines(table: pd.DataFrame, kommuner: gpd.GeoDataFrame, *, source: str =
     if len(internal):
         notes.append(f"{fmt_number(internal['antal'].sum(), 0)} patienter behandles i egen kommune (ikke vist som pile)")
     gdf.attrs.update(title="Patientstrømme", source=f"Patientstrømme ({Path(source).name})", precision="kommuneniveau",
-                     status="ok", notes=notes, map_notes=notes)
+                     status="ok", notes=notes, map_notes=notes,
+                     drawing_only={"part": ["pil"]})   # the arrowheads are a drawing device, not data (not exported)
     return gdf

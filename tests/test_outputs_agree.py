@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kkr_geo.maps.annex import annex_path
 from kkr_geo.maps.annex_set import CSV_SUFFIX
-from kkr_geo.maps.build import build
+from kkr_geo.maps.build import GPKG_NAME, build
 from kkr_geo.maps.sources import Sources
 from kkr_geo.maps.spec import load_specs
 
@@ -103,3 +104,89 @@ def test_clinic_coverage_figures_are_the_coverage_analysis(every_map):
     assert set(kommuner["area_name"].astype(str)) <= set(rows)
     for rec in kommuner.itertuples(index=False):
         assert int(rows[str(rec.area_name)][2]) == round(rec.population_beyond), rec.area_name
+
+
+# ------------------------------------------------------------------------------ the GeoPackage holds what the maps draw
+
+def _gpkg(out: Path):
+    import pyogrio
+    path = out / GPKG_NAME
+    return path, {str(n): t for n, t in pyogrio.list_layers(path) if str(n) != "layer_styles"}
+
+
+def test_geopackage_holds_what_each_map_draws(every_map):
+    """Per map and drawn layer: the features drawn are the features of the source's GeoPackage table (the same
+    filter applied to it; a source with rows without geometry or mixed types: its feature table of the drawn
+    geometry type). Drawing devices (flow arrowheads) are not data."""
+    import pyogrio
+    from kkr_geo.layers.export import PART_SUFFIX, data_rows
+    from kkr_geo.maps.prepare import _apply_filter, prepare
+
+    report, out, sources, _ = every_map
+    path, layers = _gpkg(out)
+    specs = {s.name: s for s in load_specs(None, None, known_sources=sources.names())}
+    family = {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line", "MultiLineString": "line",
+              "Point": "point", "MultiPoint": "point"}
+    checked = 0
+    for outcome in report.built:
+        pm = prepare(specs[outcome.name], sources)
+        for lay in pm.layers:
+            drawn = data_rows(lay.gdf)
+            src = lay.spec.source
+            if src in layers and layers[src] is not None:
+                table = src
+            else:
+                fams = {family[t] for t in drawn.geom_type}
+                assert len(fams) <= 1, (outcome.name, lay.spec.id, fams)
+                table = f"{src}_{PART_SUFFIX[fams.pop()]}" if fams else src
+            assert table in layers, f"{outcome.name}: layer {lay.spec.id} ({src}) is not in the GeoPackage"
+            if layers[table] is None:   # nothing drawn of a table without geometry
+                assert len(drawn) == 0
+                continue
+            got = pyogrio.read_dataframe(path, layer=table)
+            got = _apply_filter(got, lay.spec.filter, table)
+            got = got[~(got.geometry.isna() | got.geometry.is_empty)]
+            assert len(got) == len(drawn), (outcome.name, lay.spec.id, table, len(got), len(drawn))
+            checked += 1
+    assert checked >= len(report.built)
+
+
+def test_supercykelstier_lines_reach_the_geopackage(every_map, any_data):
+    import geopandas as gpd
+    import pyogrio
+    kk = any_data.path / "supercykelstier" / "eksisterende_kk_cykeldata.geojson"
+    if not kk.exists():
+        pytest.skip("no Københavns Kommune line file in this data directory")
+    _, out, _, _ = every_map
+    lines = gpd.read_file(kk)
+    expected = int((lines["kategori"].astype(str) == "Supercykelsti").sum()) if "kategori" in lines else len(lines)
+    assert expected > 0
+    assert pyogrio.read_info(out / GPKG_NAME, layer="supercykelstier")["features"] == expected
+
+
+def test_every_mobility_project_is_an_attribute_table_row(every_map):
+    import sqlite3
+
+    import pyogrio
+    report, out, sources, real = every_map
+    if not real:
+        pytest.skip("the synthetic folder has no table of the mobility projects")
+    path, layers = _gpkg(out)
+    projects = sources.get("mobilitetsprojekter")
+    source_rows = pd.read_csv(sources.data_dir.path / "mobilitet" / "mobilitetsanalyse_33_projekter.csv", sep=";",
+                              dtype=str)
+    assert layers["mobilitetsprojekter"] is None          # an attribute table: no geometry
+    table = pyogrio.read_dataframe(path, layer="mobilitetsprojekter", read_geometry=False)
+    assert sorted(table["nr"].astype(int)) == sorted(source_rows["nr"].str.strip().astype(int))
+    assert len(table) == len(projects)
+    unplaced = table[table["geometri"] == "ingen"]
+    assert len(unplaced) == int((projects.geometry.isna() | projects.geometry.is_empty).sum()) > 0
+    with sqlite3.connect(path) as con:
+        kind, description = con.execute("SELECT data_type, description FROM gpkg_contents WHERE table_name = ?",
+                                        ("mobilitetsprojekter",)).fetchone()
+        descriptions = dict(con.execute("SELECT table_name, description FROM gpkg_contents").fetchall())
+    assert kind == "attributes"
+    # metadata names source and licence, for the tables of the maps' layers too
+    assert "Source: " in description and "Licence: " in description
+    for name in ("kommuner", "supercykelstier", "mobilitetsprojekter_linjer"):
+        assert "Source: " in descriptions[name] and "Licence: " in descriptions[name], name
