@@ -1,4 +1,5 @@
-"""Logging for the package and the CLI.
+"""Logging for the package and the CLI (in the analysis core, so that every floor may use it; ``kkr_geo.log``
+re-exports it).
 
 Library code logs to the ``kkr_geo`` logger (``logging.getLogger("kkr_geo.<module>")``) with levels:
 ``info`` for progress and notes, ``warning`` for things the user should act on, ``debug`` for detail.

@@ -4,6 +4,9 @@ The build draws a flow map when the data directory has ``flows/patientstroemme.c
 one row per pair, columns ``bopaelskommune`` (or ``fra``), ``klinikkommune`` (or ``til``) and
 ``antal`` (patients); municipalities by name or kommunekode, Danish CSV (``;``, decimal comma) or
 comma CSV. Flows within one municipality are not drawn (they are reported in the layer notes).
+
+The reader and the flow geometry are domain code (the ``patientstroemme`` dataset of
+:mod:`kkr_geo.layers.derived` is made from them); :mod:`kkr_geo.maps.flows` re-exports them.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ import shapely
 
 from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.errors import InputError
-from kkr_geo.maps.fmt import fmt_number
 
 FROM_COLUMNS = ("bopaelskommune", "bopælskommune", "fra", "fra_kommune", "from")
 TO_COLUMNS = ("klinikkommune", "til", "til_kommune", "to")
 COUNT_COLUMNS = ("antal", "patienter", "count", "n")
+
+
+def _whole(value) -> str:
+    """A count the Danish way, rounded to a whole number: ``1250 -> '1.250'`` (as the maps print numbers)."""
+    text = f"{float(value):,.0f}".replace(",", ".")
+    return "0" if text == "-0" else text
 
 
 def _pick(columns, options, what: str, path) -> str:
@@ -106,7 +114,7 @@ def flow_lines(table: pd.DataFrame, kommuner: gpd.GeoDataFrame, *, source: str =
         line_pts = pts.copy()
         line_pts[-1] = pts[-1] - (pts[-1] - pts[-3]) / (np.linalg.norm(pts[-1] - pts[-3]) or 1) * head * 0.8
         base = {"fra": r.fra_n, "til": r.til_n, "antal": float(r.antal),
-                "beskrivelse": f"{r.fra_n} → {r.til_n}: {fmt_number(r.antal, 0)} patienter"}
+                "beskrivelse": f"{r.fra_n} → {r.til_n}: {_whole(r.antal)} patienter"}
         rows.append({**base, "part": "linje"})
         geoms.append(shapely.LineString(line_pts))
         rows.append({**base, "part": "pil"})
@@ -115,7 +123,7 @@ def flow_lines(table: pd.DataFrame, kommuner: gpd.GeoDataFrame, *, source: str =
         {"fra": [], "til": [], "antal": [], "beskrivelse": [], "part": []}, geometry=[], crs=ANALYSIS_CRS)
     notes = []
     if len(internal):
-        notes.append(f"{fmt_number(internal['antal'].sum(), 0)} patienter behandles i egen kommune (ikke vist som pile)")
+        notes.append(f"{_whole(internal['antal'].sum())} patienter behandles i egen kommune (ikke vist som pile)")
     gdf.attrs.update(title="Patientstrømme", source=f"Patientstrømme ({Path(source).name})", precision="kommuneniveau",
                      status="ok", notes=notes, map_notes=notes,
                      drawing_only={"part": ["pil"]})   # the arrowheads are a drawing device, not data (not exported)

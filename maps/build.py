@@ -5,7 +5,7 @@ folium's random ids are renumbered, matplotlib writes no dates, and the GeoPacka
 ``last_change`` fields are pinned (``OGR_CURRENT_DATE``). Maps whose data is not in the data
 directory (no clinic file, no flow table) are skipped with the reason printed and listed in the summary.
 
-Progress, notes and warnings go to the ``kkr_geo.maps.build`` logger (:mod:`kkr_geo.log`): one line per map
+Progress, notes and warnings go to the ``kkr_geo.maps.build`` logger (:mod:`kkr_geo.geo.log`): one line per map
 (with a transient ``[i/n] name …`` line on a terminal), notes at INFO, a skipped map or an over-budget page
 at WARNING. ``log=`` optionally receives the same messages as plain strings (nothing is routed by its text).
 """
@@ -29,7 +29,7 @@ from kkr_geo.maps.annex import annex_path
 from kkr_geo.maps.annex_set import CSV_SUFFIX, AnnexSet
 from kkr_geo.maps.claims import ClaimFalse
 from kkr_geo.maps.index_page import INDEX_NAME
-from kkr_geo.log import clear_progress, get_logger, show_progress
+from kkr_geo.geo.log import clear_progress, get_logger, show_progress
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES
 from kkr_geo.maps.prepare import prepare

@@ -19,7 +19,7 @@ import pandas as pd
 from kkr_geo.geo.errors import DataError, KkrGeoError
 from kkr_geo.layers.derived import (CATCHMENT_DISTANCES, CLINIC_GAP_THRESHOLD_M, FLOW_FILES,  # noqa: F401 (re-exported)
                                     PR_CATCHMENT_DISTANCES, STATION_GAP_THRESHOLD_M)
-from kkr_geo.log import get_logger
+from kkr_geo.geo.log import get_logger
 
 logger = get_logger(__name__)
 

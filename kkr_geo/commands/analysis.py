@@ -112,7 +112,8 @@ def _data_dir(args):
 def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
     from kkr_geo.geo.io import read_vector
     if args.facilities:
-        from kkr_geo.layers.denmark import split_missing_geometry, split_outside_denmark
+        from kkr_geo.geo.geometry import split_missing_geometry
+        from kkr_geo.layers.denmark import split_outside_denmark
         gdf = read_vector(args.facilities, **vector_options(args))
         gdf, missing = split_missing_geometry(gdf, source=Path(args.facilities).name)
         gdf, outside = split_outside_denmark(gdf, source=Path(args.facilities).name, data_dir=args.data_dir)
