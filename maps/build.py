@@ -22,6 +22,7 @@ import pandas as pd
 
 from kkr_geo.geo.errors import InputError, KkrGeoError
 from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
+from kkr_geo.geo.limits import DPI_RANGE, dpi_ok, range_text
 from kkr_geo.geo.notes import warnings_as_notes
 from kkr_geo.geo.outputs import OutputGuard
 from kkr_geo.geo.safe_text import csv_frame, md_text
@@ -109,10 +110,9 @@ class BuildReport:
 
 def _check_dpi_and_date(dpi, date_stamp) -> None:
     """``--dpi 0`` was ignored (the specs' 300 used without a word) and ``--dpi 100000`` ran out of memory;
-    ``--date 2026-13-45`` was printed on the maps. Up to a spec's largest ``dpi``; low values are allowed
-    for quick drafts (and tests)."""
-    if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200):
-        raise InputError(f"--dpi {dpi}: out of range.", hint="use 300 for print (10-1200 allowed).")
+    ``--date 2026-13-45`` was printed on the maps. The range is the specs' (:data:`kkr_geo.geo.limits.DPI_RANGE`)."""
+    if dpi is not None and not dpi_ok(dpi):
+        raise InputError(f"--dpi {dpi}: out of range.", hint=f"use 300 for print ({range_text(DPI_RANGE)} allowed).")
     if date_stamp is not None:
         import datetime
         try:
