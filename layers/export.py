@@ -62,6 +62,10 @@ def geopackage_parts(name: str, gdf: gpd.GeoDataFrame) -> tuple[dict[str, gpd.Ge
     geoms = gdf.geometry.values
     placed = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     fams = pd.Series([_FAMILY.get(t) for t in gdf.geom_type], index=gdf.index)
+    other = sorted({str(t) for t, f, p in zip(gdf.geom_type, fams, placed) if p and f is None})
+    if other:   # a GeometryCollection has no GeoPackage table type: refused, not dropped
+        raise InputError(f"layer {name!r} has geometries of type {', '.join(other)}, which no GeoPackage table of "
+                         "one geometry type holds.", hint="explode them into points, lines and polygons first.")
     present = sorted({f for f in fams[placed] if f})
     if placed.all() and len(present) <= 1:
         return {name: gdf}, None
