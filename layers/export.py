@@ -1,10 +1,10 @@
 """Write layers to one GeoPackage (EPSG:25832) with descriptions and default QGIS styles.
 
-Every row of a layer is exported (:func:`geopackage_parts`): a layer of one geometry type whose rows all have a
-geometry becomes one feature table; a table with rows without geometry, or with lines and points mixed (the 33
-mobility projects: lines, points and projects not placed), becomes a GeoPackage *attribute table* with every row
-(no geometry; QGIS and GDAL read it as a table) plus one feature table per geometry type for the rows that have
-one (``<name>_linjer``, ``<name>_punkter``, ``<name>_flader``). Rows that are only a drawing device (the flow
+Every row of a layer is exported (:func:`geopackage_parts`): a layer of one geometry type becomes one feature
+table (a row without a geometry keeps a null one); a table with lines and points mixed (the 33 mobility projects:
+lines, points and projects not placed) or with no geometry at all becomes a GeoPackage *attribute table* with every
+row (no geometry; QGIS and GDAL read it as a table) plus one feature table per geometry type for the rows that
+have one (``<name>_linjer``, ``<name>_punkter``, ``<name>_flader``). Rows that are only a drawing device (the flow
 map's arrowheads, marked in ``attrs["drawing_only"]``) are not data and are left out. Each table's description
 names its source and licence.
 
@@ -55,9 +55,11 @@ def data_rows(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def geopackage_parts(name: str, gdf: gpd.GeoDataFrame) -> tuple[dict[str, gpd.GeoDataFrame], pd.DataFrame | None]:
     """How ``gdf`` goes into a GeoPackage: ``(feature tables by name, attribute table or None)``.
 
-    One geometry type and a geometry on every row: ``({name: gdf}, None)``. Otherwise every row goes into the
-    attribute table ``name`` (without geometry) and the rows with a geometry into one feature table per geometry
-    type, ``<name>_linjer`` / ``_punkter`` / ``_flader``. Drawing-only rows are left out of both."""
+    One geometry type (rows without a geometry allowed: they keep a null geometry, as a catchment that reaches
+    nobody): ``({name: gdf}, None)``. Lines, points or areas mixed: every row goes into the attribute table ``name``
+    (without geometry) and the rows with a geometry into one feature table per geometry type,
+    ``<name>_linjer`` / ``_punkter`` / ``_flader``. No row with a geometry: only the attribute table. Drawing-only
+    rows are left out."""
     gdf = data_rows(gdf)
     geoms = gdf.geometry.values
     placed = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -67,7 +69,7 @@ def geopackage_parts(name: str, gdf: gpd.GeoDataFrame) -> tuple[dict[str, gpd.Ge
         raise InputError(f"layer {name!r} has geometries of type {', '.join(other)}, which no GeoPackage table of "
                          "one geometry type holds.", hint="explode them into points, lines and polygons first.")
     present = sorted({f for f in fams[placed] if f})
-    if placed.all() and len(present) <= 1:
+    if len(present) == 1 or len(gdf) == 0:
         return {name: gdf}, None
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     table.attrs.update(gdf.attrs)
@@ -124,8 +126,8 @@ def _description(name: str, frame, info) -> tuple[str, str]:
 def export_geopackage(path: str | Path, layers: dict[str, gpd.GeoDataFrame], *,
                       graduated: dict[str, GraduatedStyle] | None = None) -> dict:
     """Write ``layers`` (name -> GeoDataFrame) to ``path``, every row of each (:func:`geopackage_parts`: a
-    table with rows without geometry or with mixed geometry types becomes an attribute table plus one feature
-    table per geometry type; a part whose name is itself a key of ``layers`` is written once, as given).
+    table with mixed geometry types, or none, becomes an attribute table plus one feature table per geometry
+    type; a part whose name is itself a key of ``layers`` is written once, as given).
     Returns the read-back summary (:func:`verify_geopackage`).
 
     ``graduated``: layer name -> the annex map's classes for that layer's indicator; such a layer gets a

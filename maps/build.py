@@ -342,8 +342,9 @@ def geopackage_names(drawn: list[str] | tuple[str, ...] = ()) -> list[str]:
 
 def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, graduated: dict | None = None,
                       drawn: list[str] | tuple[str, ...] = ()) -> None:
-    """The GeoPackage holds what the maps draw: each drawn source with every feature (a table with rows without
-    geometry, like the 33 mobility projects, also as an attribute table; :mod:`kkr_geo.layers.export`)."""
+    """The GeoPackage holds what the maps draw: each drawn source with every feature (a table mixing geometry
+    types, like the 33 mobility projects, as an attribute table plus one feature table per type;
+    :mod:`kkr_geo.layers.export`)."""
     import pyogrio
     from kkr_geo.layers.export import export_geopackage
     layers = {}

@@ -98,3 +98,15 @@ def test_mixed_and_unplaced_rows_become_an_attribute_table_and_one_feature_table
     assert kinds["projekter"] == "attributes" and kinds["projekter_linjer"] == "features"
     assert "Source: Kilde X" in desc["projekter"] and "Licence: CC BY 4.0" in desc["projekter_punkter"]
     assert styled == {"projekter_punkter", "projekter_linjer", "strømme"}
+
+
+def test_one_geometry_type_with_unplaced_rows_stays_one_feature_table(tmp_path):
+    """A catchment that reaches nobody has no geometry: its row stays in the layer's one feature table (null
+    geometry), it is not split off into an attribute table."""
+    gdf = gpd.GeoDataFrame({"navn": ["nået", "ingen"]}, geometry=[shapely.box(700_000, 6_170_000, 701_000, 6_171_000),
+                                                                  None], crs=25832)
+    out = tmp_path / "x.gpkg"
+    export_geopackage(out, {"opland": gdf})
+    assert {str(n): t for n, t in pyogrio.list_layers(out)} == {"opland": "MultiPolygon", "layer_styles": None}
+    back = gpd.read_file(out, layer="opland")
+    assert list(back["navn"]) == ["nået", "ingen"] and back.geometry.isna().tolist() == [False, True]

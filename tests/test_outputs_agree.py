@@ -116,7 +116,7 @@ def _gpkg(out: Path):
 
 def test_geopackage_holds_what_each_map_draws(every_map):
     """Per map and drawn layer: the features drawn are the features of the source's GeoPackage table (the same
-    filter applied to it; a source with rows without geometry or mixed types: its feature table of the drawn
+    filter applied to it; a source mixing geometry types: its feature table of the drawn
     geometry type). Drawing devices (flow arrowheads) are not data."""
     import pyogrio
     from kkr_geo.layers.export import PART_SUFFIX, data_rows
