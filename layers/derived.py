@@ -192,9 +192,7 @@ def entry_title(name: str) -> str:
     "Patient flows bopælskommune -> klinikkommune as curved lines (needs flows/patientstroemme.csv).",
     needs=("kommuner",)))
 def patientstroemme(name, sources):
-    # The flow table reader and the curve geometry live with the flow map in kkr_geo.maps.flows (a later stage
-    # moves them to this floor); imported here lazily so the layers floor does not import maps at load time.
-    from kkr_geo.maps.flows import flow_lines, read_flow_table
+    from kkr_geo.layers.flows import flow_lines, read_flow_table
     for rel in FLOW_FILES:
         path = sources.data_dir.file(rel)
         if path.exists():

@@ -175,23 +175,6 @@ def _add_pdfua_identification(pdf_bytes: bytes) -> bytes:
         return out.getvalue()
 
 
-#: The embedded font subsets' 'head' timestamps (fontTools stamps the time of saving unless
-#: SOURCE_DATE_EPOCH is set): fixed, so a rebuild writes the same annex PDF byte for byte.
-FONT_TIMESTAMP_EPOCH = "1704067200"  # 2024-01-01
-
-
-@contextlib.contextmanager
-def _fixed_font_timestamps():
-    old = os.environ.get("SOURCE_DATE_EPOCH")
-    if old is None:
-        os.environ["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP_EPOCH
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-
-
 def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path,
                 files: dict[str, Path] | None = None) -> Path:
     """Render the annex document of one map to ``path`` (atomically)."""
@@ -202,11 +185,30 @@ def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path,
         # (It fires when the cycle holding the file is collected: the build's notes ignore ResourceWarnings, so no
         # full gc.collect() per annex is needed here; that cost 0,1–0,25 s a map.)
         warnings.simplefilter("ignore", ResourceWarning)
-        with _fixed_font_timestamps():
-            pdf = weasyprint.HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True,
-                                                         uncompressed_pdf=False, custom_metadata=False)
+        with _fixed_font_timestamp():
+            pdf = weasyprint.HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, uncompressed_pdf=False,
+                                                         custom_metadata=False)
     pdf = _add_pdfua_identification(pdf)
     return write_bytes_atomic(path, pdf)
+
+
+# 2000-01-01 (the GeoPackage's pinned date): the embedded font subsets' ``head.modified`` timestamp
+FIXED_FONT_EPOCH = "946684800"
+
+
+@contextlib.contextmanager
+def _fixed_font_timestamp():
+    """Without HarfBuzz-subset, WeasyPrint subsets the fonts with fontTools, which stamps each subset with the
+    current time unless ``SOURCE_DATE_EPOCH`` is set: two builds then wrote different annex PDFs. The variable
+    is set for the call only (a value the caller set is kept)."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = FIXED_FONT_EPOCH
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
 def annex_path(out_dir: Path, name: str) -> Path:

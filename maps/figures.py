@@ -241,8 +241,10 @@ def _coverage_table(pm: PreparedMap, lay, tables: dict[str, pd.DataFrame], meta:
 def map_figures(pm: PreparedMap, tables: dict[str, pd.DataFrame] | None = None,
                 meta: dict[str, dict] | None = None) -> MapFigures:
     """The figure tables of a prepared map, primary table first, and the map's message. ``tables`` and ``meta``:
-    the analysis tables and their metadata by source name (``Sources.tables``/``Sources.table_meta``)."""
-    tables, meta = tables or {}, meta or {}
+    the analysis tables and their metadata by source name; by default the prepared map's own
+    (``pm.tables``/``pm.table_meta``, taken when it was prepared)."""
+    tables = (getattr(pm, "tables", None) or {}) if tables is None else tables
+    meta = (getattr(pm, "table_meta", None) or {}) if meta is None else meta
     out: list[FigureTable] = []
     ind_layer = pm.spec.indicator.layer if pm.spec.indicator else None
     if ind_layer:
