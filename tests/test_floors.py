@@ -22,7 +22,8 @@ def floor_of(module: str) -> int | None:
     """The floor of an imported module name, None outside the package."""
     if module != "kkr_geo" and not module.startswith("kkr_geo."):
         return None
-    for package, floor in (("kkr_geo.geo", 0), ("kkr_geo.layers", 1), ("kkr_geo.maps", 2)):
+    # kkr_geo.data (folder data/) is the embedded default dataset: domain data, read by the domain floor
+    for package, floor in (("kkr_geo.geo", 0), ("kkr_geo.layers", 1), ("kkr_geo.data", 1), ("kkr_geo.maps", 2)):
         if module == package or module.startswith(package + "."):
             return floor
     return 3
