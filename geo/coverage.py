@@ -38,6 +38,7 @@ from kkr_geo.geo.distance import (
     positive_metres,
 )
 from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.geometry import split_missing_geometry
 from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.geo.raster import OUTSIDE_LABEL, cells_to_polygons, ensure_analysis_crs
 
@@ -103,7 +104,6 @@ def facility_geometries(facilities: gpd.GeoDataFrame, what: str = "facilities") 
     out = ensure_analysis_crs(facilities, name)
     missing = (out.geometry.isna() | out.geometry.is_empty).to_numpy()
     if missing.any():
-        from kkr_geo.layers.denmark import split_missing_geometry
         _, note = split_missing_geometry(out, source=name)
         raise InputError(f"{note[0].replace('were left out', 'cannot be used')}.",
                          hint="drop them, or give them coordinates (a facility without a location would silently "

@@ -115,3 +115,29 @@ def _extract_family(geom, family: str):
     if family == "line":
         return shapely.MultiLineString([p for g in parts for p in getattr(g, "geoms", [g])])
     return shapely.MultiPoint([p for g in parts for p in getattr(g, "geoms", [g])])
+
+
+def split_missing_geometry(gdf: gpd.GeoDataFrame, *, source: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Return (the features that have a geometry, a note naming those left out because they have none:
+    a null geometry, an empty one, or coordinates the reader could not use, e.g. ``[]`` or ``NaN``)."""
+    if gdf.empty:
+        return gdf, []
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if not missing.any():
+        return gdf, []
+    names = [feature_label(gdf, idx, row) for idx, row in gdf.loc[missing].iterrows()]
+    out = gdf.loc[~missing].copy()
+    out.attrs = dict(gdf.attrs)
+    return out, [f"{source}: {len(names)} feature(s) with no geometry (null, empty or unreadable coordinates) "
+                 "were left out: " + "; ".join(names)]
+
+
+def feature_label(gdf, idx, row) -> str:
+    """A feature for a message: its position (1-based) and its name or first text column."""
+    pos = gdf.index.get_loc(idx)
+    text = [c for c in gdf.columns if c != gdf.geometry.name and isinstance(row[c], str)]
+    for pref in ("navn", "name", "klinik"):
+        if pref in text:
+            return f"feature {pos + 1} ({pref}={row[pref]})"
+    return f"feature {pos + 1}" + (f" ({text[0]}={row[text[0]]})" if text else "")

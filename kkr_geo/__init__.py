@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.2.0"
+from kkr_geo.geo.version import __version__  # in the core, so that every floor may name it
 
 # public name -> module that defines it
 _PUBLIC = {

@@ -104,14 +104,14 @@ def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
         rows.append({"projekt": p.projekt, "geometry": shapely.LineString(list(pts.geometry))})
     lines = gpd.GeoDataFrame(rows, geometry="geometry", crs=stops.crs)
     lines["precision"] = "schematic"
-    gtfs_path = dd.path / GTFS_150S.path
+    gtfs_path = dd.file(GTFS_150S.path)
     gtfs = False
     if gtfs_path.exists():
         lines, msg = _apply_gtfs_150s(lines, gtfs_path)
         notes += msg
         gtfs = True
     no_line = [p.navn for p in proj.itertuples() if p.projekt not in set(lines["projekt"])]
-    real_path = dd.path / catalog.DATASETS["brt_geometri"].path
+    real_path = dd.file(catalog.DATASETS["brt_geometri"].path)
     if real_path.exists():
         lines, msg = _apply_real_geometry(lines, real_path, proj)
         notes += msg

@@ -1,4 +1,4 @@
-"""The datasets the package can read from its data directory: where each comes from and who needs it.
+"""The datasets the package can read (embedded default or data directory): where each comes from and who needs it.
 
 ``kkr-geo data status`` prints this catalogue against the resolved data directory; data/README.md
 documents the same entries for people.
@@ -34,19 +34,19 @@ class Dataset:
 
 DATASETS: dict[str, Dataset] = {d.key: d for d in [
     Dataset("dagi_kommuner", "dagi/kommuner.geojson", "Municipality polygons of Denmark (KOMKODE, KOMNAVN)",
-            "SDFI (Styrelsen for Dataforsyning og Infrastruktur), DAGI", "Danish free geodata terms (attribution)",
+            "SDFI (Styrelsen for Dataforsyning og Infrastruktur), DAGI", "CC BY 4.0 (SDFI free data; attribution)",
             "`kkr-geo data fetch` (Dataforsyningen), or download DAGI from dataforsyningen.dk", "real"),
     Dataset("dagi_regioner", "dagi/regioner.geojson", "Region polygons (REGIONKODE, REGIONNAVN)",
-            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real"),
+            "SDFI, DAGI", "CC BY 4.0 (SDFI free data; attribution)", "`kkr-geo data fetch`", "real"),
     Dataset("dagi_postnumre", "dagi/postnumre.geojson", "Postcode polygons (POSTNR_TXT, POSTBYNAVN)",
-            "SDFI, DAGI", "Danish free geodata terms (attribution)", "`kkr-geo data fetch`", "real", required=False),
+            "SDFI, DAGI", "CC BY 4.0 (SDFI free data; attribution)", "`kkr-geo data fetch`", "real", required=False),
     Dataset("bydele", "bydele/koebenhavn_bydele.geojson", "Copenhagen's 10 bydele (bydel_nr, navn)",
             "Københavns Kommune (Open Data DK)", "CC BY 4.0",
             "download the 'Bydele' layer from Open Data DK / Københavns Kommune WFS as GeoJSON", "real", required=False),
     Dataset("bydele_postnumre", "planomraader/koebenhavn_bydele_fra_postnumre.csv",
             "Copenhagen postcode -> practice-plan bydel (approximation used when bydel polygons are absent)",
             "kkr-geo (derived from the practice plan's bydel names)", "CC BY 4.0",
-            "ships with the development data; see data/README.md for its format", "table", required=False),
+            "ships in the embedded default; see data/README.md for its format", "table", required=False),
     Dataset("tabel3_sp51", "indikatorer/fysioterapi_kapacitet_speciale51_2024.csv",
             "Practice plan Tabel 3: physiotherapy capacity and inhabitants per capacity, speciale 51",
             "Region Hovedstaden, praksisplan for fysioterapi (DST population, LUNA capacity)", "public document",
@@ -59,7 +59,7 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in [
             "Danmarks Statistik (FOLK1A)", "CC BY 4.0 (Danmarks Statistik)", "`kkr-geo data fetch` (statbank.dk API)", "table", required=False),
     Dataset("gazetteer", "gazetteer/gazetteer.csv", "Named stations, bus stops and hospitals (name, kind, lat, lon, municipality, confidence)",
             "Københavns Kommune WFS (CC BY 4.0), OpenStreetMap (ODbL), Wikipedia", "CC BY 4.0 / ODbL / CC BY-SA",
-            "ships with the development data; any CSV with the same columns works", "real"),
+            "ships in the embedded default; any CSV with the same columns works", "real"),
     Dataset("brt_geometri", "brt/brt_linjer.gpkg", "Real BRT alignments (column projekt) replacing the schematic lines",
             "Movia / the municipalities (feasibility studies)", "as published",
             "export the alignments from the feasibility studies to a GeoPackage with a 'projekt' column", "real", required=False),
@@ -74,11 +74,17 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in [
     Dataset("worldpop_punkter", "befolkning/worldpop2020_kbh_frb_punkter.geojson",
             "WorldPop 2020 inhabitants added to street nodes, København and Frederiksberg (field pop): a weight layer",
             "WorldPop (University of Southampton); node positions OpenStreetMap contributors", "CC BY 4.0 / ODbL",
-            "ships with the development data", "real", required=False),
+            "ships in the embedded default", "real", required=False),
     Dataset("vejmidter", "vejnet/vejmidter_region_hovedstaden.gpkg",
             "Road centre lines of the 29 municipalities (type, komkode): street network and road-length weights",
             "GeoDanmark road centre lines via RIDA (Septima)", "to be confirmed: never redistribute",
             "place a GeoPackage of road centre lines (EPSG:25832) here (see data/README.md)", "real", required=False),
+    Dataset("vejlaengde_grid", "befolkning/vejlaengde_100m.tif",
+            "Metres of residential road per 100 m cell (EPSG:25832): the road-length weight of the population surface "
+            "where the road centre lines themselves are absent",
+            "kkr-geo, aggregated from GeoDanmark road centre lines (RIDA, Septima)", "aggregate (no road geometry)",
+            "ships in the embedded default (data/make_bundle.py derives it from the road centre lines)", "real",
+            required=False),
     Dataset("banelinjer", "osm/banelinjer_osm.geojson", "Rail lines for map context (S-tog, Metro, Kystbanen, Lokaltog)",
             "OpenStreetMap contributors", "ODbL", "extract railway lines from an OpenStreetMap export", "real", required=False),
 ]}
@@ -114,20 +120,41 @@ def fetched_metadata(dd: DataDir) -> dict:
     return {}
 
 
+def bundle_manifest() -> dict:
+    """The embedded default's manifest (``data/MANIFEST.json``): per file its sha256, size, SPDX licence,
+    attribution, source, retrieval date and what was changed."""
+    from kkr_geo.layers.datadir import bundle_dir
+    p = bundle_dir() / "MANIFEST.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return files if isinstance(files, dict) else {}
+
+
 def status(dd: DataDir) -> list[dict]:
-    """One row per dataset: found or not, file date and size, and what needs it."""
+    """One row per dataset: where it was found (``"bundle"``, the data directory, or ``""``), its date,
+    size and licence, and what needs it."""
     from kkr_geo.layers.registry import entries
     entries()  # import the layer modules first: they may declare datasets of their own
+    shipped = bundle_manifest()
     rows = []
     for d in DATASETS.values():
-        p = dd.path / d.path
-        row = {"key": d.key, "path": d.path, "found": p.exists(), "what": d.what, "publisher": d.publisher,
-               "licence": d.licence, "kind": d.kind, "used_by": ", ".join(d.used_by), "required": d.required,
-               "how": d.how, "date": "", "size": ""}
+        p = dd.file(d.path)
+        where = dd.where(d.path)
+        row = {"key": d.key, "path": d.path, "found": p.exists(), "where": where, "what": d.what,
+               "publisher": d.publisher, "licence": d.licence, "attribution": "", "kind": d.kind,
+               "used_by": ", ".join(d.used_by), "required": d.required, "how": d.how, "date": "", "size": ""}
         if p.exists():
             st = p.stat()
             row["date"] = dt.date.fromtimestamp(st.st_mtime).isoformat()
             row["size"] = f"{st.st_size / 1024:,.0f} KiB"
+        if where == "bundle" and d.path in shipped:
+            m = shipped[d.path]
+            row["licence"] = str(m.get("license", d.licence))
+            row["attribution"] = str(m.get("attribution", ""))
+            row["date"] = str(m.get("retrieved", row["date"]))
         rows.append(row)
     return rows
 
@@ -136,8 +163,14 @@ def require(dd: DataDir, key: str, *, layer: str) -> Path:
     from kkr_geo.geo.errors import DataError
 
     d = DATASETS[key]
-    p = dd.path / d.path
+    p = dd.file(d.path)
     if not p.exists():
-        raise DataError(f"layer {layer!r} needs {d.path} ({d.what}), which is not in the data directory {dd}.",
+        if dd.origin == "bundle":
+            where = "not in the embedded default, and no data directory is set (--data-dir or KKR_GEO_DATA)"
+        elif dd.base is not None:
+            where = f"neither in the data directory {dd.path} nor in the embedded default"
+        else:
+            where = f"not in the data directory {dd}"
+        raise DataError(f"layer {layer!r} needs {d.path} ({d.what}), which is {where}.",
                         hint=f"{d.how}; then run `kkr-geo data status` to check.")
     return p

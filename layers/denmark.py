@@ -17,6 +17,8 @@ import numpy as np
 import shapely
 
 from kkr_geo.geo.crs import ANALYSIS_CRS, DK_BOUNDS_25832
+from kkr_geo.geo.geometry import feature_label as _default_label
+from kkr_geo.geo.geometry import split_missing_geometry  # noqa: F401  (re-exported: it moved to the core)
 
 COAST_TOLERANCE_M = 1000.0
 
@@ -57,7 +59,7 @@ def land_polygon(data_dir=None):
         dd = resolve_data_dir(data_dir)
     except Exception:  # noqa: BLE001 - no data directory: the box fallback applies
         return None
-    path = dd.path / catalog.DATASETS["dagi_kommuner"].path
+    path = dd.file(catalog.DATASETS["dagi_kommuner"].path)
     if not path.exists():
         return None
     return _land(str(path), path.stat().st_mtime)
@@ -99,28 +101,3 @@ def split_outside_denmark(gdf: gpd.GeoDataFrame, *, source: str, data_dir=None, 
     out = gdf.loc[inside].copy()
     out.attrs = dict(gdf.attrs)
     return out, report
-
-
-def split_missing_geometry(gdf: gpd.GeoDataFrame, *, source: str) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Return (the features that have a geometry, a note naming those left out because they have none:
-    a null geometry, an empty one, or coordinates the reader could not use, e.g. ``[]`` or ``NaN``)."""
-    if gdf.empty:
-        return gdf, []
-    geoms = gdf.geometry.values
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if not missing.any():
-        return gdf, []
-    names = [_default_label(gdf, idx, row) for idx, row in gdf.loc[missing].iterrows()]
-    out = gdf.loc[~missing].copy()
-    out.attrs = dict(gdf.attrs)
-    return out, [f"{source}: {len(names)} feature(s) with no geometry (null, empty or unreadable coordinates) "
-                 "were left out: " + "; ".join(names)]
-
-
-def _default_label(gdf, idx, row) -> str:
-    pos = gdf.index.get_loc(idx)
-    text = [c for c in gdf.columns if c != gdf.geometry.name and isinstance(row[c], str)]
-    for pref in ("navn", "name", "klinik"):
-        if pref in text:
-            return f"feature {pos + 1} ({pref}={row[pref]})"
-    return f"feature {pos + 1}" + (f" ({text[0]}={row[text[0]]})" if text else "")

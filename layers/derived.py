@@ -95,7 +95,7 @@ def banelinjer(name, sources):
 
 
 #: Optional data that the catchments and coverage use when present: the dasymetric weights and the road network.
-_SURFACE = ("worldpop_punkter", "vejmidter")
+_SURFACE = ("worldpop_punkter", "vejmidter", "vejlaengde_grid")
 
 
 def _catchment(name, sources, layer, by, label_column, distances, features=None):
@@ -197,9 +197,7 @@ def entry_title(name: str) -> str:
     "Patient flows bopælskommune -> klinikkommune as curved lines (needs flows/patientstroemme.csv).",
     needs=("kommuner",)))
 def patientstroemme(name, sources):
-    # The flow table reader and the curve geometry live with the flow map in kkr_geo.maps.flows (a later stage
-    # moves them to this floor); imported here lazily so the layers floor does not import maps at load time.
-    from kkr_geo.maps.flows import flow_lines, read_flow_table
+    from kkr_geo.layers.flows import flow_lines, read_flow_table
     for rel in FLOW_FILES:
         path = sources.data_dir.file(rel)
         if path.exists():

@@ -53,7 +53,7 @@ from typing import Any, Callable, Iterable
 
 from kkr_geo.geo.errors import DataError
 from kkr_geo.geo.io import write_bytes_atomic
-from kkr_geo import __version__
+from kkr_geo.geo.version import __version__
 from kkr_geo.layers.catalog import DATASETS as CATALOG  # the file layout of the data directory is defined once, there
 
 DEFAULT_BASE_URLS = {

@@ -145,7 +145,7 @@ def _default_opener(request):
 
 
 def _headers() -> dict:
-    from kkr_geo import __version__
+    from kkr_geo.geo.version import __version__
     return {"User-Agent": f"kkr-geo/{__version__} (data fetch)"}
 
 

@@ -63,7 +63,7 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
     that has none, ``decimal``/``thousands`` the number format of a table (see
     :func:`kkr_geo.layers.indicators.read_table`)."""
     if path is None:
-        candidates = [dd.path / "klinikker" / f for f in ("klinikker.csv", "klinikker.gpkg", "klinikker.xlsx")]
+        candidates = [dd.file(f"klinikker/{f}") for f in ("klinikker.csv", "klinikker.gpkg", "klinikker.xlsx")]
         path = next((p for p in candidates if p.exists()), None)
         if path is None:
             catalog.require(dd, "klinikker", layer=name)
@@ -311,7 +311,7 @@ def _lookup_postcode(post: pd.DataFrame, pnr):
 
 
 def _postcode_points(dd: DataDir, path: Path) -> gpd.GeoDataFrame:
-    ppath = dd.path / catalog.DATASETS["dagi_postnumre"].path
+    ppath = dd.file(catalog.DATASETS["dagi_postnumre"].path)
     if not ppath.exists():
         raise DataError(f"{path}: some clinics have only a postcode, and the postcode polygons ({ppath}) are missing.",
                         hint="run `kkr-geo data fetch`, or give those clinics coordinates.")

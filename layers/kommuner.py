@@ -70,7 +70,7 @@ def load(name: str, dd: DataDir, *, include_neighbours: bool | list[str] = False
     gdf = _add_population(gdf, dd, notes)
     gdf = gdf.sort_values("kommunekode")[[c for c in ("kommunekode", "navn", "region", "areal_km2", "befolkning",
                                                      "befolkning_dato", "geometry") if c in gdf.columns]]
-    return finish(gdf, name=name, family="polygon", source="SDFI (DAGI)" + ("; Danmarks Statistik" if "befolkning" in gdf else ""),
+    return finish(gdf, name=name, family="polygon", source="Indeholder data fra Styrelsen for Dataforsyning og Infrastruktur (DAGI)" + ("; Danmarks Statistik" if "befolkning" in gdf else ""),
                   licence="Danish free geodata terms; CC BY 4.0 (DST)", precision="DAGI 1:500.000 (generalised, ~100 m)",
                   id_column="kommunekode", notes=notes)
 
@@ -115,7 +115,7 @@ def _regions(gdf: gpd.GeoDataFrame, dd: DataDir) -> pd.Series:
 
 
 def _add_population(gdf: gpd.GeoDataFrame, dd: DataDir, notes: list[str]) -> gpd.GeoDataFrame:
-    path = dd.path / catalog.DATASETS["befolkning"].path
+    path = dd.file(catalog.DATASETS["befolkning"].path)
     if not path.exists():
         notes.append("no population table in the data directory (befolkning/befolkning_kommuner.csv)")
         return gdf

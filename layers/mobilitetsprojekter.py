@@ -9,8 +9,9 @@ text as published, with typed figures parsed from the Danish text where the text
 Each project gets the best geometry that can honestly be given (``layers/seeddata/mobilitetsprojekter_stedfaestelse.csv``):
 the corridor of the ``brt`` layer (150S real, the others schematic); a schematic straight line through the named
 stations of the gazetteer; points at named stations; or none ("ikke stedfæstet", with the reason). No project
-is dropped: ``mobilitetsprojekter`` holds all 33 (mixed or no geometry; for the overview table and the summary),
-the ``_linjer``/``_punkter`` layers hold the placed ones for maps and the GeoPackage.
+is dropped: ``mobilitetsprojekter`` holds all 33 (mixed or no geometry; for the overview map and its table, the
+summary, and the GeoPackage's attribute table of the same name), the ``_linjer``/``_punkter`` layers hold the
+placed ones (feature tables of the GeoPackage).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ DATASET = catalog.register_dataset(Dataset(
     "mobilitetsprojekter", "mobilitet/mobilitetsanalyse_33_projekter.csv",
     "All 33 projects of KKR Hovedstaden's mobility analysis: type, stretch/place, stops, figures as published",
     "KKR Hovedstaden, mobilitetsanalyse", "public document",
-    "transcribed from the mobility analysis (seed 000, l. 962-3804); ships with the development data", "table",
+    "transcribed from the mobility analysis (seed 000, l. 962-3804); ships in the embedded default", "table",
     required=False))
 
 SOURCE = "KKR Hovedstaden, mobilitetsanalyse"
@@ -61,8 +62,8 @@ _NEEDS = ("mobilitetsprojekter", "gazetteer", "brt", "banelinjer")
 ALL = LayerInfo(
     "mobilitetsprojekter", "Mobilitetsprojekter (alle 33)", "line",
     "All 33 projects of the mobility analysis with typed figures and the published text; geometry where it can be "
-    "honestly given (lines, points or none), so this table is not written to the GeoPackage (see _linjer/_punkter; "
-    "the build's summary lists all 33).", _SCHEMA, _NEEDS, gpkg=False)
+    "honestly given (lines, points or none); in the build's GeoPackage an attribute table with all 33 (no geometry; "
+    "the placed ones are the _linjer/_punkter layers).", _SCHEMA, _NEEDS, gpkg=False)
 INFO = {
     "mobilitetsprojekter_linjer": LayerInfo(
         "mobilitetsprojekter_linjer", "Mobilitetsprojekter – strækninger", "line",
@@ -335,7 +336,7 @@ _RAIL: dict[str, RailGraph] = {}
 
 
 def rail_graph(dd: DataDir) -> RailGraph | None:
-    path = dd.path / catalog.DATASETS["banelinjer"].path
+    path = dd.file(catalog.DATASETS["banelinjer"].path)
     if not path.exists():
         return None
     key = str(path)

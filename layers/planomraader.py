@@ -87,7 +87,7 @@ def _planlaegningsomraader(dd: DataDir) -> gpd.GeoDataFrame:
     gdf["areal_km2"] = (gdf.geometry.area / 1e6).round(2)
     gdf = gdf[["navn", "planomraade", "kommunekode", "type", "areal_km2", "precision", "geometry"]]
     overall = "DAGI kommuner; " + ("bydele: Københavns Kommune" if precision == "bydel" else "bydele: postnummer-tilnærmet")
-    src = "SDFI (DAGI); " + source + "; Region Hovedstaden, praksisplan for fysioterapi"
+    src = "Indeholder data fra Styrelsen for Dataforsyning og Infrastruktur (DAGI); " + source + "; Region Hovedstaden, praksisplan for fysioterapi"
     return finish(gdf, name="planomraader", family="polygon", source=src,
                   licence="Danish free geodata terms; CC BY 4.0 (Københavns Kommune)", precision=overall,
                   id_column="navn", notes=notes)
@@ -120,7 +120,7 @@ def tile_to_boundary(parts: gpd.GeoDataFrame, boundary) -> tuple[gpd.GeoDataFram
 
 def _copenhagen_bydele(dd: DataDir, kbh, notes: list[str], kommune_crs=None):
     """Return (GeoDataFrame navn/geometry of the 9 plan bydele clipped to København, precision, source)."""
-    bydel_path = dd.path / catalog.DATASETS["bydele"].path
+    bydel_path = dd.file(catalog.DATASETS["bydele"].path)
     if bydel_path.exists():
         raw = read_vector(bydel_path)
         if "navn" not in raw.columns:
@@ -133,8 +133,8 @@ def _copenhagen_bydele(dd: DataDir, kbh, notes: list[str], kommune_crs=None):
                          "boundary generalisations); each gap was given to the bydel it shares the longest border with, "
                          "so the bydele tile København exactly")
         return out, "bydel", "Københavns Kommune (bydele)"
-    table_path = dd.path / catalog.DATASETS["bydele_postnumre"].path
-    post_path = dd.path / catalog.DATASETS["dagi_postnumre"].path
+    table_path = dd.file(catalog.DATASETS["bydele_postnumre"].path)
+    post_path = dd.file(catalog.DATASETS["dagi_postnumre"].path)
     if not (table_path.exists() and post_path.exists()):
         catalog.require(dd, "bydele", layer="planomraader")
     notes.append("Copenhagen bydele approximated from postcodes (no bydel polygons in the data directory)")

@@ -165,7 +165,8 @@ def region_population_grid(data_dir=None, *, cell_size: float = 100.0, speciale:
 
     1. ``weights_raster``, a population GeoTIFF (WorldPop, GHS-POP, DST kvadratnet counts), where given;
     2. the WorldPop 2020 points (``befolkning/worldpop2020_kbh_frb_punkter.geojson``) where they cover the area;
-    3. residential road length per cell from the road centre lines (``vejnet/…gpkg``);
+    3. residential road length per cell from the road centre lines (``vejnet/…gpkg``), or where they
+       are absent from the embedded 100 m road-length grid derived from them (``befolkning/vejlaengde_100m.tif``);
     4. uniform (areal weighting) as the last resort.
 
     The grid's ``provenance`` table says which weight each area used, and its ``source`` text
@@ -178,7 +179,7 @@ def region_population_grid(data_dir=None, *, cell_size: float = 100.0, speciale:
                          hint="use dasymetric (default) or areal.")
     dd = resolve_data_dir(data_dir)
     stamps = tuple((p, p.stat().st_size, p.stat().st_mtime_ns) for p in _weight_files(dd, weights_raster))
-    key = (str(dd.path), float(cell_size), int(speciale), method, stamps)
+    key = (dd.key, float(cell_size), int(speciale), method, stamps)
     if key in _grid_cache:
         return _grid_cache[key]
     areas = planlaegningsomraade_population(dd, speciale=speciale)
@@ -205,8 +206,8 @@ def region_population_grid(data_dir=None, *, cell_size: float = 100.0, speciale:
 def _weight_files(dd: DataDir, weights_raster) -> list:
     from pathlib import Path
     files = [Path(weights_raster)] if weights_raster else []
-    for key in ("worldpop_punkter", "vejmidter"):
-        p = dd.path / catalog.DATASETS[key].path
+    for key in ("worldpop_punkter", "vejmidter", "vejlaengde_grid"):
+        p = dd.file(catalog.DATASETS[key].path)
         if p.exists():
             files.append(p)
     return files
@@ -227,7 +228,7 @@ def _weight_layers(dd: DataDir, frame, cell_size: float, weights_raster) -> list
         r = PopulationGrid.from_raster(weights_raster, cell_size=cell_size)
         layers.append(WeightLayer("raster", f"befolkningsraster ({r.source})", raster_on_grid(r, shape, transform),
                                   coverage=raster_coverage(r)))
-    wp = dd.path / catalog.DATASETS["worldpop_punkter"].path
+    wp = dd.file(catalog.DATASETS["worldpop_punkter"].path)
     if wp.exists():
         pts = read_vector(wp)
         if "pop" not in pts.columns:
@@ -241,4 +242,8 @@ def _weight_layers(dd: DataDir, frame, cell_size: float, weights_raster) -> list
     if roads.has_roads(dd):
         layers.append(WeightLayer("vejlaengde", "vejlængde pr. celle (vejmidter)",
                                   roads.road_length_weights(dd, shape, transform)))
+    elif dd.has(catalog.DATASETS["vejlaengde_grid"].path):
+        layers.append(WeightLayer("vejlaengde", "vejlængde pr. celle (100 m-net afledt af vejmidter)",
+                                  roads.road_length_grid_weights(dd.file(catalog.DATASETS["vejlaengde_grid"].path),
+                                                                 shape, transform)))
     return layers

@@ -42,7 +42,7 @@ from kkr_geo.layers.textfile import read_text
 PUBLISHER = "Region Hovedstaden, praksisplan for fysioterapi"
 SOURCE = "Region Hovedstaden, praksisplan for fysioterapi 2024"
 SPECIALER = (51, 62)
-_HOW = "transcribed from the practice plan (seed 000); ships with the development data (format in data/README.md)"
+_HOW = "transcribed from the practice plan (seed 000); ships in the embedded default (format in data/README.md)"
 
 # key -> (file, what, required columns, other known columns)
 TABLES = {

@@ -59,11 +59,33 @@ def distance_options(data_dir=None, distance: str | None = "auto", *, detour_fac
     return {"detour_factor": DEFAULT_DETOUR_FACTOR}
 
 
+# The area layers of the breakdowns by area, once: registry name -> the area type their rows are labelled with
+# ("planområde" is one of the five planområder, as in the practice plan; the 37 are "planlægningsområder").
+AREA_TYPES = {"kommuner": "kommune", "planomraader_samlet": "planområde", "planomraader": "planlægningsområde"}
+# what the build, the region_* helpers and the command line (``--areas`` default) break figures down by
+DEFAULT_AREAS = ("kommuner", "planomraader_samlet")
+
+
+def area_layers(data_dir=None, names=DEFAULT_AREAS, *, load=None) -> dict:
+    """``{area type: GeoDataFrame with a 'navn' column}`` for area layers of :data:`AREA_TYPES` (by registry name).
+    ``load(name)`` reads a layer (default: :func:`kkr_geo.layers.registry.load_layer` on ``data_dir``; the build
+    passes its cached sources)."""
+    if load is None:
+        from kkr_geo.layers.registry import load_layer
+
+        def load(name):
+            return load_layer(name, data_dir)
+    out = {}
+    for name in names:
+        gdf = load(name)
+        if "navn" not in gdf.columns and "planomraade" in gdf.columns:
+            gdf = gdf.assign(navn=gdf["planomraade"])
+        out[AREA_TYPES[name]] = gdf
+    return out
+
+
 def _areas(data_dir):
-    from kkr_geo.layers.registry import load_layer
-    plan = load_layer("planomraader_samlet", data_dir)
-    plan = plan.assign(navn=plan["planomraade"]) if "navn" not in plan.columns else plan
-    return {"kommune": load_layer("kommuner", data_dir)[["navn", "geometry"]], "planområde": plan[["navn", "geometry"]]}
+    return {k: v[["navn", "geometry"]] for k, v in area_layers(data_dir).items()}
 
 
 def region_catchment(features, distances=(400, 800), *, data_dir=None, distance: str = "auto", grid=None,

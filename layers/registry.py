@@ -45,7 +45,7 @@ class LayerInfo:
     schema: dict[str, str] = field(default_factory=dict)  # column -> meaning
     needs: tuple[str, ...] = ()     # dataset keys (kkr_geo.layers.catalog) and/or other registry names
     kind: str = "layer"             # layer | derived
-    gpkg: bool = True               # written to the build's GeoPackage
+    gpkg: bool = True               # written to the build's GeoPackage even if no map draws it (drawn ones always are)
     summary: str | None = None      # summary-table role in the build: None | catchment | coverage
     summary_heading: str = ""       # Danish heading of its section in the summary (coverage)
     summary_file: str = ""          # suffix of its own summary CSV (coverage)
@@ -63,9 +63,10 @@ class LayerInfo:
 
 
 PROVIDER_PACKAGE = "kkr_geo.layers"
-# Modules of the package that declare nothing (skipped by discovery so importing the registry stays light).
-_NOT_PROVIDERS = {"registry", "catalog", "datadir", "fetch", "export", "indicators", "numbers", "joins", "keys",
-                  "population", "analyses", "coverage_share"}
+# A module of the package is imported by discovery only if its source declares something (a layer, a derived
+# dataset or a catalogue dataset); the others (readers, joins, export, fetch, ...) stay unimported, so importing
+# the registry stays light. Read from the code, not kept by hand.
+DECLARATIONS = ("register_layer(", "register_derived(", "register_dataset(")
 
 _ENTRIES: dict[str, LayerInfo] = {}
 _discovered = False
@@ -97,6 +98,21 @@ def unregister(name: str) -> None:
     _ENTRIES.pop(name, None)
 
 
+def _declares(mod: pkgutil.ModuleInfo) -> bool:
+    """Whether a module's source declares registry entries or datasets (unreadable source: assume it does)."""
+    finder = mod.module_finder
+    spec = finder.find_spec(mod.name, None) if hasattr(finder, "find_spec") else None  # type: ignore[call-arg]
+    origin = getattr(spec, "origin", None)
+    if not origin or not str(origin).endswith(".py"):
+        return True
+    try:
+        with open(origin, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError:
+        return True
+    return any(d in text for d in DECLARATIONS)
+
+
 def _discover() -> None:
     global _discovered
     if _discovered:
@@ -104,25 +120,35 @@ def _discover() -> None:
     _discovered = True
     pkg = importlib.import_module(PROVIDER_PACKAGE)
     for mod in pkgutil.iter_modules(pkg.__path__):
-        if mod.name.startswith("_") or mod.name in _NOT_PROVIDERS or mod.ispkg:
+        if mod.name.startswith("_") or mod.ispkg or not _declares(mod):
             continue
         importlib.import_module(f"{PROVIDER_PACKAGE}.{mod.name}")
 
 
 def entries(*, kind: str | None = None) -> dict[str, LayerInfo]:
-    """All registry entries (name -> LayerInfo) in display order (also the GeoPackage's layer order)."""
+    """All registry entries (name -> LayerInfo) in display order (also the GeoPackage's layer order):
+    :func:`display_order`."""
     _discover()
-    order = sorted(_ENTRIES.values(), key=lambda e: (_ORDER.get(e.name, len(_ORDER)), e.name))
-    return {e.name: e for e in order if kind is None or e.kind == kind}
+    return {e.name: e for e in display_order(_ENTRIES.values()) if kind is None or e.kind == kind}
 
 
-# Display order of the shipped entries: listings and the GeoPackage's layer order (an entry missing here sorts
-# after these, by name). Not a registration list: an entry is known whether or not it is named here.
-_ORDER = {n: i for i, n in enumerate((
-    "kommuner", "kommuner_nabo", "planomraader", "planomraader_samlet", "planlaegningsomraader", "planomraader_kapacitet",
-    "brt", "brt_stops", "parker_og_rejs", "supercykelstier", "klinikker", "brt_opland", "parker_og_rejs_opland",
-    "klinik_daekningshuller", "stationer", "station_daekningshuller", "station_andel_pr_omraade", "station_naerzoner",
-    "patientstroemme", "banelinjer"))}
+def display_order(infos) -> list[LayerInfo]:
+    """Entries in the order of their ``needs``: every entry after the registry entries it is made from; where the
+    needs allow, layers before derived datasets, areas before lines before points (the order a GIS stacks them),
+    then by name: ``kommuner`` and the planning areas first, a catchment after its features and areas. Derived
+    from the declarations; nothing lists the order by hand."""
+    infos = {e.name: e for e in infos}
+    needs = {n: {d for d in e.needs if d in infos and d != n} for n, e in infos.items()}
+    done: list[LayerInfo] = []
+    placed: set[str] = set()
+    while len(done) < len(infos):
+        ready = [n for n in infos if n not in placed and needs[n] <= placed]
+        if not ready:   # a cycle of needs: the rest by name (the registry does not refuse it here)
+            ready = [n for n in infos if n not in placed]
+        n = min(ready, key=lambda n: (infos[n].kind != "layer", GEOMETRIES.index(infos[n].geometry), n))
+        done.append(infos[n])
+        placed.add(n)
+    return done
 
 
 def layer_names() -> tuple[str, ...]:
@@ -162,7 +188,7 @@ def load_layer(name: str, data_dir: str | DataDir | None = None, **options) -> g
     info = _layer_entry(name)
     dd = resolve_data_dir(data_dir)
     if _BUILD_LAYERS is not None:
-        key = (name, str(dd.path), repr(sorted(options.items())))
+        key = (name, dd.key, repr(sorted(options.items())))
         if key not in _BUILD_LAYERS:
             _BUILD_LAYERS[key] = _load_layer(info, name, dd, **options)
         gdf = _BUILD_LAYERS[key]

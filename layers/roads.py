@@ -38,7 +38,7 @@ _memory: dict[tuple, object] = {}
 def roads_path(data_dir=None) -> Path | None:
     """The road file in the data directory, or None when it is absent."""
     dd = resolve_data_dir(data_dir)
-    p = dd.path / catalog.DATASETS[ROADS_KEY].path
+    p = dd.file(catalog.DATASETS[ROADS_KEY].path)
     return p if p.exists() else None
 
 
@@ -72,6 +72,32 @@ def road_length_weights(data_dir, shape, transform) -> np.ndarray:
     if "type" in roads.columns:
         roads = roads[~roads["type"].isin(NOT_RESIDENTIAL)]
     return line_length_per_cell(roads.geometry.values, shape, transform)
+
+
+def road_length_grid_weights(path: Path, shape, transform) -> np.ndarray:
+    """Metres of residential road per cell of the frame ``(shape, transform)``, from the 100 m road-length
+    grid (``befolkning/vejlaengde_100m.tif``, made by ``data/make_bundle.py`` with
+    :func:`road_length_weights`' rule). Each 100 m cell's length goes to the frame cell holding its
+    centre: exact for cells of a multiple of 100 m aligned to multiples of their size (the population
+    surface's frame), the 100 m detail for smaller cells."""
+    import rasterio
+
+    from kkr_geo.geo.dasymetric import points_per_cell
+    try:
+        with rasterio.open(path) as src:
+            values = src.read(1)
+            t = src.transform
+            crs = src.crs
+    except rasterio.errors.RasterioIOError as exc:
+        raise DataError(f"{path}: not a readable road-length raster ({exc}).",
+                        hint="restore the file (reinstall kkr-geo) or remove it from the data directory.") from None
+    if crs is None or crs.to_epsg() != 25832:
+        raise DataError(f"{path}: the road-length grid must be in EPSG:25832 (it is {crs}).",
+                        hint="write it in EPSG:25832, aligned to multiples of its cell size.")
+    rows, cols = np.nonzero(values > 0)
+    x = t.c + (cols + 0.5) * t.a
+    y = t.f + (rows + 0.5) * t.e
+    return points_per_cell(np.column_stack([x, y]), values[rows, cols].astype(float), shape, transform)
 
 
 # --- the street network -------------------------------------------------------------------------

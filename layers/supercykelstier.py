@@ -55,13 +55,13 @@ MATCH_RADIUS_M = 1000.0
 def load(name: str, dd: DataDir, **options) -> gpd.GeoDataFrame:
     notes = []
     table = None
-    tpath = dd.path / catalog.DATASETS["supercykelstier_ruter"].path
+    tpath = dd.file(catalog.DATASETS["supercykelstier_ruter"].path)
     if tpath.exists():
         from kkr_geo.layers.indicators import read_table
         table = read_table(tpath)
-    own = next((dd.path / c for c in ("supercykelstier/ruter.gpkg", "supercykelstier/ruter.geojson")
-                if (dd.path / c).exists()), None)
-    kk = dd.path / KK_NETWORK.path
+    own = next((dd.file(c) for c in ("supercykelstier/ruter.gpkg", "supercykelstier/ruter.geojson")
+                if dd.has(c)), None)
+    kk = dd.file(KK_NETWORK.path)
     if own is not None:
         gdf = read_vector(own)
         gdf["laengde_km"] = (gdf.geometry.length / 1000).round(2)
@@ -123,7 +123,7 @@ def match_routes(lines: gpd.GeoDataFrame, table: pd.DataFrame, dd: DataDir,
     """Name a line after a route of ``table`` only when both its ends lie within ``radius_m`` of the route's
     two named ends (one end each). Returns the lines (column ``rute``) and notes saying what was matched and why
     the other routes were not."""
-    gpath = dd.path / catalog.DATASETS["gazetteer"].path
+    gpath = dd.file(catalog.DATASETS["gazetteer"].path)
     gaz = Gazetteer(gpath) if gpath.exists() else None
     lines = lines.copy()
     notes = []

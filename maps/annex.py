@@ -15,6 +15,8 @@ available to the build); the tests check the structural requirements listed abov
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import warnings
 from pathlib import Path
 
@@ -183,10 +185,30 @@ def write_annex(pm: PreparedMap, figures: MapFigures, image: Path, path: Path,
         # (It fires when the cycle holding the file is collected: the build's notes ignore ResourceWarnings, so no
         # full gc.collect() per annex is needed here; that cost 0,1–0,25 s a map.)
         warnings.simplefilter("ignore", ResourceWarning)
-        pdf = weasyprint.HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, uncompressed_pdf=False,
-                                                     custom_metadata=False)
+        with _fixed_font_timestamp():
+            pdf = weasyprint.HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, uncompressed_pdf=False,
+                                                         custom_metadata=False)
     pdf = _add_pdfua_identification(pdf)
     return write_bytes_atomic(path, pdf)
+
+
+# 2000-01-01 (the GeoPackage's pinned date): the embedded font subsets' ``head.modified`` timestamp
+FIXED_FONT_EPOCH = "946684800"
+
+
+@contextlib.contextmanager
+def _fixed_font_timestamp():
+    """Without HarfBuzz-subset, WeasyPrint subsets the fonts with fontTools, which stamps each subset with the
+    current time unless ``SOURCE_DATE_EPOCH`` is set: two builds then wrote different annex PDFs. The variable
+    is set for the call only (a value the caller set is kept)."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = FIXED_FONT_EPOCH
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
 def annex_path(out_dir: Path, name: str) -> Path:

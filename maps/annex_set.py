@@ -33,15 +33,15 @@ class AnnexOutputs:
     html_bytes: int | None = None                                    # the HTML map's size after the back link
 
 
-def annex_outputs(out_dir: Path, pm, files: dict[str, Path], formats, tables: dict,
-                  meta: dict | None = None, thumbnail: str | None = None) -> AnnexOutputs:
+def annex_outputs(out_dir: Path, pm, files: dict[str, Path], formats, thumbnail: str | None = None) -> AnnexOutputs:
     """Figures CSV always; the annex PDF when the build writes PDFs; the back link when it writes HTML.
     ``files``: the map's outputs so far (by format); ``thumbnail``: the index card's, if the renderer made it.
-    No shared state: the build may call this in a worker."""
+    Everything comes from the prepared map (its analysis tables included, ``pm.tables``); no shared state:
+    the build calls this in a render process."""
     spec = pm.spec
     out_dir = Path(out_dir)
     res = AnnexOutputs()
-    figures = map_figures(pm, tables, meta)
+    figures = map_figures(pm)
     if figures.tables:
         res.files["csv"] = write_text_atomic(out_dir / f"{spec.name}{CSV_SUFFIX}", figures.csv())
     everything = {**files, **res.files}

@@ -5,7 +5,7 @@ folium's random ids are renumbered, matplotlib writes no dates, and the GeoPacka
 ``last_change`` fields are pinned (``OGR_CURRENT_DATE``). Maps whose data is not in the data
 directory (no clinic file, no flow table) are skipped with the reason printed and listed in the summary.
 
-Progress, notes and warnings go to the ``kkr_geo.maps.build`` logger (:mod:`kkr_geo.log`): one line per map
+Progress, notes and warnings go to the ``kkr_geo.maps.build`` logger (:mod:`kkr_geo.geo.log`): one line per map
 (with a transient ``[i/n] name …`` line on a terminal), notes at INFO, a skipped map or an over-budget page
 at WARNING. ``log=`` optionally receives the same messages as plain strings (nothing is routed by its text).
 """
@@ -22,6 +22,7 @@ import pandas as pd
 
 from kkr_geo.geo.errors import InputError, KkrGeoError
 from kkr_geo.geo.io import remove_stale_parts, write_text_atomic
+from kkr_geo.geo.limits import DPI_RANGE, dpi_ok, range_text
 from kkr_geo.geo.notes import warnings_as_notes
 from kkr_geo.geo.outputs import OutputGuard
 from kkr_geo.geo.safe_text import csv_frame, md_text
@@ -29,7 +30,7 @@ from kkr_geo.maps.annex import annex_path
 from kkr_geo.maps.annex_set import CSV_SUFFIX, AnnexSet
 from kkr_geo.maps.claims import ClaimFalse
 from kkr_geo.maps.index_page import INDEX_NAME
-from kkr_geo.log import clear_progress, get_logger, show_progress
+from kkr_geo.geo.log import clear_progress, get_logger, show_progress
 from kkr_geo.maps.fmt import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES
 from kkr_geo.maps.prepare import prepare
@@ -110,10 +111,9 @@ class BuildReport:
 
 def _check_dpi_and_date(dpi, date_stamp) -> None:
     """``--dpi 0`` was ignored (the specs' 300 used without a word) and ``--dpi 100000`` ran out of memory;
-    ``--date 2026-13-45`` was printed on the maps. Up to a spec's largest ``dpi``; low values are allowed
-    for quick drafts (and tests)."""
-    if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200):
-        raise InputError(f"--dpi {dpi}: out of range.", hint="use 300 for print (10-1200 allowed).")
+    ``--date 2026-13-45`` was printed on the maps. The range is the specs' (:data:`kkr_geo.geo.limits.DPI_RANGE`)."""
+    if dpi is not None and not dpi_ok(dpi):
+        raise InputError(f"--dpi {dpi}: out of range.", hint=f"use 300 for print ({range_text(DPI_RANGE)} allowed).")
     if date_stamp is not None:
         import datetime
         try:
@@ -170,6 +170,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     written: list[Path] = []
     report = BuildReport(out)
     graduated: dict = {}  # GeoPackage layer -> the classes of the first annex map drawing it
+    drawn: list[str] = []  # sources drawn on the maps prepared (all go into the GeoPackage)
     annex = AnnexSet(out, emit.info)
     emit.info(f"kkr-geo build: {len(specs)} map(s) from {sources.data_dir} -> {out}")
     parts = remove_stale_parts(out)
@@ -203,6 +204,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
             finally:
                 phase["prepare_s"] += time.perf_counter() - t0
             outcome.title = pm.spec.title  # its figures ({tal:name}) filled from the data
+            drawn.extend(lay.spec.source for lay in pm.layers if lay.spec.source not in drawn)
             if pm.classification is not None and pm.indicator_layer is not None:
                 graduated.setdefault(pm.indicator_layer.spec.source, graduated_style(pm))
             outcomes.append((i, outcome))
@@ -215,7 +217,7 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
     children_cpu = children_cpu_seconds()
     render_cpu = 0.0
     error: KkrGeoError | None = None
-    for done, r in enumerate(render_all(prepared_maps(), out, sources.tables, sources.table_meta, jobs=n_jobs), 1):
+    for done, r in enumerate(render_all(prepared_maps(), out, jobs=n_jobs), 1):
         i, outcome = outcomes[r.index]
         prefix = f"[{i}/{len(specs)}] {outcome.name}"
         show_progress(logger, done, len(specs), outcome.name)
@@ -252,9 +254,12 @@ def _build(data_dir, out_dir, *, only, spec_dir, tiles, dpi, formats, date_stamp
                   + (f", up to {n_jobs} process(es) at once)" if parallel else ")"))
     children_cpu = children_cpu_seconds() - children_cpu
 
+    if full and not report.built:
+        emit.warning("no map could be built; `kkr-geo data status` shows which data is missing.")
     if full:
-        _write_geopackage(report, sources, out, emit.info, graduated)
-        written.append(guard.record(report.geopackage, "geopackage"))
+        _write_geopackage(report, sources, out, emit.info, graduated, drawn)
+        if report.geopackage is not None:
+            written.append(guard.record(report.geopackage, "geopackage"))
         _write_summary(report, sources, out, emit.info, guard=guard, owners=owners, written=written, left_out=left_out)
         guard.record(annex.write_index(report), "index")
     else:
@@ -332,20 +337,30 @@ def graduated_style(pm):
                           labels=list(cls.labels), method="manual" if pm.spec.classification.pool else cls.scheme)
 
 
-def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, graduated: dict | None = None) -> None:
+def geopackage_names(drawn: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The sources written to the GeoPackage: every registry entry with ``gpkg=True`` and every source a map of
+    this build draws (``drawn``), in registry order (then the drawn sources the registry does not know)."""
+    from kkr_geo.layers.registry import entries
+    wanted = set(gpkg_sources()) | set(drawn)
+    return [n for n in entries() if n in wanted] + [n for n in dict.fromkeys(drawn) if n not in entries()]
+
+
+def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, graduated: dict | None = None,
+                      drawn: list[str] | tuple[str, ...] = ()) -> None:
+    """The GeoPackage holds what the maps draw: each drawn source with every feature (a table mixing geometry
+    types, like the 33 mobility projects, as an attribute table plus one feature table per type;
+    :mod:`kkr_geo.layers.export`)."""
     import pyogrio
     from kkr_geo.layers.export import export_geopackage
     layers = {}
-    for name in gpkg_sources():
+    for name in geopackage_names(drawn):
         try:
-            gdf = sources.get(name)
+            layers[name] = sources.get(name)
         except (SourceUnavailable, KkrGeoError) as exc:
             report.gpkg_skipped[name] = exc.message.split("\n")[0]
-            continue
-        if "part" in gdf.columns:  # flow lines: the arrowheads are a drawing device, not data
-            from kkr_geo.geo.provenance import carry_provenance
-            gdf = carry_provenance(gdf[gdf["part"] == "linje"].drop(columns="part"), gdf)
-        layers[name] = gdf
+    if not layers:
+        log("GeoPackage: not written, no layer is available" + (f" ({', '.join(report.gpkg_skipped)})" if report.gpkg_skipped else ""))
+        return
     path = out / GPKG_NAME
     out.mkdir(parents=True, exist_ok=True)
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
@@ -354,8 +369,10 @@ def _write_geopackage(report: BuildReport, sources: Sources, out: Path, log, gra
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     report.geopackage = path
-    report.gpkg_layers = list(layers)
-    log(f"GeoPackage: {path.name} ({_size(path)}) with {len(layers)} layer(s): {', '.join(layers)}"
+    report.gpkg_layers = list(summary["layers"])
+    tables = [n for n, info in summary["layers"].items() if info["geometry_type"] is None]
+    log(f"GeoPackage: {path.name} ({_size(path)}) with {len(report.gpkg_layers)} table(s): {', '.join(report.gpkg_layers)}"
+        + (f" (without geometry: {', '.join(tables)})" if tables else "")
         + (f"; not available: {', '.join(report.gpkg_skipped)}" if report.gpkg_skipped else ""))
     for item in summary.get("text_changes", []):
         log(f"  note: GeoPackage {item}")

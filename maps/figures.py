@@ -199,7 +199,12 @@ def _catchment_table(pm: PreparedMap) -> FigureTable | None:
     columns += [Column(f"Inden for {h}", 0, True, "borgere", key=k == len(heads) - 1, approx_population=True)
                 for k, h in enumerate(heads)]
     out = [[r.name, *[float(v) for v in r.values]] for r in rows]
-    out.sort(key=lambda r: (_missing(r[-1]), -(r[-1] if not _missing(r[-1]) else 0)))
+    key = len(heads)  # the widest ring's column
+    out.sort(key=lambda r: (_missing(r[key]), -(r[key] if not _missing(r[key]) else 0)))
+    if any(r.note for r in rows):  # what the print map's figure box says in brackets ("kun regionens del")
+        notes = {r.name: r.note or "" for r in rows}
+        columns.append(Column("Bemærkning", numeric=False))
+        out = [[*r, notes[r[0]]] for r in out]
     return FigureTable(f"{title} (borgere), sorteret efter befolkningen {_lower_first(columns[-1].header)} (flest først)",
                        columns, out,
                        missing_text=NOT_COUNTED)
@@ -236,8 +241,10 @@ def _coverage_table(pm: PreparedMap, lay, tables: dict[str, pd.DataFrame], meta:
 def map_figures(pm: PreparedMap, tables: dict[str, pd.DataFrame] | None = None,
                 meta: dict[str, dict] | None = None) -> MapFigures:
     """The figure tables of a prepared map, primary table first, and the map's message. ``tables`` and ``meta``:
-    the analysis tables and their metadata by source name (``Sources.tables``/``Sources.table_meta``)."""
-    tables, meta = tables or {}, meta or {}
+    the analysis tables and their metadata by source name; by default the prepared map's own
+    (``pm.tables``/``pm.table_meta``, taken when it was prepared)."""
+    tables = (getattr(pm, "tables", None) or {}) if tables is None else tables
+    meta = (getattr(pm, "table_meta", None) or {}) if meta is None else meta
     out: list[FigureTable] = []
     ind_layer = pm.spec.indicator.layer if pm.spec.indicator else None
     if ind_layer:

@@ -75,6 +75,11 @@ class PreparedMap:
     # what the HTML map opens on when it differs from ``extent``: a fixed print extent leaves room for the
     # printed legend; on a screen the map is fitted to the region's mainland inside it
     screen_extent: tuple[float, float, float, float] | None = None
+    # the analysis tables behind the map's layers (``<source>`` and ``<source>_pr_omraade``) and their method
+    # metadata, taken when the map is prepared: every output of the map (figure CSV, annex PDF, index card)
+    # is made from this prepared map alone, in whichever process renders it
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    table_meta: dict[str, dict] = field(default_factory=dict)
 
     def layer(self, layer_id: str) -> PreparedLayer:
         for lay in self.layers:
@@ -363,7 +368,25 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
     map_notes += skipped_notes
     return PreparedMap(spec=spec, layers=layers, classification=classification, source_line=source_line,
                        date_line=" · ".join(date_parts) or None, extent=extent, inset_extent=inset,
-                       notes=map_notes, detail_extent=detail, table=_table(spec, sources), screen_extent=screen)
+                       notes=map_notes, detail_extent=detail, table=_table(spec, sources), screen_extent=screen,
+                       **_analysis_tables(layers, sources))
+
+
+def _analysis_tables(layers: list[PreparedLayer], sources) -> dict[str, dict]:
+    """The analysis results of the map's sources (made by now: the layers were just read) as
+    ``{"tables": {name: main, name_pr_omraade: by area}, "table_meta": {name: meta}}``."""
+    tables: dict[str, pd.DataFrame] = {}
+    meta: dict[str, dict] = {}
+    result = getattr(sources, "result", None)
+    for name in dict.fromkeys(lay.spec.source for lay in layers):
+        res = result(name) if result is not None else None
+        if res is None:
+            continue
+        tables[name] = res.tables["main"]
+        if "pr_omraade" in res.tables:
+            tables[f"{name}_pr_omraade"] = res.tables["pr_omraade"]
+        meta[name] = dict(res.meta)
+    return {"tables": tables, "table_meta": meta}
 
 
 def _table(spec: MapSpec, sources):

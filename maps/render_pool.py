@@ -68,8 +68,9 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def render_map(index: int, task: RenderTask, out_dir: Path, tables: dict, meta: dict | None) -> RenderedMap:
-    """Render one map's outputs into ``out_dir``; user-facing errors are returned, not raised."""
+def render_map(index: int, task: RenderTask, out_dir: Path) -> RenderedMap:
+    """Render one map's outputs into ``out_dir`` from its prepared map alone; user-facing errors are returned,
+    not raised."""
     from kkr_geo.maps.interactive import render_html
     from kkr_geo.maps.static import render_static
 
@@ -90,7 +91,7 @@ def render_map(index: int, task: RenderTask, out_dir: Path, tables: dict, meta: 
                 res.files.update(st.files)
                 res.labels_dropped = list(st.labels_dropped)
                 thumbnail = st.thumbnail
-            res.annex = annex_outputs(Path(out_dir), pm, dict(res.files), task.formats, tables, meta, thumbnail)
+            res.annex = annex_outputs(Path(out_dir), pm, dict(res.files), task.formats, thumbnail)
             res.files.update(res.annex.files)
             if res.annex.html_bytes is not None:
                 res.html_bytes = res.annex.html_bytes
@@ -102,10 +103,10 @@ def render_map(index: int, task: RenderTask, out_dir: Path, tables: dict, meta: 
     return res
 
 
-def _child(index: int, task: RenderTask, out_dir: Path, tables: dict, meta: dict | None, conn) -> None:
+def _child(index: int, task: RenderTask, out_dir: Path, conn) -> None:
     """Body of a forked render process: render one map and send the result (or the traceback) back."""
     try:
-        result: tuple[str, object] = ("ok", render_map(index, task, out_dir, tables, meta))
+        result: tuple[str, object] = ("ok", render_map(index, task, out_dir))
     except BaseException:  # noqa: BLE001 - a programming error: its traceback goes to the build process
         result = ("crash", traceback.format_exc())
     try:
@@ -140,8 +141,7 @@ def preload_renderers(formats: set[str]) -> None:
             pass   # said per map, where the annex PDF is left out
 
 
-def render_all(tasks: Iterable[RenderTask], out_dir: Path, tables: dict, meta: dict | None, *,
-               jobs: int | None = None) -> Iterator[RenderedMap]:
+def render_all(tasks: Iterable[RenderTask], out_dir: Path, *, jobs: int | None = None) -> Iterator[RenderedMap]:
     """Render every task; yields one :class:`RenderedMap` per task started, in task order.
 
     ``tasks`` may be lazy (the build prepares each map when it is asked for the next task): with
@@ -155,7 +155,7 @@ def render_all(tasks: Iterable[RenderTask], out_dir: Path, tables: dict, meta: d
     it = iter(tasks)
     if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
         for i, task in enumerate(it):
-            r = render_map(i, task, out_dir, tables, meta)
+            r = render_map(i, task, out_dir)
             yield r
             if r.error is not None:
                 return
@@ -174,7 +174,7 @@ def render_all(tasks: Iterable[RenderTask], out_dir: Path, tables: dict, meta: d
             while waiting and len(running) < jobs and not failed:
                 index, task = waiting.pop(0)
                 receive, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(index, task, Path(out_dir), tables, meta, send),
+                proc = ctx.Process(target=_child, args=(index, task, Path(out_dir), send),
                                    name=f"kkr-geo render {index}", daemon=True)
                 proc.start()
                 send.close()

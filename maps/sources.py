@@ -19,7 +19,7 @@ import pandas as pd
 from kkr_geo.geo.errors import DataError, KkrGeoError
 from kkr_geo.layers.derived import (CATCHMENT_DISTANCES, CLINIC_GAP_THRESHOLD_M, FLOW_FILES,  # noqa: F401 (re-exported)
                                     PR_CATCHMENT_DISTANCES, STATION_GAP_THRESHOLD_M)
-from kkr_geo.log import get_logger
+from kkr_geo.geo.log import get_logger
 
 logger = get_logger(__name__)
 
@@ -107,9 +107,9 @@ class Sources:
         return self._cache["_distance"]
 
     def areas(self) -> dict[str, gpd.GeoDataFrame]:
-        plan = self.get("planomraader_samlet")
-        plan = plan.assign(navn=plan["planomraade"]) if "navn" not in plan.columns else plan
-        return {"kommune": self.get("kommuner"), "planområde": plan}
+        """The areas the analyses break figures down by (:data:`kkr_geo.layers.region_defaults.DEFAULT_AREAS`)."""
+        from kkr_geo.layers.region_defaults import area_layers
+        return area_layers(load=self.get)
 
     _grid = grid      # old private names
     _areas = areas

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.limits import DPI_RANGE, dpi_ok, range_text
 from kkr_geo.maps.classify import COLOURBLIND_SAFE, DEFAULT_PALETTE, SCHEMES
 from kkr_geo.maps.formats import DEFAULT_FORMATS, FORMATS  # FORMATS re-exported here
 
@@ -194,8 +195,8 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
             ck.fail(f"formats[{i}]", f"unknown output format {f!r}.", hint=f"use any of: {', '.join(FORMATS)}")
     spec.formats = tuple(dict.fromkeys(formats))
     spec.dpi = ck.typed(data, "dpi", int, 300)
-    if not 50 <= spec.dpi <= 1200:
-        ck.fail("dpi", f"{spec.dpi} is out of range.", hint="use 300 for print (50-1200 allowed).")
+    if not dpi_ok(spec.dpi):
+        ck.fail("dpi", f"{spec.dpi} is out of range.", hint=f"use 300 for print ({range_text(DPI_RANGE)} allowed).")
     spec.tiles = ck.typed(data, "tiles", bool, True)
     spec.copenhagen_inset = ck.typed(data, "copenhagen_inset", bool, False)
 

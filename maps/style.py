@@ -141,6 +141,8 @@ def legend_entries(pm) -> list[LegendEntry]:
         s = lay.spec
         if not s.legend or s.style == "choropleth":
             continue
+        if s.style in ("line", "point") and not lay.gdf.geometry.notna().any():
+            continue  # nothing drawn (e.g. no real alignment in the data): no legend entry that promises one
         colour = s.colour or COLOURS.get(s.style, "#333333")
         if s.style in ("fill", "context"):
             geom = lay.gdf.geom_type.iloc[0] if len(lay.gdf) else "Polygon"

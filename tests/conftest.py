@@ -2,12 +2,15 @@
 
 Data directories:
 
-- ``shared_data``: the development data, found the way the package finds it (``KKR_GEO_DATA`` or
-  ``../shared/data`` next to the checkout); tests that check figures of the real sources skip without it.
+- ``real_data``: what a user gets: the embedded default dataset that ships in the package (``data/``),
+  or, when ``KKR_GEO_DATA`` points at the development data, that folder over the embedded default.
+  Tests of the real sources' figures run on it in every run.
+- ``dev_data``: the development data only (``KKR_GEO_DATA`` with the road centre lines, which never
+  ship); the few tests that need road lines or the GTFS shape are marked ``devdata`` and skip without it.
+  ``.ci/run`` runs the suite once without it (as a user's machine is) and then the ``devdata`` tests with it.
 - ``synth_data``: the SYNTHETIC folder ``tests/data_synth`` (invented geometry and figures, see its README); always
-  present, so every layer and every map type is built in every test run, also in CI without the shared data.
-- ``any_data``: the development data when present, else the synthetic folder: for tests whose assertions hold for
-  any complete data directory.
+  present, so every layer and every map type is built in every test run.
+- ``any_data``: the real data (see ``real_data``).
 """
 
 from __future__ import annotations
@@ -22,29 +25,43 @@ matplotlib.use("Agg")
 
 
 SYNTH_DIR = Path(__file__).resolve().parent / "data_synth"
+ROADS = Path("vejnet") / "vejmidter_region_hovedstaden.gpkg"
 
 
-def _find_shared():
-    """The development data directory, or None (also when ``KKR_GEO_DATA`` points nowhere)."""
-    from kkr_geo.geo.errors import DataError
-    from kkr_geo.layers.datadir import resolve_data_dir
+def _dev_dir():
+    """The development data directory named by ``KKR_GEO_DATA`` (over the embedded default), or None."""
+    from kkr_geo.layers.datadir import DataDir, _base
 
-    try:
-        dd = resolve_data_dir()
-    except DataError:
+    env = os.environ.get("KKR_GEO_DATA")
+    if not env or not (Path(env) / "dagi" / "kommuner.geojson").exists():
         return None
-    if dd.origin == "cache" or not (dd.path / "dagi" / "kommuner.geojson").exists():
-        return None
-    return dd
+    return DataDir(Path(env).resolve(), "env", _base())
+
+
+def _real_dir():
+    from kkr_geo.layers.datadir import DataDir, bundle_dir
+
+    return _dev_dir() or DataDir(bundle_dir(), "bundle")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that asks for ``dev_data`` is a ``devdata`` test (``-m devdata`` selects them)."""
+    for item in items:
+        if "dev_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.devdata)
 
 
 @pytest.fixture(scope="session")
-def shared_data():
-    saved = os.environ.get("KKR_GEO_DATA")
-    dd = _find_shared()
-    if dd is None:
-        pytest.skip("development data (../shared/data or KKR_GEO_DATA) not available")
-    assert saved == os.environ.get("KKR_GEO_DATA")
+def real_data():
+    return _real_dir()
+
+
+@pytest.fixture(scope="session")
+def dev_data():
+    dd = _dev_dir()
+    if dd is None or not (dd.path / ROADS).exists():
+        pytest.skip("development data with road centre lines (KKR_GEO_DATA) not available: .ci/run runs this "
+                    "test in its devdata pass")
     return dd
 
 
@@ -56,26 +73,41 @@ def synth_data():
     return DataDir(SYNTH_DIR, "flag")
 
 
+@pytest.fixture(autouse=True)
+def _synthetic_data_stands_alone(request, monkeypatch):
+    """The synthetic folder is a complete data directory of invented figures: the embedded default's real
+    files must not fill its gaps, so tests that use it run with ``KKR_GEO_BUNDLE=0``."""
+    if "synth_data" in request.fixturenames:
+        monkeypatch.setenv("KKR_GEO_BUNDLE", "0")
+
+
 @pytest.fixture(scope="session")
-def any_data(synth_data):
-    return _find_shared() or synth_data
+def any_data(real_data):
+    return real_data
 
 
 @pytest.fixture
-def data_copy(any_data, tmp_path):
-    """A writable data directory: symlinks to the files of ``any_data``, so a test can add or remove one."""
+def data_copy(any_data, tmp_path, monkeypatch):
+    """A writable, complete data directory: symlinks to every file ``any_data`` finds (the embedded
+    default's, overridden by the development data's), so a test can add or remove one. The embedded
+    default is turned off (``KKR_GEO_BUNDLE=0``) while the test runs, so a removed file stays removed."""
 
     def make(exclude: tuple[str, ...] = ()) -> Path:
         root = tmp_path / "data"
-        for src in any_data.path.rglob("*"):
-            if src.is_dir():
-                continue
-            rel = src.relative_to(any_data.path)
-            if any(str(rel).startswith(e) for e in exclude):
-                continue
-            dst = root / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(src, dst)
+        sources = [d for d in (any_data.base, any_data.path) if d is not None]
+        for folder in sources:
+            for src in folder.rglob("*"):
+                rel = src.relative_to(folder)
+                if src.is_dir() or src.suffix == ".py" or "__pycache__" in rel.parts or rel.name == "MANIFEST.json":
+                    continue
+                if any(str(rel).startswith(e) for e in exclude):
+                    continue
+                dst = root / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                if dst.is_symlink():
+                    dst.unlink()
+                os.symlink(src, dst)
+        monkeypatch.setenv("KKR_GEO_BUNDLE", "0")
         return root
 
     return make

@@ -102,9 +102,9 @@ TABEL4_HAND = {"Bispebjerg": (5.23, 10616), "Gribskov": (8.93, 4697), "Vesterbro
 
 @pytest.mark.parametrize("args", [["--speciale", "62"], ["--capacity-column", "kapacitet_sp62"],
                                   ["--speciale", "62", "--capacity-column", "kapacitet_sp62"]])
-def test_access_planning_area_reproduces_tabel4(shared_data, tmp_path, args):
+def test_access_planning_area_reproduces_tabel4(real_data, tmp_path, args):
     out = tmp_path / "out"
-    assert main(["--data-dir", str(shared_data.path), "access", "--planning-area", *args, "--out", str(out)]) == 0
+    assert main(["--data-dir", str(real_data.path), "access", "--planning-area", *args, "--out", str(out)]) == 0
     t = pd.read_csv(out / "access.csv").set_index("area_name")
     assert len(t) == 37
     assert (t["borgere_pr_kapacitet"].round() == t["tabel4_borgere_pr_kapacitet_sp62"]).all()
@@ -117,8 +117,8 @@ def test_access_planning_area_reproduces_tabel4(shared_data, tmp_path, args):
     assert meta["capacity_column"] == "kapacitet_sp62" and "Tabel 4" in meta["population_source"]
 
 
-def test_access_planning_area_speciale_conflict_is_a_clear_error(shared_data, tmp_path, capsys):
-    rc = main(["--data-dir", str(shared_data.path), "access", "--planning-area", "--speciale", "51",
+def test_access_planning_area_speciale_conflict_is_a_clear_error(real_data, tmp_path, capsys):
+    rc = main(["--data-dir", str(real_data.path), "access", "--planning-area", "--speciale", "51",
                "--capacity-column", "kapacitet_sp62", "--out", str(tmp_path / "o")])
     assert rc == 4
     err = capsys.readouterr().err
@@ -126,13 +126,13 @@ def test_access_planning_area_speciale_conflict_is_a_clear_error(shared_data, tm
     assert not (tmp_path / "o").exists()
 
 
-def test_access_planning_area_api_speciale62(shared_data):
+def test_access_planning_area_api_speciale62(real_data):
     from kkr_geo import planning_area_access
-    res = planning_area_access(shared_data.path, speciale=62)
+    res = planning_area_access(real_data.path, speciale=62)
     t = res.by_area.set_index("area_name")
     assert round(t.loc["Vesterbro", "borgere_pr_kapacitet"]) == 20031
     assert round(t.loc["Bispebjerg", "borgere_pr_kapacitet"]) == 10616
-    res51 = planning_area_access(shared_data.path)
+    res51 = planning_area_access(real_data.path)
     assert round(res51.by_area.set_index("area_name").loc["Vesterbro", "borgere_pr_kapacitet"]) == 5848
     with pytest.raises(Exception, match="speciale"):
-        planning_area_access(shared_data.path, speciale=63)
+        planning_area_access(real_data.path, speciale=63)

@@ -42,12 +42,12 @@ def da(value: float, decimals: int = 0) -> str:
 
 
 @pytest.fixture(scope="module")
-def annex(shared_data, tmp_path_factory):
+def annex(real_data, tmp_path_factory):
     _weasyprint_or_fail()
     out = tmp_path_factory.mktemp("annex")
-    sources = Sources(shared_data.path)
+    sources = Sources(real_data.path)
     lines: list[str] = []
-    report = build(shared_data.path, out, only=MAPS, dpi=DPI, with_geopackage=True, sources=sources,
+    report = build(real_data.path, out, only=MAPS, dpi=DPI, with_geopackage=True, sources=sources,
                    log=lines.append)
     return report, out, sources, lines
 
@@ -316,7 +316,7 @@ def test_csv_cells_round_like_the_table_and_quote_text():
     assert lines[3] == "Øst;0,0;250"
 
 
-def test_build_without_weasyprint_says_so_and_keeps_the_rest(shared_data, tmp_path, monkeypatch):
+def test_build_without_weasyprint_says_so_and_keeps_the_rest(real_data, tmp_path, monkeypatch):
     """A machine without Pango: the maps, CSVs and index are still written; the missing annex is reported."""
     import kkr_geo.maps.annex as annex_mod
     from kkr_geo.maps.annex import AnnexUnavailable
@@ -325,7 +325,7 @@ def test_build_without_weasyprint_says_so_and_keeps_the_rest(shared_data, tmp_pa
         raise AnnexUnavailable("annex PDF: WeasyPrint cannot be loaded (libpango missing).")
     monkeypatch.setattr(annex_mod, "_weasyprint", unavailable)
     lines: list[str] = []
-    report = build(shared_data.path, tmp_path, only=["planomraader_borgere_pr_kapacitet"], dpi=DPI,
+    report = build(real_data.path, tmp_path, only=["planomraader_borgere_pr_kapacitet"], dpi=DPI,
                    with_geopackage=True, log=lines.append)
     assert [m.name for m in report.built] == ["planomraader_borgere_pr_kapacitet"]
     assert not list(tmp_path.glob("*_bilag.pdf"))
@@ -403,20 +403,28 @@ def test_catchment_table_shows_what_the_print_maps_figure_box_shows(annex, tmp_p
     table = map_figures(pm, sources.tables, sources.table_meta).tables[0]
     rows = {r[0]: " / ".join(r[1:]) for r in table.texts()}
     text = _text(out / f"{name}_bilag.pdf")
+    noted = table.columns[-1].header == "Bemærkning"
     for line in lines:
         row_name, shown = line.split(": ", 1)
+        note = ""
+        if shown.endswith(")") and " (" in shown:  # "ca. 6.800 (kun regionens del)": the note column
+            shown, note = shown[:-1].rsplit(" (", 1)
         shown_cells = shown.split(" / ")
         if shown == "ikke opgjort":
-            shown_cells = ["ikke opgjort"] * (len(table.columns) - 1)
+            shown_cells = ["ikke opgjort"] * (len(table.columns) - 1 - noted)
+        if noted:
+            shown_cells.append(note)
+        else:
+            assert not note, line
         assert rows[row_name] == " / ".join(shown_cells), line
-        assert f"{row_name} {' '.join(shown_cells)}" in text, line
+        assert f"{row_name} {' '.join(shown_cells)}".strip() in text, line
 
 
-def test_annex_without_png_format_renders_its_own_image(shared_data, tmp_path):
+def test_annex_without_png_format_renders_its_own_image(real_data, tmp_path):
     """--formats pdf: no PNG is written to the output, the annex still has its map image."""
     import pikepdf
     _weasyprint_or_fail()
-    report = build(shared_data.path, tmp_path, only=["planomraader_borgere_pr_kapacitet"], formats=["pdf"],
+    report = build(real_data.path, tmp_path, only=["planomraader_borgere_pr_kapacitet"], formats=["pdf"],
                    log=lambda m: None)
     assert [m.name for m in report.built] == ["planomraader_borgere_pr_kapacitet"]
     from kkr_geo.geo.outputs import MANIFEST_NAME
@@ -431,7 +439,7 @@ def test_annex_without_png_format_renders_its_own_image(shared_data, tmp_path):
     assert "planomraader_borgere_pr_kapacitet.pdf (trykkort)" in text and ".html" not in text
 
 
-def test_annex_outputs_are_own_outputs_on_rebuild(shared_data, tmp_path):
+def test_annex_outputs_are_own_outputs_on_rebuild(real_data, tmp_path):
     """The annex files (figure CSV, annex PDF, back link in the HTML) are recorded in the output manifest, so a
     second build replaces them without --overwrite, and a user's file with an annex name is never replaced."""
     from kkr_geo.geo.errors import InputError
@@ -439,7 +447,7 @@ def test_annex_outputs_are_own_outputs_on_rebuild(shared_data, tmp_path):
     _weasyprint_or_fail()
     name = "planomraader_borgere_pr_kapacitet"
     for _ in range(2):  # the second build must not refuse its own annex files
-        report = build(shared_data.path, tmp_path, only=[name], formats=["html", "pdf"], log=lambda m: None)
+        report = build(real_data.path, tmp_path, only=[name], formats=["html", "pdf"], log=lambda m: None)
         assert [m.name for m in report.built] == [name]
     manifest = (tmp_path / MANIFEST_NAME).read_text(encoding="utf-8")
     for f in (f"{name}_tal.csv", f"{name}_bilag.pdf", f"{name}.html"):
@@ -447,5 +455,5 @@ def test_annex_outputs_are_own_outputs_on_rebuild(shared_data, tmp_path):
     user_file = tmp_path / f"{name}_tal.csv"
     user_file.write_text("mine egne tal\n", encoding="utf-8")
     with pytest.raises(InputError):
-        build(shared_data.path, tmp_path, only=[name], formats=["html", "pdf"], log=lambda m: None)
+        build(real_data.path, tmp_path, only=[name], formats=["html", "pdf"], log=lambda m: None)
     assert user_file.read_text(encoding="utf-8") == "mine egne tal\n"

@@ -122,12 +122,12 @@ def test_weights_rows_sum_to_one_with_features_sharing_a_name():
 # --- the development data ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def region(shared_data):
+def region(real_data):
     from kkr_geo.layers.population import planlaegningsomraade_population, region_population_grid
     from kkr_geo.layers.registry import load_layer
-    grid = region_population_grid(shared_data.path)
-    plan = planlaegningsomraade_population(shared_data.path)
-    kommuner = load_layer("kommuner", shared_data.path)
+    grid = region_population_grid(real_data.path)
+    plan = planlaegningsomraade_population(real_data.path)
+    kommuner = load_layer("kommuner", real_data.path)
     return grid, plan, kommuner
 
 

@@ -163,10 +163,10 @@ def test_gap_map_with_a_test_clinic_file(data_dir, tmp_path):
     assert "Mere end 2 km til nærmeste klinik" in html
 
 
-def test_park_and_ride_catchment_uses_bike_and_drive_bands(shared_data):
+def test_park_and_ride_catchment_uses_bike_and_drive_bands(real_data):
     from kkr_geo.maps.sources import PR_CATCHMENT_DISTANCES, Sources
 
-    src = Sources(shared_data)
+    src = Sources(real_data)
     polys = src.get("parker_og_rejs_opland")
     assert sorted(set(polys["distance_m"].astype(float))) == [float(d) for d in PR_CATCHMENT_DISTANCES]
     table = src.tables["parker_og_rejs_opland"]

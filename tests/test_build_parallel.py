@@ -53,11 +53,11 @@ def test_maps_are_really_rendered_in_other_processes(synth_data, tmp_path):
     sources = Sources(synth_data)
     specs = load_specs(None, MAPS[:2], known_sources=sources.names())
     tasks = [RenderTask(prepare(s, sources), ["png"], dpi=30) for s in specs]
-    got = list(render_all(tasks, tmp_path, sources.tables, sources.table_meta, jobs=2))
+    got = list(render_all(tasks, tmp_path, jobs=2))
     assert [r.index for r in got] == [0, 1]
     assert all(r.pid != os.getpid() for r in got)
     assert all((tmp_path / f"{s.name}.png").exists() for s in specs)
-    here = list(render_all(tasks, tmp_path / "here", sources.tables, sources.table_meta, jobs=1))
+    here = list(render_all(tasks, tmp_path / "here", jobs=1))
     assert all(r.pid == os.getpid() for r in here)
 
 

@@ -111,6 +111,7 @@ def prepared(any_data):
     return {name: prepare(spec, sources) for name, spec in specs.items()}, sources
 
 
+@pytest.mark.devdata  # also in the devdata pass, where the catchments are network cells
 @pytest.mark.parametrize("name,layer", [("brt_oplande", "opl"), ("parker_og_rejs", "opl"), ("stationsnaerhed", "naer")])
 def test_real_catchments_are_drawn_as_areas_covering_every_reached_cell(prepared, name, layer):
     pms, _ = prepared

@@ -39,21 +39,74 @@ def test_round_trip_all_layers(any_data, tmp_path):
     assert summary["styles"] and not list(tmp_path.glob(".*part*"))
 
 
-def test_failed_export_leaves_nothing(tmp_path):
+def _fail_on_styles(monkeypatch):
+    """Make the export fail after its tables are written (the styles step)."""
+    import kkr_geo.layers.export as export
+
+    def fail(*args, **kwargs):
+        raise InputError("styles could not be written (test)")
+
+    monkeypatch.setattr(export, "_write_styles", fail)
+
+
+def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
     good = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(700000, 6170000)], crs=25832)
-    mixed = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[shapely.Point(700000, 6170000), shapely.box(0, 0, 1, 1)], crs=25832)
+    _fail_on_styles(monkeypatch)
     out = tmp_path / "x.gpkg"
-    with pytest.raises(InputError, match="mixes geometry types"):
-        export_geopackage(out, {"punkter": good, "blandet": mixed})
+    with pytest.raises(InputError, match="styles could not be written"):
+        export_geopackage(out, {"punkter": good})
     assert list(tmp_path.iterdir()) == []
 
 
-def test_existing_file_survives_failed_export(tmp_path):
+def test_existing_file_survives_failed_export(tmp_path, monkeypatch):
     good = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(700000, 6170000)], crs=25832)
     out = tmp_path / "x.gpkg"
     export_geopackage(out, {"punkter": good})
     before = out.read_bytes()
-    bad = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[shapely.Point(1, 1), shapely.box(0, 0, 1, 1)], crs=25832)
+    _fail_on_styles(monkeypatch)
     with pytest.raises(InputError):
-        export_geopackage(out, {"blandet": bad})
+        export_geopackage(out, {"andre": good})
     assert out.read_bytes() == before
+
+
+def test_mixed_and_unplaced_rows_become_an_attribute_table_and_one_feature_table_per_type(tmp_path):
+    """Lines, points and rows without geometry in one table (like the 33 mobility projects): every row in an
+    attribute table, the placed rows by geometry type; the drawing-only rows of a layer are left out."""
+    mixed = gpd.GeoDataFrame({"nr": [1, 2, 3, 4], "navn": ["A", "B", "C", "D"]},
+                             geometry=[shapely.Point(700000, 6170000), shapely.LineString([(0, 0), (1, 1)]), None,
+                                       shapely.Point(700100, 6170000)], crs=25832)
+    mixed.attrs.update(source="Kilde X", licence="CC BY 4.0")
+    flows = gpd.GeoDataFrame({"part": ["linje", "pil"]}, geometry=[shapely.LineString([(0, 0), (2, 2)]),
+                                                                    shapely.box(0, 0, 1, 1)], crs=25832)
+    flows.attrs["drawing_only"] = {"part": ["pil"]}
+    out = tmp_path / "x.gpkg"
+    summary = export_geopackage(out, {"projekter": mixed, "strømme": flows})
+    layers = {str(n): t for n, t in pyogrio.list_layers(out)}
+    assert layers["projekter"] is None and layers["projekter_punkter"] == "Point"
+    assert layers["projekter_linjer"] == "MultiLineString" and layers["strømme"] == "MultiLineString"
+    table = pyogrio.read_dataframe(out, layer="projekter", read_geometry=False)
+    assert list(table["nr"]) == [1, 2, 3, 4] and list(table["navn"]) == ["A", "B", "C", "D"]
+    assert list(gpd.read_file(out, layer="projekter_punkter")["nr"]) == [1, 4]
+    assert list(gpd.read_file(out, layer="projekter_linjer")["nr"]) == [2]
+    assert list(gpd.read_file(out, layer="strømme")["part"]) == ["linje"]
+    assert summary["layers"]["projekter"]["features"] == 4
+    con = sqlite3.connect(out)
+    kinds = dict(con.execute("SELECT table_name, data_type FROM gpkg_contents").fetchall())
+    desc = dict(con.execute("SELECT table_name, description FROM gpkg_contents").fetchall())
+    styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles")}
+    con.close()
+    assert kinds["projekter"] == "attributes" and kinds["projekter_linjer"] == "features"
+    assert "Source: Kilde X" in desc["projekter"] and "Licence: CC BY 4.0" in desc["projekter_punkter"]
+    assert styled == {"projekter_punkter", "projekter_linjer", "strømme"}
+
+
+def test_one_geometry_type_with_unplaced_rows_stays_one_feature_table(tmp_path):
+    """A catchment that reaches nobody has no geometry: its row stays in the layer's one feature table (null
+    geometry), it is not split off into an attribute table."""
+    gdf = gpd.GeoDataFrame({"navn": ["nået", "ingen"]}, geometry=[shapely.box(700_000, 6_170_000, 701_000, 6_171_000),
+                                                                  None], crs=25832)
+    out = tmp_path / "x.gpkg"
+    export_geopackage(out, {"opland": gdf})
+    assert {str(n): t for n, t in pyogrio.list_layers(out)} == {"opland": "MultiPolygon", "layer_styles": None}
+    back = gpd.read_file(out, layer="opland")
+    assert list(back["navn"]) == ["nået", "ingen"] and back.geometry.isna().tolist() == [False, True]

@@ -84,11 +84,11 @@ def test_synthetic_map_figures_are_not_hover_only(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def annex_html(shared_data, tmp_path_factory):
+def annex_html(real_data, tmp_path_factory):
     from kkr_geo.maps.build import build
     out = tmp_path_factory.mktemp("html")
     names = ["borgere_pr_kapacitet_sp51", "brt_oplande", "stationsnaerhed"]
-    build(shared_data, out, only=names, formats=["html"], tiles=False, log=lambda m: None)
+    build(real_data, out, only=names, formats=["html"], tiles=False, log=lambda m: None)
     return {n: out / f"{n}.html" for n in names}
 
 

@@ -200,7 +200,7 @@ def test_cells_to_polygons_equals_the_union_of_cell_squares():
 
 # --- layers read once per build ------------------------------------------------------------------
 
-def test_layer_cache_reads_once_and_hands_out_independent_copies(shared_data, monkeypatch):
+def test_layer_cache_reads_once_and_hands_out_independent_copies(real_data, monkeypatch):
     from dataclasses import replace
 
     from kkr_geo.layers import registry
@@ -210,12 +210,12 @@ def test_layer_cache_reads_once_and_hands_out_independent_copies(shared_data, mo
     counting = replace(info, loader=lambda *a, **k: calls.append(a[0]) or info.loader(*a, **k))
     monkeypatch.setitem(registry._ENTRIES, "kommuner", counting)
     with layer_cache():
-        a = load_layer("kommuner", shared_data)
+        a = load_layer("kommuner", real_data)
         a.loc[a.index[0], "navn"] = "Ændret"      # a careless caller edits its frame ...
         a.attrs["notes"].append("edited")
-        b = load_layer("kommuner", shared_data)  # ... the next caller still gets the layer as read
-        load_layer("planomraader", shared_data)  # reads the kommuner internally: from the cache too
+        b = load_layer("kommuner", real_data)  # ... the next caller still gets the layer as read
+        load_layer("planomraader", real_data)  # reads the kommuner internally: from the cache too
     assert calls == ["kommuner"]
     assert b.iloc[0]["navn"] != "Ændret" and "edited" not in b.attrs["notes"]
-    load_layer("kommuner", shared_data)  # outside the block: read again
+    load_layer("kommuner", real_data)  # outside the block: read again
     assert calls == ["kommuner", "kommuner"]

@@ -73,12 +73,12 @@ def test_planomraader_postcode_fallback(data_copy):
     assert kbh["areal_km2"].sum() == pytest.approx(k, rel=0.01)
 
 
-def test_brt(shared_data):
-    g = load_layer("brt", shared_data)
+def test_brt(real_data):
+    g = load_layer("brt", real_data)
     check_common(g, "brt")
     assert set(g["projekt"]) == {"frederikssundsvej", "150s", "200s", "ring4"}
     # 150S follows the real route (Rejseplanen GTFS) when the data directory has it; the others stay schematic
-    gtfs = (shared_data.path / "brt/150s_gtfs_shape.geojson").exists()
+    gtfs = real_data.has("brt/150s_gtfs_shape.geojson")
     prec = g.set_index("projekt")["precision"]
     assert (prec.drop("150s") == "schematic").all() and g.attrs["precision"].startswith("schematic")
     assert prec["150s"] == ("real (Rejseplanen GTFS)" if gtfs else "schematic")
@@ -88,7 +88,7 @@ def test_brt(shared_data):
     # the card's missing stops are reported, and Hillerød/Helsingør get no invented corridor line
     assert any("Gladsaxe Trafikplads" in n for n in g.attrs["notes"])
     assert any("købstæderne" in n and "no corridor geometry" in n for n in g.attrs["notes"])
-    stops = load_layer("brt_stops", shared_data)
+    stops = load_layer("brt_stops", real_data)
     check_common(stops, "brt_stops")
     assert set(stops.loc[stops["projekt"] == "koebstaeder", "navn"]) == {"Hillerød", "Helsingør"}
 
@@ -136,7 +136,7 @@ def test_klinikker_from_csv(any_data, tmp_path):
     assert g["kapacitet_sp51"].tolist() == [1.5, 2.0]
     assert any("line 4" in n and "9999" in n for n in g.attrs["notes"])
     # the postcode clinic sits inside postcode 2800's polygon
-    post = gpd.read_file(any_data.path / "dagi" / "postnumre.geojson").to_crs(25832)
+    post = gpd.read_file(any_data.file("dagi/postnumre.geojson")).to_crs(25832)
     assert post[post["POSTNR_TXT"] == "2800"].union_all().contains(g.geometry.iloc[1])
 
 
@@ -151,7 +151,8 @@ def test_available_layers_reports_skipped(data_copy):
     assert "klinikker" in layers.skipped
 
 
-def test_missing_dagi_is_a_clear_error(tmp_path):
+def test_missing_dagi_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KKR_GEO_BUNDLE", "0")
     with pytest.raises(DataError, match="dagi/kommuner.geojson"):
         load_layer("kommuner", tmp_path)
 
@@ -162,12 +163,12 @@ def test_klinik_in_grouped_central_postcode(any_data, tmp_path):
     p.write_text("navn,postnr,kapacitet_sp51\nIndre Fysio,1150,\"2,5\"\n", encoding="utf-8")
     g = load_layer("klinikker", any_data, path=p)
     assert len(g) == 1 and g["precision"].iloc[0] == "postnummer"
-    post = gpd.read_file(any_data.path / "dagi" / "postnumre.geojson").to_crs(25832)
+    post = gpd.read_file(any_data.file("dagi/postnumre.geojson")).to_crs(25832)
     assert post[post["POSTNR_TXT"] == "1000-1499"].union_all().contains(g.geometry.iloc[0])
 
 
-def test_stationer(shared_data):
-    g = load_layer("stationer", shared_data)
+def test_stationer(real_data):
+    g = load_layer("stationer", real_data)
     check_common(g, "stationer")
     assert set(g["stationstype"]) == {"S-tog", "Metro", "Regional- og kysttog", "Lokaltog"}
     assert (g["stationstype"] == "S-tog").sum() == 87 and (g["stationstype"] == "Metro").sum() == 44

@@ -13,21 +13,21 @@ from tests.conftest import writable_subdir
 
 
 @pytest.fixture(scope="module")
-def projects(shared_data):
-    return Sources(shared_data).get("mobilitetsprojekter")
+def projects(real_data):
+    return Sources(real_data).get("mobilitetsprojekter")
 
 
 # ---------------------------------------------------------------------------------------- 33 projects
-def test_all_33_projects_none_dropped(projects, shared_data):
-    raw = pd.read_csv(shared_data.path / "mobilitet/mobilitetsanalyse_33_projekter.csv", sep=";", dtype=str)
+def test_all_33_projects_none_dropped(projects, real_data):
+    raw = pd.read_csv(real_data.file("mobilitet/mobilitetsanalyse_33_projekter.csv"), sep=";", dtype=str)
     assert len(projects) == len(raw) == 33
     assert sorted(projects["nr"]) == list(range(1, 34))
     assert list(projects["navn"]) == list(raw["navn"])                     # text as published
     assert set(projects["geometri"]) <= {"linje", "punkt", "ingen"}
     none = projects[projects["geometri"] == "ingen"]
     assert none.geometry.isna().all() and none["stedfaestelse"].str.startswith("ikke stedfæstet").all()
-    lines = load_layer("mobilitetsprojekter_linjer", shared_data)
-    points = load_layer("mobilitetsprojekter_punkter", shared_data)
+    lines = load_layer("mobilitetsprojekter_linjer", real_data)
+    points = load_layer("mobilitetsprojekter_punkter", real_data)
     assert len(lines) + len(points) + len(none) == 33
 
 
@@ -48,10 +48,11 @@ def test_figures_parsed_where_unambiguous(projects):
     assert pd.isna(p.loc[26, "anlaeg_mio_kr"]) and p.loc[26, "anlaeg_tekst"].startswith("Kendes ikke")
 
 
-def test_placement_is_honest(projects, shared_data):
+def test_placement_is_honest(projects, real_data):
     p = projects.set_index("nr")
-    assert p.loc[3, "precision"] == "real (Rejseplanen GTFS)"               # BRT 150S
-    brt = load_layer("brt", shared_data).set_index("projekt")
+    gtfs = real_data.has("brt/150s_gtfs_shape.geojson")  # never shipped: the embedded default draws 150S schematic
+    assert p.loc[3, "precision"] == ("real (Rejseplanen GTFS)" if gtfs else "schematic")   # BRT 150S
+    brt = load_layer("brt", real_data).set_index("projekt")
     assert p.loc[3, "geometry"].equals(brt.loc["150s", "geometry"])
     # on existing rail: along the OSM rail lines; a new line: straight between the named stations
     assert p.loc[1, "precision"] == "OSM-afledt (eksisterende bane)"
@@ -63,12 +64,12 @@ def test_placement_is_honest(projects, shared_data):
     assert p.loc[24, "geometri"] == "punkt" and "2 af 7" in p.loc[24, "stedfaestelse"]
 
 
-def test_overview_table_and_html_list_all_33(shared_data, tmp_path):
+def test_overview_table_and_html_list_all_33(real_data, tmp_path):
     from kkr_geo.maps.interactive import render_html
     from kkr_geo.maps.prepare import prepare
     from kkr_geo.maps.spec import load_specs
     spec = load_specs(only=["mobilitetsprojekter_oversigt"])[0]
-    pm = prepare(spec, Sources(shared_data))
+    pm = prepare(spec, Sources(real_data))
     assert len(pm.table.rows) == 33
     assert [r[0] for r in pm.table.rows] == [str(i) for i in range(1, 34)]
     assert sum(r[-1] == "ingen" for r in pm.table.rows) == 15
@@ -83,13 +84,13 @@ def test_overview_table_and_html_list_all_33(shared_data, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- 150S
-def test_150s_follows_gtfs_and_passes_its_stops(shared_data):
-    brt = load_layer("brt", shared_data)
+def test_150s_follows_gtfs_and_passes_its_stops(dev_data):
+    brt = load_layer("brt", dev_data)
     row = brt[brt["projekt"] == "150s"].iloc[0]
     assert row["precision"] == "real (Rejseplanen GTFS)"
     assert (brt[brt["projekt"] != "150s"]["precision"] == "schematic").all()   # the others stay schematic
     assert row.geometry.length == pytest.approx(30_700, abs=200)
-    stops = load_layer("brt_stops", shared_data)
+    stops = load_layer("brt_stops", dev_data)
     stops = stops[(stops["projekt"] == "150s") & (stops["kind"] == "bus_node")]
     assert len(stops) == 12
     d = dict(zip(stops["navn"], stops.geometry.distance(row.geometry)))
@@ -110,8 +111,8 @@ def test_user_brt_file_keeps_precedence_over_gtfs(data_copy):
 
 
 # ----------------------------------------------------------------------------------- cycle superhighways
-def test_supercykelstier_real_network_without_invented_names(shared_data):
-    g = load_layer("supercykelstier", shared_data)
+def test_supercykelstier_real_network_without_invented_names(real_data):
+    g = load_layer("supercykelstier", real_data)
     assert len(g) == 56 and g.attrs["precision"] == "real" and g.attrs["status"] == "ok"
     assert g.geometry.length.sum() / 1000 == pytest.approx(167.3, abs=0.2)
     assert (g["rute"] == "").all()
@@ -119,10 +120,10 @@ def test_supercykelstier_real_network_without_invented_names(shared_data):
     assert any("Farum-Allerødruten: not matched" in n for n in g.attrs["notes"])
 
 
-def test_route_matched_only_by_both_ends(shared_data):
+def test_route_matched_only_by_both_ends(real_data):
     from kkr_geo.layers._common import Gazetteer
     from kkr_geo.layers.supercykelstier import match_routes
-    gaz = Gazetteer(shared_data.path / "gazetteer/gazetteer.csv")
+    gaz = Gazetteer(real_data.file("gazetteer/gazetteer.csv"))
     farum, _ = gaz.points([("Farum", "s_station")])
     alleroed, _ = gaz.points([("Allerød", "s_station")])
     a, b = farum.geometry.iloc[0], alleroed.geometry.iloc[0]
@@ -130,13 +131,13 @@ def test_route_matched_only_by_both_ends(shared_data):
         shapely.LineString([(a.x + 200, a.y), (b.x, b.y - 300)]),          # both ends near the route's ends
         shapely.LineString([(a.x + 200, a.y), (a.x + 5000, a.y + 5000)])])  # only one end
     table = pd.DataFrame({"route_name": ["Farum-Allerødruten"], "from": ["Farum"], "to": ["Allerød (Lillerød)"]})
-    out, notes = match_routes(lines, table, shared_data)
+    out, notes = match_routes(lines, table, real_data)
     assert list(out["rute"]) == ["Farum-Allerødruten", ""]
     assert "both ends within 1000 m" in notes[0]
 
 
-def test_cycle_catchment_per_kommune_adds_up(shared_data):
-    s = Sources(shared_data)
+def test_cycle_catchment_per_kommune_adds_up(real_data):
+    s = Sources(real_data)
     res = s.result("supercykelstier_opland")
     main = res.table.set_index("band")["population"]
     k = s.get("supercykelstier_kommuner")

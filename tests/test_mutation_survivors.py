@@ -88,7 +88,7 @@ def test_export_reprojects_layers_from_other_crs(tmp_path):
 
 
 @pytest.mark.parametrize("epsg,suffix", [(4326, ".geojson"), (25833, ".gpkg")])
-def test_cli_export_klinikker_file_in_other_crs(tmp_path, shared_data, epsg, suffix):
+def test_cli_export_klinikker_file_in_other_crs(tmp_path, real_data, epsg, suffix):
     """`kkr-geo layers export --klinikker FILE` with FILE in EPSG:4326 or EPSG:25833."""
     pts_ll = [NOERREBRO, HILLEROED, ROENNE]
     src_xy = _in_crs(pts_ll, epsg)
@@ -96,21 +96,21 @@ def test_cli_export_klinikker_file_in_other_crs(tmp_path, shared_data, epsg, suf
     gpd.GeoDataFrame({"navn": ["Nørrebro", "Hillerød", "Rønne"], "kapacitet_sp51": [2.0, 3.0, 1.0]},
                      geometry=[shapely.Point(p) for p in src_xy], crs=epsg).to_file(f, engine="pyogrio")
     out = tmp_path / "lag.gpkg"
-    rc = main(["--data-dir", str(shared_data.path), "layers", "export", str(out), "--klinikker", str(f)])
+    rc = main(["--data-dir", str(real_data.path), "layers", "export", str(out), "--klinikker", str(f)])
     assert rc == 0
     back = pyogrio.read_dataframe(out, layer="klinikker")
     assert back["navn"].tolist() == ["Nørrebro", "Hillerød", "Rønne"]
     _assert_moved_to_25832(back, src_xy, epsg, f"klinikker from EPSG:{epsg}")
 
 
-def test_cli_klinikker_table_with_lat_lon(tmp_path, shared_data):
+def test_cli_klinikker_table_with_lat_lon(tmp_path, real_data):
     """A clinic table with WGS84 lat/lon columns (Danish decimal comma) lands where pyproj says."""
     pts_ll = [NOERREBRO, HILLEROED, ROENNE]
     f = tmp_path / "klinikker.csv"
     rows = ["navn;lat;lon;kapacitet_sp51"] + [f"K{i};{lat};{lon};1".replace(".", ",") for i, (lon, lat) in enumerate(pts_ll)]
     f.write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "lag.gpkg"
-    assert main(["--data-dir", str(shared_data.path), "layers", "export", str(out), "--klinikker", str(f)]) == 0
+    assert main(["--data-dir", str(real_data.path), "layers", "export", str(out), "--klinikker", str(f)]) == 0
     back = pyogrio.read_dataframe(out, layer="klinikker")
     _assert_moved_to_25832(back, pts_ll, 4326, "klinikker.csv lat/lon")
 
@@ -119,7 +119,7 @@ X0, Y0 = 700_000.0, 6_170_000.0
 
 
 @pytest.mark.parametrize("epsg", [4326, 25833])
-def test_cli_facilities_file_in_other_crs(tmp_path, shared_data, epsg):
+def test_cli_facilities_file_in_other_crs(tmp_path, real_data, epsg):
     """`kkr-geo access --facilities FILE` with FILE in another CRS: the facility sits where pyproj puts it
     (in the output GeoPackage), and it serves the same people as the same facility given in EPSG:25832."""
     corner = (X0 + 50, Y0 + 950)  # centre of the top-left cell of the toy grid
@@ -130,7 +130,7 @@ def test_cli_facilities_file_in_other_crs(tmp_path, shared_data, epsg):
     gpd.GeoDataFrame({"navn": ["Hjørne"], "kapacitet": [5.0]}, geometry=[shapely.Point(src_xy[0])],
                      crs=epsg).to_file(fac, engine="pyogrio")
     out = tmp_path / "ud"
-    rc = main(["--data-dir", str(shared_data.path), "access", "--facilities", str(fac), "--population", str(pop),
+    rc = main(["--data-dir", str(real_data.path), "access", "--facilities", str(fac), "--population", str(pop),
                "--capacity-column", "kapacitet", "--catchment", "500", "--detour-factor", "1", "--areas", "none",
                "--out", str(out)])
     assert rc == 0

@@ -102,11 +102,11 @@ def test_distance_options(tmp_path):
     assert distance_options(empty, "auto", detour_factor=1.0) == {"detour_factor": 1.0}
 
 
-def test_cli_distance_network_and_euclidean_on_the_region(shared_data, tmp_path):
+def test_cli_distance_network_and_euclidean_on_the_region(dev_data, tmp_path):
     import json
 
     from kkr_geo.cli import main
-    common = ["--data-dir", str(shared_data.path), "coverage", "--layer", "stationer", "--threshold", "600", "--areas", "none"]
+    common = ["--data-dir", str(dev_data.path), "coverage", "--layer", "stationer", "--threshold", "600", "--areas", "none"]
     assert main([*common, "--distance", "network", "--out", str(tmp_path / "n")]) == 0
     assert main([*common, "--distance", "euclidean", "--out", str(tmp_path / "e")]) == 0
     assert main([*common, "--out", str(tmp_path / "a")]) == 0
@@ -134,12 +134,12 @@ def test_measured_detour_factors_on_a_grid_and_a_detour():
     assert row["detour_mean"] == pytest.approx(4 / np.pi, abs=0.08)
 
 
-def test_api_distance_option_on_the_region(shared_data):
+def test_api_distance_option_on_the_region(dev_data):
     from kkr_geo import load_layer, region_catchment
-    brt = load_layer("brt", shared_data.path)
+    brt = load_layer("brt", dev_data.path)
     brt = brt[brt["projekt"] == "150s"]
-    net = region_catchment(brt, (400,), by="projekt", data_dir=shared_data.path, distance="network", areas=None)
-    euc = region_catchment(brt, (400,), by="projekt", data_dir=shared_data.path, distance="euclidean", areas=None)
+    net = region_catchment(brt, (400,), by="projekt", data_dir=dev_data.path, distance="network", areas=None)
+    euc = region_catchment(brt, (400,), by="projekt", data_dir=dev_data.path, distance="euclidean", areas=None)
     assert net.meta["distance_method"] == "network shortest path"
     assert euc.meta["distance_method"] == "euclidean × detour factor 1.3"
     # same dasymetric surface, different distance: both count people, and they differ

@@ -13,8 +13,8 @@ from tests.conftest import writable_subdir
 
 
 @pytest.fixture(scope="module")
-def src(shared_data):
-    return Sources(shared_data)
+def src(real_data):
+    return Sources(real_data)
 
 
 def _row(gdf, col, value):

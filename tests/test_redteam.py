@@ -69,7 +69,7 @@ def test_analysis_csvs_neutralise_sneaky_formulas(tmp_path):
     check("formula_sneaky_analysis_csv", AREA, "parses", "unescaped" if bad else "parses", "; ".join(bad))
 
 
-def test_build_summary_csv_neutralises_a_kommune_name_with_leading_space(shared_data, tmp_path):
+def test_build_summary_csv_neutralises_a_kommune_name_with_leading_space(real_data, tmp_path):
     """A KOMNAVN of ' =HYPERLINK(...)' in DAGI reaches the build's summary CSVs as text, not a formula."""
     from kkr_geo.geo.safe_text import csv_frame
 
@@ -81,13 +81,13 @@ def test_build_summary_csv_neutralises_a_kommune_name_with_leading_space(shared_
 
 # ---------------------------------------------------------------- 2SFCA with infinite capacity
 
-def test_access_refuses_an_infinite_capacity_in_a_facility_file(shared_data, tmp_path):
+def test_access_refuses_an_infinite_capacity_in_a_facility_file(real_data, tmp_path):
     """A GeoPackage of facilities with capacity inf made every area's accessibility inf/NaN without a word."""
     fac = gpd.GeoDataFrame({"navn": ["A", "B"], "kapacitet": [2.0, np.inf]},
                            geometry=[shapely.Point(12.5683, 55.6761), shapely.Point(12.52, 55.70)], crs=4326)
     src = tmp_path / "fac.gpkg"
     fac.to_file(src, layer="fac")
-    r = run("--data-dir", shared_data.path, "access", "--facilities", src, "--capacity-column", "kapacitet",
+    r = run("--data-dir", real_data.path, "access", "--facilities", src, "--capacity-column", "kapacitet",
             "--catchment", "2000", "--distance", "euclidean", "--out", tmp_path / "out")
     said = r.stdout + r.stderr
     outcome = refusal_outcome(said, r.returncode, "inf", "fac.gpkg", must_not=("np.float64",))
@@ -97,7 +97,7 @@ def test_access_refuses_an_infinite_capacity_in_a_facility_file(shared_data, tmp
 
 # ------------------------------------------------------------ facilities without geometry
 
-def test_coverage_names_facilities_without_geometry(shared_data, tmp_path):
+def test_coverage_names_facilities_without_geometry(real_data, tmp_path):
     """A facility with a null geometry (or coordinates GDAL cannot read) was dropped silently: the run
     said "facilities: 1" where the file had 3, with no word about which ones were left out."""
     import json
@@ -108,7 +108,7 @@ def test_coverage_names_facilities_without_geometry(shared_data, tmp_path):
     ]
     src = tmp_path / "fac.geojson"
     src.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
-    r = run("--data-dir", shared_data.path, "coverage", "--facilities", src, "--threshold", "2000",
+    r = run("--data-dir", real_data.path, "coverage", "--facilities", src, "--threshold", "2000",
             "--distance", "euclidean", "--out", tmp_path / "out")
     said = r.stdout + r.stderr
     if "Traceback" in said:
@@ -138,7 +138,7 @@ def test_markdown_cell_makes_no_autolink(name):
           "unescaped" if linkable or shown != name else "parses", out)
 
 
-def test_access_api_does_not_drop_the_capacity_of_a_facility_without_geometry(shared_data):
+def test_access_api_does_not_drop_the_capacity_of_a_facility_without_geometry(real_data):
     """Through the Python API a facility with a null geometry vanished from 2SFCA with its capacity:
     the supply total fell without a word. It must be an error naming the facility."""
     from kkr_geo.geo.errors import KkrGeoError
@@ -192,11 +192,11 @@ def test_population_raster_with_an_impossible_cell_is_refused(tmp_path, bad):
 
 @pytest.mark.parametrize("opt", [("--dpi", "0"), ("--dpi", "-300"), ("--dpi", "100000"), ("--date", "2026-13-45"),
                                  ("--date", "2026-02-30")])
-def test_build_refuses_impossible_dpi_and_dates(shared_data, tmp_path, opt):
+def test_build_refuses_impossible_dpi_and_dates(real_data, tmp_path, opt):
     """--dpi 0 built the maps at 300 dpi without a word, --dpi 100000 ended in 'out of memory. Use a coarser
     cell size' (wrong advice), and an impossible --date was printed on every map."""
     out = tmp_path / "out"
-    r = run("--data-dir", shared_data.path, "build", "--only", "stationsnaerhed", "--formats", "png",
+    r = run("--data-dir", real_data.path, "build", "--only", "stationsnaerhed", "--formats", "png",
             "--no-tiles", "--out", out, *opt)
     said = r.stdout + r.stderr
     outcome = refusal_outcome(said, r.returncode, opt[0], opt[1], must_not=("memory",))

@@ -68,23 +68,23 @@ def test_impossible_clinic_capacity_is_an_error_naming_file_line_clinic_and_colu
 @pytest.mark.parametrize("command", [["coverage", "--threshold", "2000"],
                                      ["access", "--catchment", "2000", "--capacity-column", "kapacitet_sp51"],
                                      ["layers", "show", "klinikker"]])
-def test_negative_capacity_refused_the_same_way_by_every_command(shared_data, tmp_path, command):
+def test_negative_capacity_refused_the_same_way_by_every_command(real_data, tmp_path, command):
     p = _clinics(tmp_path, "-5")
     out = tmp_path / "out"
     extra = ["--klinikker", p] if command[0] == "layers" else \
         ["--layer", "klinikker", "--klinikker", p, "--distance", "euclidean", "--out", out]
-    r = _run("--data-dir", shared_data.path, *command, *extra)
+    r = _run("--data-dir", real_data.path, *command, *extra)
     said = r.stdout + r.stderr
     outcome = refusal_outcome(said, r.returncode, "klinikker.csv", "line 3", "Klinik Prøve", "kapacitet_sp51", "-5")
     check(f"clinic_capacity_negative_cli:{command[0]}", "cli", "clear_error", outcome, said[-500:])
     assert not out.exists() or not any(out.glob("*.csv"))
 
 
-def test_negative_capacity_in_the_data_directory_stops_the_clinic_map(shared_data, tmp_path):
+def test_negative_capacity_in_the_data_directory_stops_the_clinic_map(real_data, tmp_path):
     """The build reads klinikker/klinikker.csv of the data directory: same error, no map of it."""
     root = tmp_path / "data"
     root.mkdir()
-    for child in shared_data.path.iterdir():
+    for child in real_data.path.iterdir():
         (root / child.name).symlink_to(child)
     k = writable_subdir(root, "klinikker")
     (k / "klinikker.csv").write_text(HEADER + GOOD_ROW + "Klinik Prøve;55,6920;12,5500;-5;1\n", encoding="utf-8")
@@ -98,18 +98,18 @@ def test_negative_capacity_in_the_data_directory_stops_the_clinic_map(shared_dat
 
 
 @pytest.mark.parametrize("cell, what", [("", "empty"), ("nan", "nan"), ("x", "'x'"), ("0", "0")])
-def test_empty_or_zero_capacity_is_reported_and_refused_where_capacity_counts(shared_data, tmp_path, cell, what):
+def test_empty_or_zero_capacity_is_reported_and_refused_where_capacity_counts(real_data, tmp_path, cell, what):
     """A clinic without capacity is still a location (coverage), so it is kept, but the layer says so (file,
     line, clinic, column); 2SFCA needs the capacity and refuses the missing one naming the clinic. A capacity
     of 0 is a number: kept and reported (the clinic adds no supply)."""
     p = _clinics(tmp_path, cell)
-    g = _load(shared_data, p)
+    g = _load(real_data, p)
     notes = "\n".join(g.attrs.get("notes", []))
     named = all(s in notes for s in ("klinikker.csv", "line 3", "Klinik Prøve", "kapacitet_sp51"))
     out = tmp_path / "out"
-    cov = _run("--data-dir", shared_data.path, "coverage", "--layer", "klinikker", "--klinikker", p, "--threshold", "2000",
+    cov = _run("--data-dir", real_data.path, "coverage", "--layer", "klinikker", "--klinikker", p, "--threshold", "2000",
                "--distance", "euclidean", "--out", out)
-    acc = _run("--data-dir", shared_data.path, "access", "--layer", "klinikker", "--klinikker", p, "--catchment", "2000",
+    acc = _run("--data-dir", real_data.path, "access", "--layer", "klinikker", "--klinikker", p, "--catchment", "2000",
                "--distance", "euclidean", "--out", tmp_path / "out2")
     cov_ok = cov.returncode == 0 and "line 3" in cov.stderr and "Klinik Prøve" in cov.stderr
     if cell == "0":
@@ -166,10 +166,10 @@ def test_a_percent_column_reads_without_a_report(tmp_path):
     check("unit_consistent_column", "tables", "parses", "parses" if ok else "silent_loss", str(rep.lines()))
 
 
-def test_the_shared_percent_and_amount_tables_still_read(shared_data):
+def test_the_shared_percent_and_amount_tables_still_read(real_data):
     """The real practice-plan tables carry '%' and 'kr.' in every cell of a column: unchanged values."""
     from kkr_geo.layers.indicators import read_table
-    base = shared_data.path / "indikatorer" / "praksisplan"
+    base = real_data.path / "indikatorer" / "praksisplan"
     pct = read_table(base / "patienter_pr_kommune_2020_2023.csv")
     kr = read_table(base / "tilskud_pr_kommune_2023.csv")
     ok = (pct["pct_aendring_patienter"].iloc[0] == 4.0 and kr["tilskud"].iloc[0] == 19362920.0
@@ -273,7 +273,7 @@ def test_clinic_file_in_utf16_with_bom_is_read(any_data, tmp_path):
     check("clinic_file_utf16_bom", "tables", "parses", "parses" if ok else "silent_loss", str(g.drop(columns="geometry")))
 
 
-def test_mobility_table_in_utf16(data_copy, shared_data):
+def test_mobility_table_in_utf16(data_copy, real_data):
     """The mobility projects table (read with pandas, not read_table) in UTF-16 with a BOM: read as it is."""
     root = data_copy()
     m = writable_subdir(root, "mobilitet")

@@ -156,11 +156,13 @@ def test_geopackage_export_failure_leaves_no_file(tmp_path):
     from kkr_geo.layers.export import export_geopackage
 
     good = gpd.GeoDataFrame({"navn": ["a"]}, geometry=[shapely.box(700_000, 6_170_000, 701_000, 6_171_000)], crs=25832)
-    mixed = gpd.GeoDataFrame({"navn": ["p", "f"]}, geometry=[shapely.Point(700_000, 6_170_000), shapely.box(700_000, 6_170_000, 701_000, 6_171_000)],
+    # a geometry collection fits no GeoPackage table type (mixed points and areas are split, no longer refused)
+    mixed = gpd.GeoDataFrame({"navn": ["p"]}, geometry=[shapely.GeometryCollection([shapely.Point(700_000, 6_170_000),
+                                                                                     shapely.box(700_000, 6_170_000, 701_000, 6_171_000)])],
                              crs=25832)
     target = tmp_path / "lag.gpkg"
     with pytest.raises(InputError):
-        export_geopackage(target, {"kommuner": good, "blandet": mixed})  # the second layer fails after the first is written
+        export_geopackage(target, {"kommuner": good, "blandet": mixed})  # the second layer fails
     ok = not target.exists() and list(tmp_path.iterdir()) == []
     check("gpkg_export_failure_no_partial", AREA, "clear_error", "clear_error" if ok else "silent_loss",
           str(list(tmp_path.iterdir())))

@@ -160,15 +160,21 @@ def test_mixed_types_in_geopackage_end_to_end(tmp_path):
     check("gpkg_mixed_types_finish", AREA, "reported", "reported" if ok else "silent_loss", text)
 
 
-def test_export_refuses_mixed_geometry_layer(tmp_path):
+def test_export_keeps_every_row_of_a_mixed_geometry_layer(tmp_path):
+    """A layer mixing points and polygons (was refused) is written without loss: every row in an attribute table,
+    each geometry in the feature table of its type (issue 21)."""
+    import pyogrio
+
     from kkr_geo.layers.export import export_geopackage
     src = _gdf([shapely.Point(700_000, 6_170_000), _box(1)], 25832)
     out = tmp_path / "ud.gpkg"
-    with pytest.raises(KkrGeoError) as ei:
-        export_geopackage(out, {"blandet": src})
-    leftovers = [q.name for q in tmp_path.iterdir()]
-    ok = error_is_clear(ei.value, "blandet") and leftovers == []
-    check("export_mixed_types", AREA, "clear_error", "clear_error" if ok else "unclear", f"{ei.value} {leftovers}")
+    export_geopackage(out, {"blandet": src})
+    table = pyogrio.read_dataframe(out, layer="blandet", read_geometry=False)
+    points = gpd.read_file(out, layer="blandet_punkter")
+    areas = gpd.read_file(out, layer="blandet_flader")
+    ok = (list(table["navn"]) == list(src["navn"]) and list(points["navn"]) == ["f0"] and list(areas["navn"]) == ["f1"]
+          and points.geometry.iloc[0].equals(src.geometry.iloc[0]) and areas.geometry.iloc[0].area == src.geometry.iloc[1].area)
+    check("export_mixed_types", AREA, "parses", "parses" if ok else "silent_loss", f"{table} {points} {areas}")
 
 
 # --------------------------------------------------------------------------------- files

@@ -112,22 +112,22 @@ def test_contradictory_number_format_is_a_clear_error(tmp_path):
     check("number_format_contradiction", "tables", "clear_error", "silent_loss", "accepted")
 
 
-def test_clinic_file_capacities_never_become_thousands(tmp_path, shared_data):
+def test_clinic_file_capacities_never_become_thousands(tmp_path, real_data):
     from kkr_geo.layers.registry import load_layer
     p = tmp_path / "klinikker.csv"
     p.write_text("navn,lat,lon,kapacitet_sp51\nKlinik A,55.6920,12.5500,1.500\nKlinik B,55.6800,12.5300,1.250\n"
                  "Klinik C,55.7000,12.5000,2\n", encoding="utf-8")
-    layer = load_layer("klinikker", shared_data, path=p)
+    layer = load_layer("klinikker", real_data, path=p)
     caps = layer.set_index("navn")["kapacitet_sp51"]
     notes = "\n".join(layer.attrs["notes"])
     reported = caps.max() < 100 and "line 2" in notes and "ambiguous" in notes
-    settled = load_layer("klinikker", shared_data, path=p, decimal=".").set_index("navn")["kapacitet_sp51"].tolist()
+    settled = load_layer("klinikker", real_data, path=p, decimal=".").set_index("navn")["kapacitet_sp51"].tolist()
     ok = reported and settled == [1.5, 1.25, 2.0]
     check("clinic_capacity_ambiguous", "tables", "reported", "reported" if ok else "silent_loss",
           f"{caps.tolist()} {settled} {notes}")
 
 
-def test_clinic_capacity_number_format_on_the_command_line(tmp_path, shared_data):
+def test_clinic_capacity_number_format_on_the_command_line(tmp_path, real_data):
     p = tmp_path / "klinikker.csv"
     p.write_text("navn,lat,lon,kapacitet_sp51\nKlinik A,55.6920,12.5500,1.500\nKlinik B,55.6800,12.5300,1.250\n",
                  encoding="utf-8")
@@ -243,9 +243,9 @@ def _clinic_csv(path):
     return path
 
 
-def test_clinics_across_oeresund_are_left_out_and_named(tmp_path, shared_data):
+def test_clinics_across_oeresund_are_left_out_and_named(tmp_path, real_data):
     from kkr_geo.layers.registry import load_layer
-    layer = load_layer("klinikker", shared_data, path=_clinic_csv(tmp_path / "klinikker.csv"))
+    layer = load_layer("klinikker", real_data, path=_clinic_csv(tmp_path / "klinikker.csv"))
     notes = "\n".join(layer.attrs["notes"])
     ok = (sorted(layer["navn"]) == ["Klinik Hillerød", "Klinik Nørrebro"] and "Klinik Helsingborg" in notes
           and "Klinik Malmø" in notes and "line 3" in notes and "line 4" in notes
@@ -253,7 +253,7 @@ def test_clinics_across_oeresund_are_left_out_and_named(tmp_path, shared_data):
     check("clinics_in_sweden", "geometry", "reported", "reported" if ok else "silent_loss", notes)
 
 
-def test_access_command_leaves_out_facilities_in_sweden(tmp_path, shared_data):
+def test_access_command_leaves_out_facilities_in_sweden(tmp_path, real_data):
     f = tmp_path / "klinikker.gpkg"
     gpd.GeoDataFrame({"navn": ["Klinik Nørrebro", "Klinik Helsingborg", "Klinik Hillerød"], "kapacitet_sp51": [2.5, 3.0, 1.5]},
                      geometry=[shapely.Point(*NOERREBRO), shapely.Point(*HELSINGBORG), shapely.Point(*HILLEROED)],
@@ -295,7 +295,7 @@ def _shapefile_without_prj(tmp_path):
     return p
 
 
-def test_shapefile_without_prj_says_which_crs_was_assumed(tmp_path, shared_data):
+def test_shapefile_without_prj_says_which_crs_was_assumed(tmp_path, real_data):
     p = _shapefile_without_prj(tmp_path)
     res = _run("coverage", "--facilities", str(p), "--threshold", "2000", "--areas", "none", "--cell-size", "500",
                "--out", str(tmp_path / "ud"))
@@ -303,7 +303,7 @@ def test_shapefile_without_prj_says_which_crs_was_assumed(tmp_path, shared_data)
     check("shapefile_without_prj_noted", "geometry", "reported", "reported" if ok else "silent_loss", res.stderr[-500:])
 
 
-def test_shapefile_without_prj_with_crs_option(tmp_path, shared_data):
+def test_shapefile_without_prj_with_crs_option(tmp_path, real_data):
     from kkr_geo.geo.io import read_vector
     p = _shapefile_without_prj(tmp_path)
     gdf = read_vector(p, assume_crs="EPSG:25832")
@@ -327,7 +327,7 @@ def _two_layer_gpkg(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["facilities", "klinikker"])
-def test_geopackage_with_two_layers_is_not_guessed(tmp_path, shared_data, command):
+def test_geopackage_with_two_layers_is_not_guessed(tmp_path, real_data, command):
     p = _two_layer_gpkg(tmp_path)
     args = (["coverage", "--facilities", str(p), "--threshold", "2000", "--areas", "none", "--out", str(tmp_path / "ud")]
             if command == "facilities" else ["layers", "show", "klinikker", "--klinikker", str(p)])
@@ -421,7 +421,7 @@ def test_stale_part_file_of_a_killed_run_is_removed(tmp_path):
     check("stale_part_after_kill9", "cli", "reported", "reported" if ok else "silent_loss", f"{left} -> {after}")
 
 
-def test_build_removes_stale_part_files_at_start(tmp_path, shared_data):
+def test_build_removes_stale_part_files_at_start(tmp_path, real_data):
     from kkr_geo.maps.build import build
     out = tmp_path / "bilag"
     out.mkdir()
@@ -430,7 +430,7 @@ def test_build_removes_stale_part_files_at_start(tmp_path, shared_data):
     for p in stale:
         p.write_bytes(b"x")
     lines = []
-    build(shared_data, out, only=["borgere_pr_kapacitet_sp62"], formats=["svg"], log=lines.append)
+    build(real_data, out, only=["borgere_pr_kapacitet_sp62"], formats=["svg"], log=lines.append)
     gone = [p.name for p in stale if not p.exists()]
     ok = len(gone) == 3 and any("interrupted run" in ln for ln in lines)
     check("build_removes_stale_parts", "cli", "reported", "reported" if ok else "silent_loss", f"{gone} {lines[:3]}")

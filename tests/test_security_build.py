@@ -27,12 +27,12 @@ SHIPPED_SPECS = Path(__file__).resolve().parents[1] / "maps" / "specs"
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory, shared_data):
+def hostile(tmp_path_factory, real_data):
     from kkr_geo.maps.build import build
 
     tmp = tmp_path_factory.mktemp("hostile8")
     pwn = tmp / "PWN_DIR"
-    dd = make_data_dir(shared_data.path, tmp / "data", pwn)
+    dd = make_data_dir(real_data.path, tmp / "data", pwn)
     specs = make_spec_dir(SHIPPED_SPECS, tmp / "specs", pwn)
     out = tmp / "bilag"
     lines: list[str] = []

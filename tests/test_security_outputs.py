@@ -99,10 +99,10 @@ def test_nul_in_a_name_is_replaced_and_reported_in_the_geopackage(tmp_path):
     check("nul_in_clinic_name_gpkg", AREA, "reported", outcome, f"{name!r} {summary.get('text_changes')}")
 
 
-def test_nul_in_clinic_csv_reported_by_layers_export(shared_data, tmp_path):
+def test_nul_in_clinic_csv_reported_by_layers_export(real_data, tmp_path):
     root = tmp_path / "data"
     root.mkdir()
-    for child in shared_data.path.iterdir():
+    for child in real_data.path.iterdir():
         (root / child.name).symlink_to(child)
     writable_subdir(root, "klinikker")
     (root / "klinikker" / "klinikker.csv").write_bytes(
@@ -129,59 +129,59 @@ def _user_gpkg(path: Path) -> None:
     gdf.to_file(path, layer="mine_egne_data", driver="GPKG", engine="pyogrio")
 
 
-def test_layers_export_refuses_to_replace_a_users_geopackage(shared_data, tmp_path):
+def test_layers_export_refuses_to_replace_a_users_geopackage(real_data, tmp_path):
     proj = tmp_path / "projekt.gpkg"
     _user_gpkg(proj)
     before = sha(proj)
-    r = run("--data-dir", shared_data.path, "layers", "export", proj)
+    r = run("--data-dir", real_data.path, "layers", "export", proj)
     kept = sha(proj) == before
     outcome = _cli_outcome(r, "--overwrite") if kept else "silent_loss"
     check("export_over_users_gpkg", AREA, "clear_error", outcome, r.stderr[-300:])
     # said plainly, the file may be replaced
-    r2 = run("--data-dir", shared_data.path, "layers", "export", proj, "--overwrite")
+    r2 = run("--data-dir", real_data.path, "layers", "export", proj, "--overwrite")
     assert r2.returncode == 0, r2.stderr
     assert "kommuner" in {n for n, _ in pyogrio.list_layers(proj)}
 
 
-def test_layers_export_refuses_a_non_geopackage_file(shared_data, tmp_path):
+def test_layers_export_refuses_a_non_geopackage_file(real_data, tmp_path):
     notes = tmp_path / "noter.gpkg"
     notes.write_text("mine noter, ikke en GeoPackage\n", encoding="utf-8")
-    r = run("--data-dir", shared_data.path, "layers", "export", notes)
+    r = run("--data-dir", real_data.path, "layers", "export", notes)
     kept = notes.read_text(encoding="utf-8") == "mine noter, ikke en GeoPackage\n"
     check("export_over_text_file", AREA, "clear_error", _cli_outcome(r, "--overwrite") if kept else "silent_loss",
           r.stderr[-300:])
 
 
-def test_layers_export_output_equal_to_input_is_refused_even_with_overwrite(shared_data, tmp_path):
+def test_layers_export_output_equal_to_input_is_refused_even_with_overwrite(real_data, tmp_path):
     k = tmp_path / "k.gpkg"
     gpd.GeoDataFrame({"navn": ["Klinik A"], "kapacitet_sp51": [2.0]}, geometry=[shapely.Point(720_000, 6_175_000)],
                      crs=25832).to_file(k, layer="klinikker", driver="GPKG", engine="pyogrio")
     before = sha(k)
     for extra in ([], ["--overwrite"]):
-        r = run("--data-dir", shared_data.path, "layers", "export", k, "--klinikker", k, *extra)
+        r = run("--data-dir", real_data.path, "layers", "export", k, "--klinikker", k, *extra)
         kept = sha(k) == before
         check(f"export_output_is_input{''.join(extra)}", AREA, "clear_error",
               _cli_outcome(r, "input") if kept else "silent_loss", r.stderr[-300:])
 
 
-def test_layers_export_replaces_its_own_output_but_not_after_the_user_changed_it(shared_data, tmp_path):
+def test_layers_export_replaces_its_own_output_but_not_after_the_user_changed_it(real_data, tmp_path):
     out = tmp_path / "lag.gpkg"
-    assert run("--data-dir", shared_data.path, "layers", "export", out).returncode == 0
+    assert run("--data-dir", real_data.path, "layers", "export", out).returncode == 0
     assert (tmp_path / ".kkr-geo-manifest.json").exists()
     assert pyogrio.read_info(out, layer="kommuner")["dataset_metadata"]["GENERATOR"] == "kkr-geo"  # recognisable
-    r = run("--data-dir", shared_data.path, "layers", "export", out)
+    r = run("--data-dir", real_data.path, "layers", "export", out)
     assert r.returncode == 0, r.stderr  # a previous output of the tool is replaced without fuss
     # the user adds a layer of their own in QGIS: the file is now theirs too
     gdf = gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(720_000, 6_175_000)], crs=25832)
     gdf.to_file(out, layer="mine_punkter", driver="GPKG", engine="pyogrio", append=False)
     before = sha(out)
-    r = run("--data-dir", shared_data.path, "layers", "export", out)
+    r = run("--data-dir", real_data.path, "layers", "export", out)
     kept = sha(out) == before and "mine_punkter" in {n for n, _ in pyogrio.list_layers(out)}
     check("export_over_changed_own_output", AREA, "clear_error", _cli_outcome(r, "--overwrite") if kept else "silent_loss",
           r.stderr[-300:])
 
 
-def test_coverage_output_equal_to_facilities_input_is_refused(shared_data, tmp_path):
+def test_coverage_output_equal_to_facilities_input_is_refused(real_data, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     fac = out / "coverage.gpkg"
@@ -189,17 +189,17 @@ def test_coverage_output_equal_to_facilities_input_is_refused(shared_data, tmp_p
         fac, layer="klinikker", driver="GPKG", engine="pyogrio")
     before = sha(fac)
     for extra in ([], ["--overwrite"]):
-        r = run("--data-dir", shared_data.path, "coverage", "--facilities", fac, "--threshold", "2000", "--areas", "none",
+        r = run("--data-dir", real_data.path, "coverage", "--facilities", fac, "--threshold", "2000", "--areas", "none",
                 "--out", out, *extra)
         kept = sha(fac) == before
         check(f"coverage_output_is_input{''.join(extra)}", AREA, "clear_error",
               _cli_outcome(r, "input") if kept else "silent_loss", r.stderr[-300:])
 
 
-def test_build_refuses_to_replace_a_users_file_and_removes_stale_maps(shared_data, tmp_path):
+def test_build_refuses_to_replace_a_users_file_and_removes_stale_maps(real_data, tmp_path):
     root = tmp_path / "data"
     root.mkdir()
-    for child in shared_data.path.iterdir():
+    for child in real_data.path.iterdir():
         (root / child.name).symlink_to(child)
     writable_subdir(root, "klinikker")
     (root / "klinikker" / "klinikker.csv").write_text(
@@ -226,14 +226,14 @@ def test_build_refuses_to_replace_a_users_file_and_removes_stale_maps(shared_dat
           console[-400:])
 
 
-def test_full_rebuild_lists_stale_outputs_in_the_summary(shared_data, tmp_path):
+def test_full_rebuild_lists_stale_outputs_in_the_summary(real_data, tmp_path):
     """A full build whose clinic file went away: the old clinic map and clinic CSV are removed and named in
     the Markdown summary; a stale file the user changed is kept and named too."""
     from kkr_geo.maps.build import SUMMARY_NAME, build
 
     root = tmp_path / "data"
     root.mkdir()
-    for child in shared_data.path.iterdir():
+    for child in real_data.path.iterdir():
         (root / child.name).symlink_to(child)
     writable_subdir(root, "klinikker")
     (root / "klinikker" / "klinikker.csv").write_text(

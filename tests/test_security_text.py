@@ -92,10 +92,10 @@ def test_console_text_shows_control_characters_instead_of_obeying_them():
     assert console_text("\ud800") == "\ufffd"
 
 
-def test_cli_messages_cannot_drive_the_terminal(shared_data, tmp_path, capsys):
+def test_cli_messages_cannot_drive_the_terminal(real_data, tmp_path, capsys):
     from kkr_geo.cli import main
 
-    rc = main(["--data-dir", str(shared_data.path), "layers", "export", str(tmp_path / "lag\x1b[2J\u202e.txt")])
+    rc = main(["--data-dir", str(real_data.path), "layers", "export", str(tmp_path / "lag\x1b[2J\u202e.txt")])
     err = capsys.readouterr().err
     raw = "\x1b" in err or "\u202e" in err
     check("console_control_chars", AREA, "parses", "unescaped" if raw else "parses", repr(err[-200:]))

@@ -159,8 +159,10 @@ MAP_TYPES = {  # spec -> the map type it exercises
 @pytest.fixture(scope="module")
 def synth_build(synth_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("bilag_synth")
-    rc = main(["--data-dir", str(synth_data.path), "build", "--out", str(out), "--dpi", str(DPI),
-               "--formats", "html,png", "--no-tiles"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KKR_GEO_BUNDLE", "0")  # the synthetic folder alone (see conftest)
+        rc = main(["--data-dir", str(synth_data.path), "build", "--out", str(out), "--dpi", str(DPI),
+                   "--formats", "html,png", "--no-tiles"])
     return rc, out
 
 

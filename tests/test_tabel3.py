@@ -5,8 +5,8 @@ import pytest
 from kkr_geo.layers.population import planlaegningsomraade_population, read_capacity_table
 
 
-def test_population_and_ratio_recomputed(shared_data):
-    areas = planlaegningsomraade_population(shared_data)
+def test_population_and_ratio_recomputed(real_data):
+    areas = planlaegningsomraade_population(real_data)
     assert len(areas) == 37 and areas["population"].notna().all()
     # population = capacity x inhabitants per capacity, e.g. Bispebjerg 4,89 x 11.354 = 55.521
     bisp = areas.set_index("navn").loc["Bispebjerg"]

@@ -176,9 +176,9 @@ def test_a_malformed_claim_is_a_spec_error_naming_file_and_key(i):
 # ------------------------------------------------------------------ the shipped specs and the data
 
 @pytest.fixture(scope="module")
-def shared_sources(shared_data):
+def shared_sources(real_data):
     from kkr_geo.maps.sources import Sources
-    return Sources(shared_data.path)
+    return Sources(real_data.path)
 
 
 def _prepare(spec, sources):
@@ -274,7 +274,7 @@ def _changed_forecast(data_copy) -> Path:
     return root
 
 
-def test_changed_data_stops_the_map_with_the_message(shared_data, data_copy, tmp_path, capsys):
+def test_changed_data_stops_the_map_with_the_message(real_data, data_copy, tmp_path, capsys):
     """The map whose title the changed data contradicts is not built, the other is; exit status 3."""
     from kkr_geo.cli import main
     root = _changed_forecast(data_copy)
@@ -291,7 +291,7 @@ def test_changed_data_stops_the_map_with_the_message(shared_data, data_copy, tmp
           f"exit {code}: {said[-1500:]}")
 
 
-def test_a_stopped_map_is_listed_by_name_not_by_its_false_title(shared_data, data_copy, tmp_path):
+def test_a_stopped_map_is_listed_by_name_not_by_its_false_title(real_data, data_copy, tmp_path):
     from kkr_geo.maps.build import build
     root = _changed_forecast(data_copy)
     report = build(root, tmp_path / "out", only=["befolkningsprognose_2030"], formats=["png"], dpi=30)

@@ -97,12 +97,12 @@ def test_capacity_figure_without_a_total_row_skips_the_map_with_the_reason():
         resolve(_spec("kapacitet_2030"), FakeSources(kapacitet_2030=g))
 
 
-def test_titles_of_the_shared_data(shared_data):
+def test_titles_of_the_shared_data(real_data):
     """The development data: 730.592 inhabitants within 1 km, and 7 of the 29 kommuner with none (Dragør,
     Fredensborg, Helsingør, Hørsholm, Halsnæs, Gribskov, Bornholm: the per-kommune table of the build);
     33 projects of which 18 placed; 8 planning areas with an expansion (region: +13,5; 8.677 -> 7.122)."""
     from kkr_geo.maps.sources import Sources
-    src = Sources(shared_data.path)
+    src = Sources(real_data.path)
     kom = src.get("supercykelstier_kommuner")
     zero = set(kom.loc[kom["inden_1km"] == 0, "navn"])
     assert zero == {"Dragør", "Fredensborg", "Helsingør", "Hørsholm", "Halsnæs", "Gribskov", "Bornholm"}

@@ -6,8 +6,7 @@ import datetime as dt
 import re
 
 from kkr_geo.geo.errors import InputError
-
-DPI_RANGE = (20, 1200)  # below: unreadable; above: an A3 page at 1200 dpi is already ~14.000 × 20.000 pixels
+from kkr_geo.geo.limits import DPI_RANGE, JOBS_RANGE  # noqa: F401  (DPI_RANGE: also read by commands/build.py)
 
 
 def out_dir(value: str, option: str = "--out") -> str:
@@ -51,8 +50,9 @@ def jobs(value: str | int | None) -> int | None:
     except ValueError:
         raise InputError(f"--jobs {value}: not a whole number of processes.",
                          hint="e.g. --jobs 2 (1 renders one map at a time).") from None
-    if not 1 <= n <= 64:
-        raise InputError(f"--jobs {value}: outside 1–64 processes.", hint="leave it out to use the cores available.")
+    lo, hi = JOBS_RANGE
+    if not lo <= n <= hi:
+        raise InputError(f"--jobs {value}: outside {lo}–{hi} processes.", hint="leave it out to use the cores available.")
     return n
 
 

@@ -22,13 +22,16 @@ from kkr_geo.commands import _checks
 from kkr_geo.commands._lazy import LazyChoices, LazyModule
 from kkr_geo.geo.errors import DataError, InputError
 from kkr_geo.input_options import add_input_options, file_options, print_notes, vector_options
+from kkr_geo.layers import region_defaults as _region
 
 # imported on first use: parsing the command line (--help, --version) must not load them
 gpd = LazyModule("geopandas")
 np = LazyModule("numpy")
 pd = LazyModule("pandas")
 
-AREA_LAYERS = {"kommuner": "kommune", "planomraader": "planområde"}
+# the area layers --areas accepts by name, and its default: the build's (region_defaults imports nothing heavy)
+AREA_LAYERS = _region.AREA_TYPES
+DEFAULT_AREAS = ",".join(_region.DEFAULT_AREAS)
 
 
 def register(sub) -> None:
@@ -82,8 +85,9 @@ def _common(p, *, what: str) -> None:
     pop = p.add_mutually_exclusive_group()
     pop.add_argument("--population", metavar="FILE.tif", help="population raster (default: the region's planning-area surface)")
     p.add_argument("--cell-size", type=float, default=100.0, help="cell size in metres (default 100)")
-    p.add_argument("--areas", default="kommuner,planomraader",
-                   help="area layers for the breakdown: kommuner, planomraader or a vector file (name column 'navn'); 'none' to skip")
+    p.add_argument("--areas", default=DEFAULT_AREAS,
+                   help=f"area layers for the breakdown (default {DEFAULT_AREAS}, as the build): "
+                        f"{', '.join(AREA_LAYERS)} or a vector file (name column 'navn'); 'none' to skip")
     p.add_argument("--area-name-column", default="navn", help="name column of area files (default navn)")
     p.add_argument("--distance", choices=["auto", "network", "euclidean"], default="auto",
                    help="network: walking/cycling route on the road network (vejnet/ in the data directory, or --network); "
@@ -112,7 +116,8 @@ def _data_dir(args):
 def load_features(args, *, required: bool = True) -> gpd.GeoDataFrame | None:
     from kkr_geo.geo.io import read_vector
     if args.facilities:
-        from kkr_geo.layers.denmark import split_missing_geometry, split_outside_denmark
+        from kkr_geo.geo.geometry import split_missing_geometry
+        from kkr_geo.layers.denmark import split_outside_denmark
         gdf = read_vector(args.facilities, **vector_options(args))
         gdf, missing = split_missing_geometry(gdf, source=Path(args.facilities).name)
         gdf, outside = split_outside_denmark(gdf, source=Path(args.facilities).name, data_dir=args.data_dir)
@@ -162,9 +167,9 @@ def load_areas(args) -> dict[str, gpd.GeoDataFrame]:
     out = {}
     for item in [s.strip() for s in spec.split(",") if s.strip()]:
         if item in AREA_LAYERS:
-            from kkr_geo.layers import load_layer
+            from kkr_geo.layers.region_defaults import area_layers
             try:
-                out[AREA_LAYERS[item]] = load_layer(item, _data_dir(args))[["navn", "geometry"]]
+                out.update({k: v[["navn", "geometry"]] for k, v in area_layers(_data_dir(args), (item,)).items()})
             except DataError as exc:
                 raise DataError(f"area layer {item}: {exc.message}", hint=exc.hint or "use --areas none to skip it.") from None
         else:

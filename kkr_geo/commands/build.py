@@ -70,4 +70,9 @@ def run(args) -> int:
         print(f"error: {len(report.stopped)} map(s) not built: their texts say what the data does not "
               f"({', '.join(m.name for m in report.stopped)}); see the messages above.", file=sys.stderr)
         return 3
-    return 0 if report.built or not report.maps else 3
+    if report.maps and not report.built:
+        import sys
+        print(f"error: none of the {len(report.maps)} map(s) could be built from {dd}; see the messages above and "
+              "`kkr-geo data status`.", file=sys.stderr)
+        return 3
+    return 0

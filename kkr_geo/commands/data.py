@@ -33,26 +33,36 @@ def register(sub) -> None:
 
 def cmd_status(args) -> int:
     dd = resolve_data_dir(args.data_dir)
-    print(f"Data directory: {dd}")
+    print(f"Data: {dd}")
+    if dd.origin == "bundle":
+        print("  Every file below comes from the embedded default that ships with kkr-geo; a data directory "
+              "(--data-dir, KKR_GEO_DATA, or `kkr-geo data fetch`) overrides it file by file.")
     fetched = fetched_metadata(dd)
     missing_required = 0
     for row in status(dd):
-        mark = "found  " if row["found"] else ("MISSING" if row["required"] else "absent ")
+        if row["found"]:
+            mark = "bundle " if row["where"] == "bundle" else "datadir"
+        else:
+            mark = "MISSING" if row["required"] else "absent "
         if not row["found"] and row["required"]:
             missing_required += 1
         print(f"  [{mark}] {row['path']}")
         print(f"            {row['what']}")
         print(f"            used by: {row['used_by']}; publisher: {row['publisher']}; licence: {row['licence']}")
+        if row["attribution"]:
+            print(f"            attribution: {row['attribution']}")
         if row["found"]:
             extra = fetched.get(row["path"], {}) if isinstance(fetched, dict) else {}
             when = extra.get("fetched") or extra.get("date") or row["date"]
             fetched_from = f"; fetched from {extra['url']}" if extra.get("url") else ""
-            print(f"            file date: {when}; size: {row['size']}{fetched_from}")
+            where = "embedded default" if row["where"] == "bundle" else row["where"]
+            print(f"            from: {where}; date: {when}; size: {row['size']}{fetched_from}")
         else:
             print(f"            how to get it: {row['how']}")
     if missing_required:
         print(f"\n{missing_required} required dataset(s) missing. Run `kkr-geo data fetch`, or point --data-dir / "
               f"KKR_GEO_DATA at a directory that has them (see data/README.md).")
+    print("\nLicences and attribution of the embedded default: ATTRIBUTION.md and data/MANIFEST.json in the project.")
     return 0
 
 

@@ -73,8 +73,8 @@ def _list_derived(dd) -> None:
     def required_missing(name, seen=()):
         srcs, keys = split_needs(all_entries[name])
         out = [catalog.DATASETS[k].path for k in keys if k in catalog.DATASETS and catalog.DATASETS[k].required is not False
-               and not (dd.path / catalog.DATASETS[k].path).exists()]
-        if name in ("klinikker",) and not (dd.path / catalog.DATASETS["klinikker"].path).exists():
+               and not (dd.file(catalog.DATASETS[k].path)).exists()]
+        if name in ("klinikker",) and not (dd.file(catalog.DATASETS["klinikker"].path)).exists():
             out.append(catalog.DATASETS["klinikker"].path)
         for src in srcs:
             if src not in seen:
@@ -85,7 +85,7 @@ def _list_derived(dd) -> None:
         srcs, keys = split_needs(info)
         tables = [k for k in keys if k in catalog.DATASETS and catalog.DATASETS[k].kind == "table"]
         missing = required_missing(name) + [catalog.DATASETS[k].path for k in tables
-                                            if not (dd.path / catalog.DATASETS[k].path).exists()]
+                                            if not (dd.file(catalog.DATASETS[k].path)).exists()]
         publishers = [catalog.DATASETS[k].publisher for k in keys if k in catalog.DATASETS]
         source = info.provenance.source or "; ".join(dict.fromkeys(publishers)) or "(from " + ", ".join(srcs) + ")"
         if info.provenance.precision:
