@@ -125,7 +125,7 @@ def test_municipality_name_with_nul_in_the_dagi_file(any_data, data_copy):
     from kkr_geo.layers.registry import load_layer
 
     root = data_copy()
-    src = any_data.path / "dagi" / "kommuner.geojson"
+    src = any_data.file("dagi/kommuner.geojson")
     doc = json.loads(src.read_text(encoding="utf-8"))
     hits = [f for f in doc["features"] if str(f["properties"].get("KOMKODE")).zfill(4) == "0147"]
     assert hits, "Frederiksberg (0147) is in the municipality file"
@@ -233,15 +233,17 @@ def test_gazetteer_three_decimal_coordinates_read_as_degrees(tmp_path):
     check("gazetteer_three_decimal_latlon", "tables", "parses", "parses" if got == (55.683, 12.571) else "silent_loss", str(got))
 
 
-def test_spec_table_source_with_a_nul_is_refused(shared_data, data_copy):
+def test_spec_table_source_with_a_nul_is_refused(any_data, data_copy):
     """The table a spec shows under its map (``table: source: mobilitetsprojekter``) is read the same way."""
     from kkr_geo.layers import catalog
     from kkr_geo.layers.datadir import DataDir
     from kkr_geo.layers.mobilitetsprojekter import read_projects
 
-    root = data_copy()
     rel = catalog.DATASETS["mobilitetsprojekter"].path
-    src = shared_data.path / rel
+    src = any_data.file(rel)
+    if not src.exists():
+        pytest.skip("no mobility projects table in this data directory")
+    root = data_copy()
     lines = src.read_bytes().split(b"\n")
     lines[3] = lines[3].replace(b";", b"\x00;", 1)
     d = writable_subdir(root, rel.rsplit("/", 1)[0])
