@@ -270,9 +270,11 @@ _MEANINGS = (
     (re.compile(r"lon|lng|long|longitude|laengdegrad|længdegrad|laengde|længde"), LONGITUDE),
     (re.compile(r"x|easting|x_?25832|ost|øst|utm_?x"), EASTING),
     (re.compile(r"y|northing|y_?25832|nord|utm_?y"), NORTHING),
-    (re.compile(r"(antal|count|n|patienter|befolkning|indbyggere|folketal|borgere)(_.*)?"), COUNT),
     (re.compile(r".*(andel|pct|procent|percent|share|dækning|daekning).*"), SHARE),
+    (re.compile(r"(antal(_[a-zæøå]+)*|count|n|patienter|befolkning|indbyggere|folketal|borgere)(_\d{4})?"), COUNT),
 )
+# A rate or an average is no count, whatever it counts ("patienter_pr_1000", "antal_gns"): 12.500 may be 12.5 there.
+_NOT_A_COUNT = re.compile(r"(^|_)(pr|per|gns|gennemsnit|middel|rate|mean|avg)(_|$)")
 
 
 def column_meaning(name) -> Meaning | None:
@@ -281,7 +283,7 @@ def column_meaning(name) -> Meaning | None:
     key = str(name).strip().lower()
     for pattern, meaning in _MEANINGS:
         if pattern.fullmatch(key):
-            return meaning
+            return None if meaning is COUNT and _NOT_A_COUNT.search(key) else meaning
     return None
 
 

@@ -430,3 +430,16 @@ def test_build_summary_names_the_rows_left_out(any_data, data_copy, tmp_path):
           and "patientstroemme.csv: 1 rækker udeladt, uden antal (tom eller ikke et tal) (linje 4)" in section
           and len(report.left_out) == 2)
     check("build_summary_left_out_rows", "cli", "reported", "reported" if ok else "silent_loss", section or md[-800:])
+
+
+def test_a_rate_is_not_settled_as_a_count(tmp_path):
+    """'patienter_pr_1000' counts patients but is a rate: 12.500 there may be 12.5, so it stays ambiguous and
+    reported (not read as 12500 because a count is whole); 'befolkning_andel' is a share, not a count."""
+    p = tmp_path / "indikator.csv"
+    p.write_text("kommune,patienter_pr_1000,befolkning_andel\nA,12.500,12.500\nB,3,4\n", encoding="utf-8")
+    df = read_table(p)
+    got = {c: df[c].tolist() for c in ("patienter_pr_1000", "befolkning_andel")}
+    text = _report(df)
+    ok = (math.isnan(got["patienter_pr_1000"][0]) and got["befolkning_andel"] == [12.5, 4.0]
+          and "line 2, column 'patienter_pr_1000'" in text and "ambiguous" in text)
+    check("rate_column_not_a_count", "tables", "reported", "reported" if ok else "silent_loss", f"{got} {text}")
