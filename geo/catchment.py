@@ -321,7 +321,7 @@ def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: Stre
     xy = np.column_stack([wt.c + (cc + 0.5) * cs, wt.f - (rr + 0.5) * cs])
     anchors, _ = geometry_anchor_points(geoms)
     node_d = network.distances_from(anchors, limit=maxd)
-    d = network.cell_distances(node_d, xy)
+    d = network.cell_distances(node_d, xy, source_xy=anchors)
     band = np.searchsorted(dists, d, side="left")
     band_idx = np.full(vals.shape, -1, dtype=np.int64)
     ok = band < n

@@ -45,8 +45,18 @@ from kkr_geo.geo.errors import InputError
 
 #: Default detour factor for walking and cycling (see module docstring for the basis).
 DEFAULT_DETOUR_FACTOR = 1.3
-#: Default maximum snap distance from a cell centre or facility to the street network, metres.
+#: Default maximum snap distance from a cell centre to the street network, metres.
 DEFAULT_MAX_SNAP_M = 500.0
+#: A place (facility, stop, station) may lie this far from a street (a new station whose access road is not
+#: in the data yet); a place more than :data:`PLACE_FAR_M` from every street is reported.
+PLACE_MAX_SNAP_M = 1500.0
+PLACE_FAR_M = 150.0
+#: Besides the nearest segment, a point joins every segment at most this much farther away (metres):
+#: a station between two streets is reached from both, a cell centre stands for its whole 100 m cell.
+JOIN_WITHIN_M = 40.0
+#: A place (a station with entrances on both sides of the tracks, a stop on either side of the road) joins
+#: every other street whose nearest point lies at most this much farther away than the nearest street.
+PLACE_JOIN_WITHIN_M = 100.0
 
 
 def describe_method(network: StreetNetwork | None, detour_factor: float) -> dict:
@@ -130,7 +140,12 @@ class StreetNetwork:
     graph: sparse.csr_matrix
     source: str = "network"
     max_snap_m: float = DEFAULT_MAX_SNAP_M
+    #: (m, 2) node pairs of the road segments places may join, and their lengths; None: every edge
+    snap_edges: np.ndarray | None = None
+    snap_lengths: np.ndarray | None = None
     _tree: cKDTree | None = field(default=None, repr=False)
+    _seg_tree: shapely.STRtree | None = field(default=None, repr=False)
+    _seg: tuple | None = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -192,7 +207,83 @@ class StreetNetwork:
             gdf = read_vector(path, layer=layer)
         return cls.from_edges(gdf, source=str(path), max_snap_m=max_snap_m, densify_m=densify_m)
 
-    # --- snapping and shortest paths -------------------------------------------------------
+    def _segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The joinable segments ``(a, b, length)``: the builder's road segments, or every edge."""
+        if self._seg is None:
+            if self.snap_edges is not None and self.snap_lengths is not None and len(self.snap_edges):
+                a, b = self.snap_edges[:, 0], self.snap_edges[:, 1]
+                w = np.asarray(self.snap_lengths, dtype=float)
+            else:
+                g = sparse.triu(self.graph, k=1).tocoo()
+                a, b, w = g.row.astype(np.int64), g.col.astype(np.int64), g.data.astype(float)
+            self._seg = (a, b, w)
+        return self._seg
+
+    @property
+    def segment_tree(self) -> shapely.STRtree:
+        if self._seg_tree is None:
+            a, b, _ = self._segments()
+            lines = shapely.linestrings(np.stack([self.xy[a], self.xy[b]], axis=1))
+            self._seg_tree = shapely.STRtree(lines)
+        return self._seg_tree
+
+    # --- joining the network and shortest paths --------------------------------------------
+
+    def locate(self, xy: np.ndarray, *, max_snap_m: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where each point joins the network: the nearest point of the nearest joinable segment.
+
+        Returns ``(a, b, to_a, to_b, leg)``: the segment's end nodes, the route metres from the foot
+        point to each end along the segment, and the straight access leg from the point to the
+        foot. Points farther than ``max_snap_m`` (default: the network's) from every joinable
+        segment get ``a = b = -1``, ``leg = inf``."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        n = len(xy)
+        a_out, b_out = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        ta, tb, leg = np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf)
+        sa, sb, sw = self._segments()
+        if n == 0 or len(sa) == 0:
+            return a_out, b_out, ta, tb, leg
+        limit = self.max_snap_m if max_snap_m is None else max_snap_m
+        pi, si = self.segment_tree.query_nearest(shapely.points(xy), max_distance=limit, all_matches=False)
+        a_out[pi], b_out[pi], ta[pi], tb[pi], leg[pi] = self._foot(xy[pi], si)
+        return a_out, b_out, ta, tb, leg
+
+    def _foot(self, pts: np.ndarray, si: np.ndarray):
+        sa, sb, sw = self._segments()
+        p0, p1 = self.xy[sa[si]], self.xy[sb[si]]
+        seg = p1 - p0
+        L2 = np.einsum("ij,ij->i", seg, seg)
+        t = np.clip(np.einsum("ij,ij->i", pts - p0, seg) / np.where(L2 > 0, L2, 1.0), 0.0, 1.0)
+        foot = p0 + seg * t[:, None]
+        return sa[si], sb[si], t * sw[si], (1.0 - t) * sw[si], np.hypot(*(pts - foot).T)
+
+    def joins(self, xy: np.ndarray, *, max_snap_m: float | None = None, within_m: float | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every way a point joins the network: the nearest joinable segment (:meth:`locate`) and each
+        other joinable segment whose nearest point lies at most ``within_m`` (default
+        :data:`JOIN_WITHIN_M`) farther away. A station between two streets, or a cell whose
+        centre lies between a back street and a railway, is reached from both sides.
+
+        Returns ``(point, a, b, to_a, to_b, leg)``, one row per join, sorted by point."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        within = JOIN_WITHIN_M if within_m is None else within_m
+        a, b, ta, tb, leg = self.locate(xy, max_snap_m=max_snap_m)
+        ok = np.flatnonzero(a >= 0)
+        if within <= 0 or len(ok) == 0:
+            return ok, a[ok], b[ok], ta[ok], tb[ok], leg[ok]
+        pi, si = self.segment_tree.query(shapely.points(xy[ok]), predicate="dwithin", distance=leg[ok] + within)
+        pts = ok[pi]
+        ja, jb, jta, jtb, jleg = self._foot(xy[pts], si)
+        # other streets only: a perpendicular foot inside the segment (a neighbouring piece of the nearest
+        # street has its foot at a clipped end, and a diagonal leg to it would cut the corner)
+        primary = ((ja == a[pts]) & (jb == b[pts])) | ((ja == b[pts]) & (jb == a[pts]))
+        keep = (jleg <= leg[pts] + within) & (jta > 1e-9) & (jtb > 1e-9) & ~primary
+        p_all = np.concatenate([ok, pts[keep]])
+        order = np.argsort(p_all, kind="stable")
+        return (p_all[order], np.concatenate([a[ok], ja[keep]])[order], np.concatenate([b[ok], jb[keep]])[order],
+                np.concatenate([ta[ok], jta[keep]])[order], np.concatenate([tb[ok], jtb[keep]])[order],
+                np.concatenate([leg[ok], jleg[keep]])[order])
 
     def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node and snap distance for each point; node -1 and distance inf beyond ``max_snap_m``."""
@@ -205,15 +296,22 @@ class StreetNetwork:
         return i, d
 
     def distances_from(self, source_xy: np.ndarray, limit: float = np.inf) -> np.ndarray:
-        """Network distance from the nearest of ``source_xy`` to every node (multi-source Dijkstra,
-        the snap leg of each source included). ``inf`` = not reachable within ``limit``."""
-        nodes, snap_d = self.snap(source_xy)
-        ok = nodes >= 0
-        if not ok.any():
+        """Network distance from the nearest of ``source_xy`` to every node (multi-source Dijkstra).
+        Each source joins the network where :meth:`joins` says (places may lie up to
+        :data:`PLACE_MAX_SNAP_M` from a street, see :meth:`place_joins`); its access leg and the metres
+        along the joined segment to the segment's two ends are the start offsets. ``inf`` = not
+        reachable within ``limit``."""
+        _, a, b, ta, tb, leg = self.place_joins(source_xy)
+        if len(a) == 0:
             return np.full(self.n_nodes, np.inf)
         start = np.full(self.n_nodes, np.inf)
-        np.minimum.at(start, nodes[ok], snap_d[ok])
+        np.minimum.at(start, a, leg + ta)
+        np.minimum.at(start, b, leg + tb)
         return self._multi_source(start, limit)
+
+    def place_joins(self, xy: np.ndarray):
+        """:meth:`joins` for places (facilities, stops): up to :data:`PLACE_MAX_SNAP_M` from a street."""
+        return self.joins(xy, max_snap_m=max(self.max_snap_m, PLACE_MAX_SNAP_M), within_m=PLACE_JOIN_WITHIN_M)
 
     def _multi_source(self, start: np.ndarray, limit: float) -> np.ndarray:
         # A virtual super-source joined to each start node by its start offset.
@@ -223,38 +321,97 @@ class StreetNetwork:
         extra = sparse.csr_matrix((w, (np.zeros(len(src), dtype=np.int64), src)), shape=(1, n + 1))
         g = sparse.vstack([sparse.hstack([self.graph, sparse.csr_matrix((n, 1))]), extra]).tocsr()
         d = csgraph.dijkstra(g, directed=True, indices=n, limit=limit)
-        return d[:n]
+        return d[:n] - 1e-9
 
-    def cell_distances(self, node_dist: np.ndarray, cell_xy: np.ndarray) -> np.ndarray:
-        """Distance of each cell centre, given node distances: snap leg + node distance."""
-        nodes, snap_d = self.snap(cell_xy)
-        out = np.full(len(nodes), np.inf)
-        ok = nodes >= 0
-        out[ok] = node_dist[nodes[ok]] + snap_d[ok]
+    def cell_distances(self, node_dist: np.ndarray, cell_xy: np.ndarray, source_xy: np.ndarray | None = None
+                       ) -> np.ndarray:
+        """Distance of each point (cell centre), given the node distances from :meth:`distances_from`:
+        the point joins the network where :meth:`joins` says; distance = the best join's access leg
+        (counted once) + metres along its segment to the better end + that end's node distance.
+        With ``source_xy`` (the sources of ``node_dist``), a point and a source on the same segment
+        also reach each other directly along it."""
+        cell_xy = np.asarray(cell_xy, dtype=float).reshape(-1, 2)
+        pi, a, b, ta, tb, leg = self.joins(cell_xy)
+        out = np.full(len(cell_xy), np.inf)
+        if len(pi) == 0:
+            return out
+        np.minimum.at(out, pi, np.minimum(node_dist[a] + ta, node_dist[b] + tb) + leg)
+        if source_xy is not None:
+            _, sa, sb, sta, stb, sleg = self.place_joins(source_xy)
+            if len(sa):
+                same = _same_segment(a, b, ta, tb, leg, sa, sb, sta, stb, sleg, per_source=True)
+                if same is not None:
+                    np.minimum.at(out, pi[same[1]], same[2])
         return out
 
     def pairs_within(self, fac_xy: np.ndarray, cell_xy: np.ndarray, limit: float, chunk: int = 64
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All (facility, cell, distance) triples with network distance ≤ ``limit``."""
-        f_nodes, f_snap = self.snap(fac_xy)
-        c_nodes, c_snap = self.snap(cell_xy)
-        # cells grouped by node
-        c_ok = np.flatnonzero(c_nodes >= 0)
-        order = c_ok[np.argsort(c_nodes[c_ok], kind="stable")]
-        sorted_nodes = c_nodes[order]
+        """All (facility, cell, distance) triples with network distance ≤ ``limit`` (both ends join
+        the network as in :meth:`distances_from` and :meth:`cell_distances`)."""
+        fac_xy = np.asarray(fac_xy, dtype=float).reshape(-1, 2)
+        cell_xy = np.asarray(cell_xy, dtype=float).reshape(-1, 2)
+        fp, fa, fb, fta, ftb, fleg = self.place_joins(fac_xy)
+        cp, ca, cb, cta, ctb, cleg = self.joins(cell_xy)
+        n = self.n_nodes
+        facs = np.unique(fp)
         fi_all, ci_all, d_all = [], [], []
-        valid = np.flatnonzero(f_nodes >= 0)
-        for s in range(0, len(valid), chunk):
-            fs = valid[s:s + chunk]
-            d = csgraph.dijkstra(self.graph, directed=False, indices=f_nodes[fs], limit=limit)
-            d = d[:, sorted_nodes] + f_snap[fs][:, None] + c_snap[order][None, :]
-            r, c = np.nonzero(d <= limit)
-            fi_all.append(fs[r])
-            ci_all.append(order[c])
-            d_all.append(d[r, c])
+        # the joins of each cell are consecutive (sorted by cell): reduce per cell with minimum.reduceat
+        cstart = np.flatnonzero(np.r_[True, cp[1:] != cp[:-1]]) if len(cp) else np.empty(0, np.int64)
+        cells = cp[cstart]
+        for s in range(0, len(facs), chunk):
+            fs = facs[s:s + chunk]
+            k = len(fs)
+            pos = np.searchsorted(fs, fp)
+            rows_m = (pos < k) & (fs[np.minimum(pos, k - 1)] == fp)
+            r = pos[rows_m]
+            # one virtual node per facility, joined to the two ends of each of its joined segments
+            rows = np.concatenate([r, r])
+            cols = np.concatenate([fa[rows_m], fb[rows_m]])
+            w = np.concatenate([fleg[rows_m] + fta[rows_m], fleg[rows_m] + ftb[rows_m]]) + 1e-9
+            extra = _min_duplicates(rows, cols, w, max(n, k))[:k, :n]
+            g = sparse.bmat([[self.graph, None], [extra, sparse.csr_matrix((k, k))]], format="csr")
+            d = csgraph.dijkstra(g, directed=True, indices=np.arange(n, n + k), limit=limit)[:, :n] - 1e-9
+            dj = np.minimum(d[:, ca] + cta[None, :], d[:, cb] + ctb[None, :]) + cleg[None, :]
+            same = _same_segment(ca, cb, cta, ctb, cleg, fa[rows_m], fb[rows_m], fta[rows_m], ftb[rows_m],
+                                 fleg[rows_m], per_source=True)
+            if same is not None:
+                sj, si, sv = same
+                np.minimum.at(dj, (r[sj], si), sv)
+            dc = np.minimum.reduceat(dj, cstart, axis=1) if len(cstart) else np.empty((k, 0))
+            rr, cc = np.nonzero(dc <= limit)
+            fi_all.append(fs[rr])
+            ci_all.append(cells[cc])
+            d_all.append(dc[rr, cc])
         if not fi_all:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
         return np.concatenate(fi_all), np.concatenate(ci_all), np.concatenate(d_all)
+
+
+def place_access(network: StreetNetwork, xy: np.ndarray) -> dict:
+    """How places join the network: ``legs`` (the straight leg to the nearest joinable street, inf if
+    none within :data:`PLACE_MAX_SNAP_M`), ``far`` (positions of places more than :data:`PLACE_FAR_M`
+    from every street: their access is an estimate) and ``unjoined`` (positions of places that join
+    nothing and reach nobody)."""
+    _, _, _, _, leg = network.locate(xy, max_snap_m=max(network.max_snap_m, PLACE_MAX_SNAP_M))
+    return {"legs": leg, "far": [int(i) for i in np.flatnonzero(np.isfinite(leg) & (leg > PLACE_FAR_M))],
+            "unjoined": [int(i) for i in np.flatnonzero(~np.isfinite(leg))]}
+
+
+def _same_segment(a, b, ta, tb, leg, sa, sb, sta, stb, sleg, per_source: bool = True):
+    """Point joins and source joins on the same segment (same end nodes, either direction) reach each
+    other directly along it: leg + |position difference| + source leg. Returns ``(source join, point
+    join, distance)`` arrays, or None when no segment is shared."""
+    import pandas as pd
+    pts = pd.DataFrame({"lo": np.minimum(a, b), "hi": np.maximum(a, b),
+                        "pos": np.where(a <= b, ta, tb),  # metres from the lower-numbered end
+                        "leg": leg, "i": np.arange(len(a))})
+    src = pd.DataFrame({"lo": np.minimum(sa, sb), "hi": np.maximum(sa, sb), "spos": np.where(sa <= sb, sta, stb),
+                        "sleg": sleg, "j": np.arange(len(sa))})
+    m = pts.merge(src, on=["lo", "hi"])
+    if len(m) == 0:
+        return None
+    v = (m["leg"] + (m["pos"] - m["spos"]).abs() + m["sleg"]).to_numpy()
+    return m["j"].to_numpy(), m["i"].to_numpy(), v
 
 
 def _min_duplicates(rows, cols, w, n) -> sparse.csr_matrix:
@@ -284,7 +441,7 @@ def nearest_distance(points_xy: np.ndarray, targets, *, detour_factor: float = D
     if network is not None:
         anchors, _ = geometry_anchor_points(geoms)
         node_d = network.distances_from(anchors)
-        return network.cell_distances(node_d, points_xy)
+        return network.cell_distances(node_d, points_xy, source_xy=anchors)
     if (shapely.get_type_id(geoms) == 0).all():
         # sliding-midpoint tree (same nearest distances, faster queries for clustered facilities),
         # built once per facility set and reused

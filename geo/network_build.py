@@ -21,6 +21,7 @@ within ``join_dangles_m`` of the other.
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
@@ -30,17 +31,39 @@ from kkr_geo.geo.distance import DEFAULT_MAX_SNAP_M, StreetNetwork, network_vert
 DEFAULT_JOIN_DANGLES_M = 3.0
 #: Network pieces with fewer nodes than this (≈ 2.5 km of road at 50 m densification) are dropped.
 DEFAULT_MIN_COMPONENT_NODES = 50
+#: Places and cell centres join only pieces of at least this many nodes (≈ 100 km of road at 50 m): a
+#: private estate whose junctions are missing from the data stays in the graph but strands nobody.
+DEFAULT_MIN_JOIN_COMPONENT_NODES = 2000
 
 
 def build_street_network(geoms, *, source: str = "network", densify_m: float | None = 50.0, tolerance_m: float = 0.5,
                          join_dangles_m: float = DEFAULT_JOIN_DANGLES_M, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                         min_component_nodes: int = DEFAULT_MIN_COMPONENT_NODES) -> StreetNetwork:
+                         min_component_nodes: int = DEFAULT_MIN_COMPONENT_NODES, node_crossings: bool = True,
+                         grade_separated=None, snappable=None,
+                         min_join_component_nodes: int = DEFAULT_MIN_JOIN_COMPONENT_NODES) -> StreetNetwork:
     """A StreetNetwork from line geometries in EPSG:25832 (see the module docstring).
 
     Pieces of fewer than ``min_component_nodes`` nodes (a private road whose junction is missing
     from the data) are dropped, so that homes beside them snap to the connected network instead
-    of being reported unreachable; 0 keeps everything."""
+    of being reported unreachable; 0 keeps everything.
+
+    ``node_crossings``: two lines that cross without a shared vertex get one (an at-grade
+    crossing), unless one of them is flagged in ``grade_separated`` (one boolean per geometry:
+    e.g. motorways and trunk roads, whose crossings are bridges or tunnels). ``snappable`` (one
+    boolean per geometry, default all): the lines that places and cell centres may join (a home
+    beside a motorway joins the street behind it, not the motorway); the others are still routed
+    along. Pieces of fewer than ``min_join_component_nodes`` nodes are not joinable either, unless
+    the whole network is smaller than that (a town's toy network)."""
+    geoms = np.asarray(getattr(geoms, "values", geoms), dtype=object)
+    n_geoms = len(geoms)
+    grade = _flags(grade_separated, n_geoms, False, "grade_separated")
+    snap_ok = _flags(snappable, n_geoms, True, "snappable")
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n_geoms else np.zeros(0, bool)
+    geoms, grade, snap_ok = geoms[usable], grade[usable], snap_ok[usable]
     coords, line_idx = network_vertices(geoms, source=source, densify_m=densify_m)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    if node_crossings and len(parts) > 1:
+        coords, line_idx = _insert_crossings(parts, ~grade[part_of], coords, line_idx)
     # one int64 key per rounded vertex (x and y in tolerance units, well below 2^31 for Denmark)
     kx = np.round(coords[:, 0] / tolerance_m).astype(np.int64)
     ky = np.round(coords[:, 1] / tolerance_m).astype(np.int64)
@@ -51,9 +74,12 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     same = line_idx[1:] == line_idx[:-1]
     a, b = node[:-1][same], node[1:][same]
     w = np.hypot(*(coords[1:][same] - coords[:-1][same]).T)
+    seg_snap = snap_ok[part_of[line_idx[1:][same]]]
     keep = a != b
-    a, b, w = a[keep], b[keep], w[keep]
+    a, b, w, seg_snap = a[keep], b[keep], w[keep], seg_snap[keep]
     n = len(xy)
+    # the road segments places may join: (a, b, length)
+    sa, sb, sw = a[seg_snap], b[seg_snap], w[seg_snap]
     if join_dangles_m and join_dangles_m > 0 and len(a):
         ja, jb, jw = _join_dangles(xy, a, b, w, join_dangles_m)
         a, b, w = np.concatenate([a, ja]), np.concatenate([b, jb]), np.concatenate([w, jw])
@@ -67,7 +93,66 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
             idx = np.flatnonzero(keep_nodes)
             g = g[idx][:, idx].tocsr()
             xy = xy[idx]
-    return StreetNetwork(xy=xy, graph=g, source=source, max_snap_m=max_snap_m)
+            new = np.full(n, -1)
+            new[idx] = np.arange(len(idx))
+            kept = keep_nodes[sa] & keep_nodes[sb]
+            sa, sb, sw = new[sa[kept]], new[sb[kept]], sw[kept]
+    if min_join_component_nodes and len(sa):
+        from scipy.sparse import csgraph
+        _, lab = csgraph.connected_components(g, directed=False)
+        size = np.bincount(lab)
+        if size.max() >= min_join_component_nodes:
+            big = size[lab[sa]] >= min_join_component_nodes
+            sa, sb, sw = sa[big], sb[big], sw[big]
+    return StreetNetwork(xy=xy, graph=g, source=source, max_snap_m=max_snap_m,
+                         snap_edges=np.column_stack([sa, sb]).astype(np.int64), snap_lengths=sw.astype(float))
+
+
+def _flags(values, n: int, default: bool, what: str) -> np.ndarray:
+    if values is None:
+        return np.full(n, default)
+    arr = np.asarray(getattr(values, "values", values), dtype=bool).ravel()
+    if len(arr) != n:
+        raise ValueError(f"{what}: {len(arr)} flags for {n} geometries")
+    return arr
+
+
+def crossing_points(parts, nodable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points where two single-part lines cross without a shared vertex (both ``nodable``):
+    ``(points xy, first line, second line)``, one row per crossing point."""
+    tree = shapely.STRtree(parts)
+    left, right = tree.query(parts, predicate="crosses")
+    m = (left < right) & nodable[left] & nodable[right]
+    left, right = left[m], right[m]
+    if len(left) == 0:
+        return np.empty((0, 2)), np.empty(0, np.int64), np.empty(0, np.int64)
+    inter = shapely.intersection(parts[left], parts[right])
+    pts, owner = shapely.get_parts(inter, return_index=True)
+    is_point = shapely.get_type_id(pts) == 0
+    pts, owner = pts[is_point], owner[is_point]
+    return shapely.get_coordinates(pts), left[owner], right[owner]
+
+
+def _insert_crossings(parts, nodable, coords, line_idx):
+    """The densified vertices with every crossing point inserted, in order, into both lines."""
+    pxy, pl, pr = crossing_points(parts, nodable)
+    if len(pxy) == 0:
+        return coords, line_idx
+    # position of every vertex along its line (densification keeps the original vertices, so this is
+    # the distance along the original line) and of every crossing point along each of its two lines
+    step = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
+    start = np.r_[True, line_idx[1:] != line_idx[:-1]]
+    step[start] = 0.0
+    cum = np.cumsum(step)
+    s = cum - np.maximum.accumulate(np.where(start, cum, 0.0))
+    pts = shapely.points(pxy)
+    s_l = shapely.line_locate_point(parts[pl], pts)
+    s_r = shapely.line_locate_point(parts[pr], pts)
+    all_xy = np.vstack([coords, pxy, pxy])
+    all_line = np.concatenate([line_idx, pl, pr])
+    all_s = np.concatenate([s, s_l, s_r])
+    order = np.lexsort((all_s, all_line))
+    return all_xy[order], all_line[order]
 
 
 def _min_duplicate_edges(rows, cols, w, n) -> sparse.csr_matrix:

@@ -28,9 +28,13 @@ from kkr_geo.layers.datadir import resolve_data_dir
 ROADS_KEY = "vejmidter"
 #: Road types that carry no homes along them (motorways and trunk roads): left out of the road-length weight.
 NOT_RESIDENTIAL = ("Off. statsvej",)
+#: Road types whose crossings with other roads are taken as bridges or tunnels (motorways and trunk roads are
+#: state roads), and which homes and places do not join (a home beside a motorway joins the street behind it).
+#: Every other crossing without a shared vertex is an at-grade junction.
+GRADE_SEPARATED = ("Off. statsvej",)
 #: Densification of the network (metres): points snap to the street beside them (error ≤ half this).
 NETWORK_DENSIFY_M = 50.0
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 _memory: dict[tuple, object] = {}
 
@@ -100,18 +104,23 @@ def street_network(data_dir=None, *, use_disk_cache: bool = True, log=None):
         try:
             with np.load(cache, allow_pickle=False) as z:
                 g = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-                net = StreetNetwork(xy=z["xy"], graph=g, source=source)
+                net = StreetNetwork(xy=z["xy"], graph=g, source=source, snap_edges=z["snap_edges"],
+                                    snap_lengths=z["snap_lengths"])
         except (OSError, ValueError, KeyError):
             net = None  # a damaged cache file is rebuilt below
     if net is None:
         from kkr_geo.geo.network_build import build_street_network
-        net = build_street_network(road_lines(dd).geometry.values, source=source, densify_m=NETWORK_DENSIFY_M)
+        lines = road_lines(dd)
+        grade = lines["type"].isin(GRADE_SEPARATED).to_numpy() if "type" in lines.columns else None
+        net = build_street_network(lines.geometry.values, source=source, densify_m=NETWORK_DENSIFY_M,
+                                   grade_separated=grade, snappable=None if grade is None else ~grade)
         if use_disk_cache:
             try:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 tmp = cache.with_name(cache.name + f".{os.getpid()}.part.npz")
                 g = net.graph.tocsr()
-                np.savez(tmp, xy=net.xy, data=g.data, indices=g.indices, indptr=g.indptr, shape=np.array(g.shape))
+                np.savez(tmp, xy=net.xy, data=g.data, indices=g.indices, indptr=g.indptr, shape=np.array(g.shape),
+                         snap_edges=net.snap_edges, snap_lengths=net.snap_lengths)
                 os.replace(tmp, cache)
             except OSError as exc:  # a read-only cache only costs time
                 if log:
