@@ -33,6 +33,7 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -59,8 +60,11 @@ JOIN_WITHIN_M = 40.0
 PLACE_JOIN_WITHIN_M = 100.0
 
 
-def describe_method(network: StreetNetwork | None, detour_factor: float) -> dict:
+def describe_method(network: StreetNetwork | None, detour_factor) -> dict:
     """The distance part of a result's ``meta``."""
+    from kkr_geo.geo.detour import AreaDetourFactors
+    if network is None and isinstance(detour_factor, AreaDetourFactors):
+        return detour_factor.describe()
     if network is None:
         return {
             "distance_method": f"euclidean × detour factor {detour_factor:g}",
@@ -75,7 +79,12 @@ def describe_method(network: StreetNetwork | None, detour_factor: float) -> dict
     }
 
 
-def check_detour_factor(detour_factor) -> float:
+def check_detour_factor(detour_factor) -> Any:
+    """A detour factor ≥ 1 as a float, or a :class:`~kkr_geo.geo.detour.AreaDetourFactors` (one per area)
+    as it is."""
+    from kkr_geo.geo.detour import AreaDetourFactors
+    if isinstance(detour_factor, AreaDetourFactors):
+        return detour_factor
     try:
         f = float(detour_factor)
     except (TypeError, ValueError):
