@@ -75,6 +75,10 @@ def describe_method(network: StreetNetwork | None, detour_factor) -> dict:
         "distance_method": "network shortest path",
         "detour_factor": None,
         "network": network.source,
+        "network_paths": network.paths,
+        "network_lacks": ("footpaths, park paths and pedestrian bridges (road centre lines only): distances are upper "
+                          "estimates" if not network.paths else
+                          "paths only where OpenStreetMap has them (coverage varies); no level (bridge/tunnel) data"),
         "max_snap_m": network.max_snap_m,
     }
 
@@ -152,6 +156,8 @@ class StreetNetwork:
     #: (m, 2) node pairs of the road segments places may join, and their lengths; None: every edge
     snap_edges: np.ndarray | None = None
     snap_lengths: np.ndarray | None = None
+    #: what was merged besides the roads (e.g. "stier fra OpenStreetMap"); None: roads only, no footpaths
+    paths: str | None = None
     _tree: cKDTree | None = field(default=None, repr=False)
     _seg_tree: shapely.STRtree | None = field(default=None, repr=False)
     _seg: tuple | None = field(default=None, repr=False)

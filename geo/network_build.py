@@ -8,9 +8,9 @@ of pieces, and a walk from a side street to the corner shop becomes "unreachable
 1. cuts lines into pieces of at most ``densify_m`` metres (points snap to the street beside them);
 2. merges vertices closer than ``tolerance_m`` (grid rounding on one integer key: fast);
 3. joins every *dangling* end (a node with one edge) to the nearest road segment within
-   ``join_dangles_m`` that is not its own: the end is linked to both ends of that segment with the
-   exact length via the foot point (snap gap + distance along the segment), which is the same as
-   splitting the segment at the foot point for every shortest path from or through the end.
+   ``join_dangles_m`` that is not its own: that segment is split at the foot point (a new node) and
+   the end is linked to it by the gap, so routes and places on the segment see the junction where
+   it is.
 
 4. drops pieces of fewer than ``min_component_nodes`` nodes (data gaps, not real islands).
 
@@ -37,7 +37,7 @@ DEFAULT_MIN_JOIN_COMPONENT_NODES = 2000
 
 
 def build_street_network(geoms, *, source: str = "network", densify_m: float | None = 50.0, tolerance_m: float = 0.5,
-                         join_dangles_m: float = DEFAULT_JOIN_DANGLES_M, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+                         join_dangles_m=DEFAULT_JOIN_DANGLES_M, max_snap_m: float = DEFAULT_MAX_SNAP_M,
                          min_component_nodes: int = DEFAULT_MIN_COMPONENT_NODES, node_crossings: bool = True,
                          grade_separated=None, snappable=None,
                          min_join_component_nodes: int = DEFAULT_MIN_JOIN_COMPONENT_NODES) -> StreetNetwork:
@@ -52,14 +52,17 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     e.g. motorways and trunk roads, whose crossings are bridges or tunnels). ``snappable`` (one
     boolean per geometry, default all): the lines that places and cell centres may join (a home
     beside a motorway joins the street behind it, not the motorway); the others are still routed
-    along. Pieces of fewer than ``min_join_component_nodes`` nodes are not joinable either, unless
+    along. ``join_dangles_m`` may be one tolerance or one per geometry (a path layer from another source
+    than the roads ends a few metres off their centre lines). Pieces of fewer than ``min_join_component_nodes`` nodes are not joinable either, unless
     the whole network is smaller than that (a town's toy network)."""
     geoms = np.asarray(getattr(geoms, "values", geoms), dtype=object)
     n_geoms = len(geoms)
     grade = _flags(grade_separated, n_geoms, False, "grade_separated")
     snap_ok = _flags(snappable, n_geoms, True, "snappable")
+    join_tol = np.nan_to_num(np.broadcast_to(np.asarray(0.0 if join_dangles_m is None else join_dangles_m, dtype=float),
+                                             (n_geoms,)).copy())
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n_geoms else np.zeros(0, bool)
-    geoms, grade, snap_ok = geoms[usable], grade[usable], snap_ok[usable]
+    geoms, grade, snap_ok, join_tol = geoms[usable], grade[usable], snap_ok[usable], join_tol[usable]
     coords, line_idx = network_vertices(geoms, source=source, densify_m=densify_m)
     parts, part_of = shapely.get_parts(geoms, return_index=True)
     if node_crossings and len(parts) > 1:
@@ -75,14 +78,14 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     a, b = node[:-1][same], node[1:][same]
     w = np.hypot(*(coords[1:][same] - coords[:-1][same]).T)
     seg_snap = snap_ok[part_of[line_idx[1:][same]]]
+    seg_tol = join_tol[part_of[line_idx[1:][same]]]
     keep = a != b
-    a, b, w, seg_snap = a[keep], b[keep], w[keep], seg_snap[keep]
+    a, b, w, seg_snap, seg_tol = a[keep], b[keep], w[keep], seg_snap[keep], seg_tol[keep]
+    if len(a) and seg_tol.max() > 0:
+        xy, a, b, w, seg_snap = _join_dangles(xy, a, b, w, seg_snap, seg_tol)
     n = len(xy)
     # the road segments places may join: (a, b, length)
     sa, sb, sw = a[seg_snap], b[seg_snap], w[seg_snap]
-    if join_dangles_m and join_dangles_m > 0 and len(a):
-        ja, jb, jw = _join_dangles(xy, a, b, w, join_dangles_m)
-        a, b, w = np.concatenate([a, ja]), np.concatenate([b, jb]), np.concatenate([w, jw])
     g = _min_duplicate_edges(np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([w, w]), n)
     if min_component_nodes and min_component_nodes > 1:
         from scipy.sparse import csgraph
@@ -167,17 +170,25 @@ def _min_duplicate_edges(rows, cols, w, n) -> sparse.csr_matrix:
     return sparse.csr_matrix((wmin, (r, c)), shape=(n, n))
 
 
-def _join_dangles(xy, a, b, w, tol):
-    """Extra edges linking each dangling node to the ends of the nearest foreign segment within ``tol``."""
+def _join_dangles(xy, a, b, w, seg_snap, seg_tol):
+    """Join each dangling node (one edge) to the nearest foreign segment within the tolerance of the
+    dangle's own segment (``seg_tol``, one per segment): the segment is
+    split at the foot point (a new node, unless the foot is one of its ends) and the dangle is linked to
+    the foot by the gap. Returns the new ``(xy, a, b, w, seg_snap)``; the links are not joinable."""
     n = len(xy)
     deg = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    dangles = np.flatnonzero(deg == 1)
+    node_tol = np.zeros(n)
+    np.maximum.at(node_tol, a, seg_tol)
+    np.maximum.at(node_tol, b, seg_tol)
+    dangles = np.flatnonzero((deg == 1) & (node_tol > 0))
+    unchanged = (xy, a, b, w, seg_snap)
     if len(dangles) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        return unchanged
     # candidate segments by midpoint: a segment within tol of a point has its midpoint within tol + half its length
     mid = (xy[a] + xy[b]) / 2
     half = w.max() / 2
-    m = cKDTree(xy[dangles]).sparse_distance_matrix(cKDTree(mid), tol + half, output_type="ndarray")
+    m = cKDTree(xy[dangles]).sparse_distance_matrix(cKDTree(mid), node_tol[dangles].max() + half,
+                                                     output_type="ndarray")
     di, si = dangles[m["i"]], m["j"].astype(np.int64)
     own = (a[si] == di) | (b[si] == di)
     di, si = di[~own], si[~own]
@@ -187,10 +198,10 @@ def _join_dangles(xy, a, b, w, tol):
     t = np.clip(np.einsum("ij,ij->i", p - p0, seg) / np.where(L2 > 0, L2, 1), 0, 1)
     foot = p0 + seg * t[:, None]
     gap = np.hypot(*(p - foot).T)
-    ok = gap <= tol
+    ok = gap <= node_tol[di]
     di, si, t, gap = di[ok], si[ok], t[ok], gap[ok]
     if len(di) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        return unchanged
     # nearest segment per dangle
     order = np.lexsort((gap, di))
     di, si, t, gap = di[order], si[order], t[order], gap[order]
@@ -198,11 +209,43 @@ def _join_dangles(xy, a, b, w, tol):
     firsts[1:] = di[1:] != di[:-1]
     di, si, t, gap = di[firsts], si[firsts], t[firsts], gap[firsts]
     L = w[si]
-    ja = np.concatenate([di, di])
-    jb = np.concatenate([a[si], b[si]])
-    jw = np.concatenate([gap + t * L, gap + (1 - t) * L])
-    keep = ja != jb
-    return ja[keep], jb[keep], np.maximum(jw[keep], 1e-6)
+    # feet at a segment end (within 1 cm) need no new node
+    at_a, at_b = t * L <= 0.01, (1 - t) * L <= 0.01
+    end = at_a | at_b
+    link_a = [di[end]]
+    link_b = [np.where(at_a[end], a[si[end]], b[si[end]])]
+    link_w = [gap[end]]
+    inner = ~end
+    if inner.any():
+        di_i, si_i, t_i, gap_i = di[inner], si[inner], t[inner], gap[inner]
+        # one new node per distinct (segment, position); split each segment along its sorted feet
+        key = np.round(t_i * L[inner] * 100).astype(np.int64)  # centimetres along the segment
+        uniq, inv = np.unique(np.column_stack([si_i, key]), axis=0, return_inverse=True)
+        inv = inv.ravel()
+        useg, upos = uniq[:, 0], uniq[:, 1] / 100.0  # sorted by segment, then position
+        new_nodes = n + np.arange(len(uniq))
+        p0, p1 = xy[a[useg]], xy[b[useg]]
+        frac = upos / w[useg]
+        xy = np.vstack([xy, p0 + (p1 - p0) * frac[:, None]])
+        first = np.r_[True, useg[1:] != useg[:-1]]
+        last = np.r_[useg[1:] != useg[:-1], True]
+        prev_node = np.where(first, a[useg], np.r_[-1, new_nodes[:-1]])
+        prev_pos = np.where(first, 0.0, np.r_[0.0, upos[:-1]])
+        ca = np.concatenate([prev_node, new_nodes[last]])
+        cb = np.concatenate([new_nodes, b[useg[last]]])
+        cw = np.concatenate([upos - prev_pos, w[useg[last]] - upos[last]])
+        csnap = np.concatenate([seg_snap[useg], seg_snap[useg[last]]])
+        drop = np.zeros(len(a), bool)
+        drop[useg] = True
+        a, b, w, seg_snap = (np.concatenate([a[~drop], ca]), np.concatenate([b[~drop], cb]),
+                             np.concatenate([w[~drop], np.maximum(cw, 1e-6)]), np.concatenate([seg_snap[~drop], csnap]))
+        link_a.append(di_i)
+        link_b.append(new_nodes[inv])
+        link_w.append(gap_i)
+    la, lb, lw = np.concatenate(link_a), np.concatenate(link_b), np.maximum(np.concatenate(link_w), 1e-6)
+    keep = la != lb
+    return (xy, np.concatenate([a, la[keep]]), np.concatenate([b, lb[keep]]), np.concatenate([w, lw[keep]]),
+            np.concatenate([seg_snap, np.zeros(int(keep.sum()), bool)]))
 
 
 def components_summary(network: StreetNetwork) -> dict:

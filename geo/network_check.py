@@ -36,7 +36,7 @@ def thousands(x: float) -> str:
 def place_notes(network, xy: np.ndarray, names: list[str]) -> list[str]:
     """Danish notes for places far from every street (their access leg is a straight-line estimate) or
     joining none (they reach nobody on the network)."""
-    from kkr_geo.geo.distance import PLACE_FAR_M, place_access
+    from kkr_geo.geo.distance import PLACE_FAR_M, PLACE_MAX_SNAP_M, place_access
     rep = place_access(network, xy)
     notes = []
     for i in rep["far"]:
@@ -44,9 +44,14 @@ def place_notes(network, xy: np.ndarray, names: list[str]) -> list[str]:
                      "regnet som luftlinje.")
         log.warning("%s is %.0f m from the nearest usable street (> %.0f m): access leg estimated", names[i],
                     rep["legs"][i], PLACE_FAR_M)
-    for i in rep["unjoined"]:
-        notes.append(f"{names[i]} ligger for langt fra vejnettet og når ingen ad vej.")
-        log.warning("%s joins no street of the network: it reaches nobody", names[i])
+    if rep["unjoined"]:
+        # typically places beyond the road file's area (stations in the neighbouring region): one line
+        listed = [names[i] for i in rep["unjoined"]]
+        shown = ", ".join(listed[:5]) + (f" og {len(listed) - 5} flere" if len(listed) > 5 else "")
+        notes.append(f"{len(listed)} steder ligger mere end {thousands(PLACE_MAX_SNAP_M)} m fra vejnettet (uden for dets "
+                     f"område) og når ingen ad vej: {shown}.")
+        log.warning("%d places join no street of the network (more than %.0f m away): %s", len(listed),
+                    PLACE_MAX_SNAP_M, ", ".join(listed))
     return notes
 
 

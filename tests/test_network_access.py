@@ -36,7 +36,7 @@ def test_a_motorway_crossing_is_a_bridge_and_homes_beside_it_join_the_street_beh
     # a motorway along y = 0 crosses a local street x = 50 on a bridge; a second local street y = 40
     # joins the first at (50, 40)
     motorway = L((-1000, 0), (1000, 0))
-    street = L((50, -200), (50, 40), (50, 200))
+    street = L((50, -200), (50, 200))  # the side street meets it without a shared vertex
     side = L((50, 40), (300, 40))
     net = build_street_network([motorway, street, side], densify_m=None, min_component_nodes=0,
                                grade_separated=[True, False, False], snappable=[False, True, True])
@@ -91,3 +91,53 @@ def test_a_place_far_from_every_street_still_joins_and_is_reported():
     assert d == pytest.approx(710)
     report = place_access(net, P((500, 700), (100, 5)))
     assert report["far"] == [0] and report["legs"][0] == pytest.approx(700) and PLACE_FAR_M < 700
+
+
+def test_a_t_junction_without_a_vertex_splits_the_main_road_where_the_side_road_meets_it():
+    # main road (0,0)–(1000,0) without intermediate vertices; a side road from (400, 300) ending 2 m
+    # short of it at (400, 2). A home 10 m south of the main road at (450, -10): 298 down the side road
+    # + 2 gap + 50 along + 10 leg = 360 from the side road's far end. Linking the dangle to the main
+    # road's two ends only would give 300 + 400 + 450 + 10 = 1160 (via the west end).
+    net = build_street_network([L((0, 0), (1000, 0)), L((400, 300), (400, 2))], densify_m=None, min_component_nodes=0)
+    assert dist(net, [(400, 300)], [(450, -10)])[0] == pytest.approx(360)
+    # two side roads meeting the same segment: the segment is cut at both feet, in order
+    net = build_street_network([L((0, 0), (1000, 0)), L((400, 300), (400, 2)), L((700, -300), (700, -1))],
+                               densify_m=None, min_component_nodes=0)
+    assert dist(net, [(400, 300)], [(700, -300)])[0] == pytest.approx(298 + 2 + 300 + 1 + 299)
+
+
+def test_walking_paths_merge_with_the_road_centre_lines(tmp_path, monkeypatch):
+    """A synthetic data directory: two parallel streets 200 m apart joined only at their west ends, and an
+    OSM footpath (EPSG:4326, as `kkr-geo data fetch gangveje` writes it) between them at x = 500 that stops
+    2 m short of both street centre lines; an OSM residential road on top of the south street is ignored."""
+    import geopandas as gpd
+
+    from kkr_geo.geo.distance import describe_method
+    from kkr_geo.layers import roads
+    monkeypatch.setenv("KKR_GEO_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    (root / "vejnet").mkdir(parents=True)
+    (root / "osm").mkdir()
+    gpd.GeoDataFrame({"type": ["Off. kommunevej"] * 3},
+                     geometry=[L((0, 0), (1000, 0)), L((0, 200), (1000, 200)), L((0, 0), (0, 200))],
+                     crs=25832).to_file(root / "vejnet" / "vejmidter_region_hovedstaden.gpkg")
+    roads._memory.clear()
+    road_only = roads.street_network(root)
+    # home at (600, -10) to a home at (600, 210): 10 + 600 west + 200 + 600 east + 10 = 1420
+    assert dist(road_only, [(600, -10)], [(600, 210)])[0] == pytest.approx(1420)
+    assert describe_method(road_only, 1.3)["network_paths"] is None
+    gpd.GeoDataFrame({"highway": ["footway", "residential"]},
+                     geometry=[L((500, 2), (500, 198)), L((0, 1), (1000, 1))], crs=25832
+                     ).to_crs(4326).to_file(root / "osm" / "gangveje_osm.geojson", driver="GeoJSON")
+    roads._memory.clear()
+    merged = roads.street_network(root)
+    # 10 + 100 west + 2 gap + 196 path + 2 gap + 100 east + 10 = 420 (the reprojection round trip is < 1 mm)
+    assert dist(merged, [(600, -10)], [(600, 210)])[0] == pytest.approx(420, abs=0.01)
+    meta = describe_method(merged, 1.3)
+    assert meta["network_paths"] == "stier fra OpenStreetMap" and "OpenStreetMap" in meta["network"]
+    from kkr_geo.layers.analyses import method_note
+
+    class G:
+        provenance = None
+    assert "vejmidter og stier" in method_note(meta, G())
+    assert "uden stier" in method_note(describe_method(road_only, 1.3), G())
