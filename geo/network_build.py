@@ -52,9 +52,10 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     e.g. motorways and trunk roads, whose crossings are bridges or tunnels). ``snappable`` (one
     boolean per geometry, default all): the lines that places and cell centres may join (a home
     beside a motorway joins the street behind it, not the motorway); the others are still routed
-    along. ``join_dangles_m`` may be one tolerance or one per geometry (a path layer from another source
-    than the roads ends a few metres off their centre lines). Pieces of fewer than ``min_join_component_nodes`` nodes are not joinable either, unless
-    the whole network is smaller than that (a town's toy network)."""
+    along. ``join_dangles_m`` may be one tolerance or one per geometry (a path layer from another
+    source than the roads ends a few metres off their centre lines). Pieces of fewer than
+    ``min_join_component_nodes`` nodes are not joinable either, unless the whole network is smaller
+    than that (a town's toy network)."""
     geoms = np.asarray(getattr(geoms, "values", geoms), dtype=object)
     n_geoms = len(geoms)
     grade = _flags(grade_separated, n_geoms, False, "grade_separated")
