@@ -362,14 +362,15 @@ def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: Stre
     xy = np.column_stack([wt.c + (cc + 0.5) * cs, wt.f - (rr + 0.5) * cs])
     anchors, _ = geometry_anchor_points(geoms)
     node_d = network.distances_from(anchors, limit=maxd)
-    d = network.cell_distances(node_d, xy, source_xy=anchors)
+    # the window's cells among the grid's populated cells: their joins are cached on the network
+    pos = cell_positions(grid, (rr + rs.start) * grid.shape[1] + (cc + cs_.start))
+    d = network.cell_distances(node_d, grid.cell_xy(), source_xy=anchors, subset=pos)[pos]
     band = np.searchsorted(dists, d, side="left")
     if check_cells is not None:
         # the answer's own check: network vs straight-line distance of the cells reached
         reached = np.isfinite(d)
-        flat = (rr[reached] + rs.start) * grid.shape[1] + (cc[reached] + cs_.start)
         straight = shapely.distance(shapely.points(xy[reached]), shapely.union_all(geoms))
-        check_cells.append((cell_positions(grid, flat), d[reached], straight))
+        check_cells.append((pos[reached], d[reached], straight))
     band_idx = np.full(vals.shape, -1, dtype=np.int64)
     ok = band < n
     band_idx[rr[ok], cc[ok]] = band[ok]

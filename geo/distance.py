@@ -161,6 +161,9 @@ class StreetNetwork:
     _tree: cKDTree | None = field(default=None, repr=False)
     _seg_tree: shapely.STRtree | None = field(default=None, repr=False)
     _seg: tuple | None = field(default=None, repr=False)
+    _join_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _end_tree: cKDTree | None = field(default=None, repr=False)
+    _end_nodes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -260,7 +263,14 @@ class StreetNetwork:
         if n == 0 or len(sa) == 0:
             return a_out, b_out, ta, tb, leg
         limit = self.max_snap_m if max_snap_m is None else max_snap_m
-        pi, si = self.segment_tree.query_nearest(shapely.points(xy), max_distance=limit, all_matches=False)
+        # the nearest end node of a joinable segment bounds the nearest segment's distance: a tight
+        # search radius per point makes the tree query several times faster than a fixed limit
+        if self._end_tree is None:
+            self._end_nodes = np.unique(np.concatenate([sa, sb]))
+            self._end_tree = cKDTree(self.xy[self._end_nodes])
+        bound, _ = self._end_tree.query(xy, k=1)
+        bound = np.minimum(bound * (1 + 1e-9) + 1e-6, limit)
+        pi, si = _nearest_within(self.segment_tree, xy, bound)
         a_out[pi], b_out[pi], ta[pi], tb[pi], leg[pi] = self._foot(xy[pi], si)
         return a_out, b_out, ta, tb, leg
 
@@ -333,21 +343,42 @@ class StreetNetwork:
         n = self.n_nodes
         src = np.flatnonzero(np.isfinite(start))
         w = start[src] + 1e-9  # explicit zeros would be dropped by some sparse operations
-        extra = sparse.csr_matrix((w, (np.zeros(len(src), dtype=np.int64), src)), shape=(1, n + 1))
-        g = sparse.vstack([sparse.hstack([self.graph, sparse.csr_matrix((n, 1))]), extra]).tocsr()
+        g = _with_virtual_rows(self.graph, np.zeros(len(src), dtype=np.int64), src, w, 1)
         d = csgraph.dijkstra(g, directed=True, indices=n, limit=limit)
         return d[:n] - 1e-9
 
-    def cell_distances(self, node_dist: np.ndarray, cell_xy: np.ndarray, source_xy: np.ndarray | None = None
-                       ) -> np.ndarray:
+    def cached_joins(self, xy: np.ndarray):
+        """:meth:`joins` of a point set, remembered by the content hash of its coordinates (a grid's
+        populated cell centres are joined once per network, not once per query; 4 sets are kept)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        key = coordinates_key(xy)
+        hit = self._join_cache.get(key)
+        if hit is None:
+            hit = self.joins(xy)
+            self._join_cache[key] = hit
+            while len(self._join_cache) > 4:
+                self._join_cache.popitem(last=False)
+        else:
+            self._join_cache.move_to_end(key)
+        return hit
+
+    def cell_distances(self, node_dist: np.ndarray, cell_xy: np.ndarray, source_xy: np.ndarray | None = None,
+                       subset: np.ndarray | None = None) -> np.ndarray:
         """Distance of each point (cell centre), given the node distances from :meth:`distances_from`:
         the point joins the network where :meth:`joins` says; distance = the best join's access leg
         (counted once) + metres along its segment to the better end + that end's node distance.
         With ``source_xy`` (the sources of ``node_dist``), a point and a source on the same segment
-        also reach each other directly along it."""
+        also reach each other directly along it. The joins of ``cell_xy`` are cached
+        (:meth:`cached_joins`); ``subset`` (positions) limits the answer to those points."""
         cell_xy = np.asarray(cell_xy, dtype=float).reshape(-1, 2)
-        pi, a, b, ta, tb, leg = self.joins(cell_xy)
+        pi, a, b, ta, tb, leg = self.cached_joins(cell_xy)
         out = np.full(len(cell_xy), np.inf)
+        if subset is not None:
+            # only the points of ``subset`` (positions): the others stay inf
+            wanted = np.zeros(len(cell_xy), bool)
+            wanted[subset] = True
+            rows = wanted[pi]
+            pi, a, b, ta, tb, leg = pi[rows], a[rows], b[rows], ta[rows], tb[rows], leg[rows]
         if len(pi) == 0:
             return out
         np.minimum.at(out, pi, np.minimum(node_dist[a] + ta, node_dist[b] + tb) + leg)
@@ -383,8 +414,7 @@ class StreetNetwork:
             rows = np.concatenate([r, r])
             cols = np.concatenate([fa[rows_m], fb[rows_m]])
             w = np.concatenate([fleg[rows_m] + fta[rows_m], fleg[rows_m] + ftb[rows_m]]) + 1e-9
-            extra = _min_duplicates(rows, cols, w, max(n, k))[:k, :n]
-            g = sparse.bmat([[self.graph, None], [extra, sparse.csr_matrix((k, k))]], format="csr")
+            g = _with_virtual_rows(self.graph, rows, cols, w, k)
             d = csgraph.dijkstra(g, directed=True, indices=np.arange(n, n + k), limit=limit)[:, :n] - 1e-9
             dj = np.minimum(d[:, ca] + cta[None, :], d[:, cb] + ctb[None, :]) + cleg[None, :]
             same = _same_segment(ca, cb, cta, ctb, cleg, fa[rows_m], fb[rows_m], fta[rows_m], ftb[rows_m],
@@ -410,6 +440,37 @@ def place_access(network: StreetNetwork, xy: np.ndarray) -> dict:
     _, _, _, _, leg = network.locate(xy, max_snap_m=max(network.max_snap_m, PLACE_MAX_SNAP_M))
     return {"legs": leg, "far": [int(i) for i in np.flatnonzero(np.isfinite(leg) & (leg > PLACE_FAR_M))],
             "unjoined": [int(i) for i in np.flatnonzero(~np.isfinite(leg))]}
+
+
+def _nearest_within(tree: shapely.STRtree, xy: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(point, geometry)`` of the nearest geometry of ``tree`` within each point's own ``bound`` (points
+    with none are left out): the nearest geometries are found among those within ``bound`` with one
+    ``dwithin`` query (tight per-point radii), then the nearest per point is kept."""
+    pts = shapely.points(xy)
+    pi, gi = tree.query(pts, predicate="dwithin", distance=bound)
+    if len(pi) == 0:
+        return pi, gi
+    d = shapely.distance(pts[pi], tree.geometries[gi])
+    order = np.lexsort((gi, d, pi))  # nearest first; ties by geometry number, as STRtree.query_nearest
+    pi, gi = pi[order], gi[order]
+    first = np.r_[True, pi[1:] != pi[:-1]]
+    return pi[first], gi[first]
+
+
+def _with_virtual_rows(graph: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray, w: np.ndarray, k: int
+                       ) -> sparse.csr_matrix:
+    """``graph`` with ``k`` virtual nodes appended (numbered n, n+1, ...): virtual node ``rows[i]``
+    has a directed edge to node ``cols[i]`` of length ``w[i]`` (the shortest of duplicates is kept);
+    nothing leads into them. Built from the CSR arrays directly (no sparse stacking of the whole graph)."""
+    n = graph.shape[0]
+    order = np.lexsort((w, cols, rows))
+    rows, cols, w = rows[order], cols[order], w[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])] if len(rows) else np.zeros(0, bool)
+    rows, cols, w = rows[first], cols[first], w[first]
+    counts = np.bincount(rows, minlength=k)
+    indptr = np.concatenate([graph.indptr, graph.indptr[-1] + np.cumsum(counts)])
+    return sparse.csr_matrix((np.concatenate([graph.data, w]), np.concatenate([graph.indices, cols]).astype(graph.indices.dtype),
+                              indptr), shape=(n + k, n + k))
 
 
 def _same_segment(a, b, ta, tb, leg, sa, sb, sta, stb, sleg, per_source: bool = True):
