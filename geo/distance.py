@@ -266,7 +266,10 @@ class StreetNetwork:
         # the nearest end node of a joinable segment bounds the nearest segment's distance: a tight
         # search radius per point makes the tree query several times faster than a fixed limit
         if self._end_tree is None:
-            self._end_nodes = np.unique(np.concatenate([sa, sb]))
+            is_end = np.zeros(self.n_nodes, bool)
+            is_end[sa] = True
+            is_end[sb] = True
+            self._end_nodes = np.flatnonzero(is_end)
             self._end_tree = cKDTree(self.xy[self._end_nodes])
         bound, _ = self._end_tree.query(xy, k=1)
         bound = np.minimum(bound * (1 + 1e-9) + 1e-6, limit)
@@ -397,13 +400,18 @@ class StreetNetwork:
         fac_xy = np.asarray(fac_xy, dtype=float).reshape(-1, 2)
         cell_xy = np.asarray(cell_xy, dtype=float).reshape(-1, 2)
         fp, fa, fb, fta, ftb, fleg = self.place_joins(fac_xy)
-        cp, ca, cb, cta, ctb, cleg = self.joins(cell_xy)
+        cp, ca, cb, cta, ctb, cleg = self.cached_joins(cell_xy)
         n = self.n_nodes
         facs = np.unique(fp)
+        # the cells' joins indexed by end node: every (facility, node) reached expands to the joins at that node
+        n_j = len(cp)
+        ends = np.concatenate([ca, cb])
+        along = np.concatenate([cta, ctb])
+        jrow = np.concatenate([np.arange(n_j), np.arange(n_j)])
+        order = np.argsort(ends, kind="stable")
+        ends, along, jrow = ends[order], along[order], jrow[order]
+        end_nodes = ends[np.r_[True, ends[1:] != ends[:-1]]] if len(ends) else ends
         fi_all, ci_all, d_all = [], [], []
-        # the joins of each cell are consecutive (sorted by cell): reduce per cell with minimum.reduceat
-        cstart = np.flatnonzero(np.r_[True, cp[1:] != cp[:-1]]) if len(cp) else np.empty(0, np.int64)
-        cells = cp[cstart]
         for s in range(0, len(facs), chunk):
             fs = facs[s:s + chunk]
             k = len(fs)
@@ -416,17 +424,30 @@ class StreetNetwork:
             w = np.concatenate([fleg[rows_m] + fta[rows_m], fleg[rows_m] + ftb[rows_m]]) + 1e-9
             g = _with_virtual_rows(self.graph, rows, cols, w, k)
             d = csgraph.dijkstra(g, directed=True, indices=np.arange(n, n + k), limit=limit)[:, :n] - 1e-9
-            dj = np.minimum(d[:, ca] + cta[None, :], d[:, cb] + ctb[None, :]) + cleg[None, :]
+            d = d[:, end_nodes]  # only nodes that some cell joins matter
+            fr, ui = np.nonzero(np.isfinite(d))
+            dv, nd = d[fr, ui], end_nodes[ui]
+            lo = np.searchsorted(ends, nd, side="left")
+            cnt = np.searchsorted(ends, nd, side="right") - lo
+            total = int(cnt.sum())
+            at = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+            f_loc = np.repeat(fr, cnt)
+            j = jrow[at]
+            dist = np.repeat(dv, cnt) + along[at] + cleg[j]
             same = _same_segment(ca, cb, cta, ctb, cleg, fa[rows_m], fb[rows_m], fta[rows_m], ftb[rows_m],
                                  fleg[rows_m], per_source=True)
             if same is not None:
                 sj, si, sv = same
-                np.minimum.at(dj, (r[sj], si), sv)
-            dc = np.minimum.reduceat(dj, cstart, axis=1) if len(cstart) else np.empty((k, 0))
-            rr, cc = np.nonzero(dc <= limit)
-            fi_all.append(fs[rr])
-            ci_all.append(cells[cc])
-            d_all.append(dc[rr, cc])
+                f_loc, j, dist = np.concatenate([f_loc, r[sj]]), np.concatenate([j, si]), np.concatenate([dist, sv])
+            ok = dist <= limit
+            f_loc, cell, dist = f_loc[ok], cp[j[ok]], dist[ok]
+            # the shortest per (facility, cell)
+            o = np.lexsort((dist, cell, f_loc))
+            f_loc, cell, dist = f_loc[o], cell[o], dist[o]
+            first = np.r_[True, (f_loc[1:] != f_loc[:-1]) | (cell[1:] != cell[:-1])] if len(o) else np.zeros(0, bool)
+            fi_all.append(fs[f_loc[first]])
+            ci_all.append(cell[first])
+            d_all.append(dist[first])
         if not fi_all:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
         return np.concatenate(fi_all), np.concatenate(ci_all), np.concatenate(d_all)
