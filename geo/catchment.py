@@ -208,7 +208,7 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
                                                                           area_layers)
         else:
             band_pop, band_area, band_geoms, per_area = _network_bands(geoms, grid, dists, network, area_layers,
-                                                                        check_cells)
+                                                                        check_cells, merged)
             # a network catchment far smaller than the straight-line one (× 1.3) points at a place joined
             # to the wrong street or a gap in the network: reported, not silently mapped
             straight_pop, *_ = _euclidean_bands(merged, grid, dists / DEFAULT_DETOUR_FACTOR, DEFAULT_DETOUR_FACTOR, {})
@@ -347,7 +347,7 @@ def _euclidean_bands_raster(merged, grid: PopulationGrid, radii, detour_factor, 
 
 
 def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: StreetNetwork, area_layers,
-                   check_cells: list | None = None):
+                   check_cells: list | None = None, merged=None):
     n = len(dists)
     maxd = float(dists[-1])
     x0, y0, x1, y1 = shapely.total_bounds(geoms)
@@ -369,7 +369,8 @@ def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: Stre
     if check_cells is not None:
         # the answer's own check: network vs straight-line distance of the cells reached
         reached = np.isfinite(d)
-        straight = shapely.distance(shapely.points(xy[reached]), shapely.union_all(geoms))
+        target = merged if merged is not None else shapely.union_all(geoms)
+        straight = shapely.distance(shapely.points(xy[reached]), target)
         check_cells.append((pos[reached], d[reached], straight))
     band_idx = np.full(vals.shape, -1, dtype=np.int64)
     ok = band < n

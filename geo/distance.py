@@ -339,7 +339,7 @@ class StreetNetwork:
 
     def place_joins(self, xy: np.ndarray):
         """:meth:`joins` for places (facilities, stops): up to :data:`PLACE_MAX_SNAP_M` from a street."""
-        return self.joins(xy, max_snap_m=max(self.max_snap_m, PLACE_MAX_SNAP_M), within_m=PLACE_JOIN_WITHIN_M)
+        return self.cached_joins(xy, max_snap_m=max(self.max_snap_m, PLACE_MAX_SNAP_M), within_m=PLACE_JOIN_WITHIN_M)
 
     def _multi_source(self, start: np.ndarray, limit: float) -> np.ndarray:
         # A virtual super-source joined to each start node by its start offset.
@@ -350,16 +350,16 @@ class StreetNetwork:
         d = csgraph.dijkstra(g, directed=True, indices=n, limit=limit)
         return d[:n] - 1e-9
 
-    def cached_joins(self, xy: np.ndarray):
+    def cached_joins(self, xy: np.ndarray, *, max_snap_m: float | None = None, within_m: float | None = None):
         """:meth:`joins` of a point set, remembered by the content hash of its coordinates (a grid's
-        populated cell centres are joined once per network, not once per query; 4 sets are kept)."""
+        populated cell centres are joined once per network, not once per query; 8 sets are kept)."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        key = coordinates_key(xy)
+        key = (coordinates_key(xy), max_snap_m, within_m)
         hit = self._join_cache.get(key)
         if hit is None:
-            hit = self.joins(xy)
+            hit = self.joins(xy, max_snap_m=max_snap_m, within_m=within_m)
             self._join_cache[key] = hit
-            while len(self._join_cache) > 4:
+            while len(self._join_cache) > 8:
                 self._join_cache.popitem(last=False)
         else:
             self._join_cache.move_to_end(key)
