@@ -89,8 +89,9 @@ def banelinjer(name, sources):
     return with_provenance(gdf, info.provenance.replace(title=info.title, layer=name))
 
 
-#: Optional data that the catchments and coverage use when present: the dasymetric weights and the road network.
-_SURFACE = ("worldpop_punkter", "vejmidter")
+#: Optional data that the catchments and coverage use when present: the dasymetric weights, the road network,
+#: the walking paths merged with it, and the detour factors per kommune of the straight-line fallback.
+_SURFACE = ("worldpop_punkter", "vejmidter", "gangveje", "omvejsfaktorer")
 
 
 def _catchment(name, sources, layer, by, label_column, distances, features=None):

@@ -32,7 +32,9 @@ catalog.register_dataset(Dataset(
     "Detour factor (network ÷ straight line) per kommune: median, 90th percentile, pairs measured",
     "kkr-geo, measured on GeoDanmark road centre lines (RIDA)", "CC BY 4.0 (derived statistic)",
     "ships with kkr-geo (data/afstand/); regenerate with `python -m kkr_geo.layers.detour --out FILE`",
-    "table", required=False))
+    # "derived", not "table": it ships with the package, so its absence from the data directory makes no
+    # analysis unavailable (`kkr-geo layers list` treats missing "table" datasets as missing inputs)
+    "derived", required=False))
 
 log = logging.getLogger("kkr_geo.layers.detour")
 
