@@ -39,17 +39,20 @@ def place_notes(network, xy: np.ndarray, names: list[str]) -> list[str]:
     from kkr_geo.geo.distance import PLACE_FAR_M, PLACE_MAX_SNAP_M, place_access
     rep = place_access(network, xy)
     notes = []
-    for i in rep["far"]:
-        notes.append(f"{names[i]} ligger {thousands(rep['legs'][i])} m fra nærmeste vej i vejnettet; adgangen dertil er "
-                     "regnet som luftlinje.")
-        log.warning("%s is %.0f m from the nearest usable street (> %.0f m): access leg estimated", names[i],
-                    rep["legs"][i], PLACE_FAR_M)
+    if rep["far"]:
+        # one line for all of them (a map's notes stay short)
+        listed = [f"{names[i]} {thousands(rep['legs'][i])} m" for i in rep["far"]]
+        notes.append("Langt fra nærmeste vej i vejnettet (adgangen regnet som luftlinje): " + ", ".join(listed) + ".")
+        for i in rep["far"]:
+            log.warning("%s is %.0f m from the nearest usable street (> %.0f m): access leg estimated", names[i],
+                        rep["legs"][i], PLACE_FAR_M)
     if rep["unjoined"]:
         # typically places beyond the road file's area (stations in the neighbouring region): one line
         listed = [names[i] for i in rep["unjoined"]]
         shown = ", ".join(listed[:5]) + (f" og {len(listed) - 5} flere" if len(listed) > 5 else "")
-        notes.append(f"{len(listed)} steder ligger mere end {thousands(PLACE_MAX_SNAP_M)} m fra vejnettet (uden for dets "
-                     f"område) og når ingen ad vej: {shown}.")
+        what = "1 sted ligger" if len(listed) == 1 else f"{len(listed)} steder ligger"
+        notes.append(f"{what} mere end {thousands(PLACE_MAX_SNAP_M)} m fra vejnettet (uden for dets område) og når "
+                     f"ingen ad vej: {shown}.")
         log.warning("%d places join no street of the network (more than %.0f m away): %s", len(listed),
                     PLACE_MAX_SNAP_M, ", ".join(listed))
     return notes
@@ -68,6 +71,7 @@ def ratio_check(d_net: np.ndarray, d_straight: np.ndarray, labels: dict[str, tup
     ratio = np.where(ok, d_net / np.where(ok, d_straight, 1.0), np.nan)
     check: dict = {"plausible_median": list(PLAUSIBLE_MEDIAN), "min_straight_m": MIN_STRAIGHT_M}
     notes: list[str] = []
+    noted: set[str] = set()
     lo, hi = PLAUSIBLE_MEDIAN
     if ok.sum() >= MIN_CELLS:
         check["overall"] = _summary(ratio[ok])
@@ -78,12 +82,13 @@ def ratio_check(d_net: np.ndarray, d_straight: np.ndarray, labels: dict[str, tup
             if m.sum() < MIN_CELLS:
                 continue
             per[name] = s = _summary(ratio[m])
-            if not lo <= s["median"] <= hi:
+            if not lo <= s["median"] <= hi and name not in noted:
+                noted.add(name)
                 notes.append(f"Kontrol: vejnet ÷ luftlinje i {name} er {dk(s['median'])} (median), uden for "
                              f"{dk(lo)}–{dk(hi)}; afstandene dér er usikre.")
                 log.warning("network ÷ straight-line ratio in %s: median %.2f, outside %.2f–%.2f", name, s["median"], lo, hi)
         check[area_type] = per
-    return check, notes
+    return check, list(dict.fromkeys(notes))  # an area in two layers (kommune and planområde) is noted once
 
 
 def dominant_labels(weights) -> tuple[list[str], np.ndarray]:

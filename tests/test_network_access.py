@@ -141,3 +141,12 @@ def test_walking_paths_merge_with_the_road_centre_lines(tmp_path, monkeypatch):
         provenance = None
     assert "vejmidter og stier" in method_note(meta, G())
     assert "uden stier" in method_note(describe_method(road_only, 1.3), G())
+
+
+def test_place_notes_are_one_line_each_kind():
+    from kkr_geo.geo.network_check import place_notes
+    net = build_street_network([L((0, 0), (1000, 0))], densify_m=None, min_component_nodes=0)
+    # 200 m and 700 m from the street (far), 5 m (fine), 3 km (outside the network)
+    notes = place_notes(net, P((100, 200), (500, 700), (900, 5), (500, 3000)), ["A", "B", "C", "D"])
+    assert notes == ["Langt fra nærmeste vej i vejnettet (adgangen regnet som luftlinje): A 200 m, B 700 m.",
+                     "1 sted ligger mere end 1.500 m fra vejnettet (uden for dets område) og når ingen ad vej: D."]
