@@ -79,6 +79,14 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in [
             "Road centre lines of the 29 municipalities (type, komkode): street network and road-length weights",
             "GeoDanmark road centre lines via RIDA (Septima)", "to be confirmed: never redistribute",
             "place a GeoPackage of road centre lines (EPSG:25832) here (see data/README.md)", "real", required=False),
+    # The detour factor per kommune of the straight-line fallback (kkr_geo.layers.detour). It ships with the package
+    # (data/afstand/); kind "derived", not "table", so that its absence from a data directory makes no analysis
+    # look unavailable in `kkr-geo layers list`.
+    Dataset("omvejsfaktorer", "afstand/omvejsfaktorer_kommuner.csv",
+            "Detour factor (network ÷ straight line) per kommune: median, 90th percentile, pairs measured",
+            "kkr-geo, measured on GeoDanmark road centre lines (RIDA)", "CC BY 4.0 (derived statistic)",
+            "ships with kkr-geo (data/afstand/); regenerate with `python -m kkr_geo.layers.detour --out FILE`",
+            "derived", required=False),
     Dataset("banelinjer", "osm/banelinjer_osm.geojson", "Rail lines for map context (S-tog, Metro, Kystbanen, Lokaltog)",
             "OpenStreetMap contributors", "ODbL", "extract railway lines from an OpenStreetMap export", "real", required=False),
 ]}

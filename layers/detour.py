@@ -21,20 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from kkr_geo.layers import catalog
-from kkr_geo.layers.catalog import Dataset
 from kkr_geo.layers.datadir import PROJECT_ROOT, resolve_data_dir
 
+#: the table is declared in kkr_geo.layers.catalog
 KEY = "omvejsfaktorer"
-REL_PATH = "afstand/omvejsfaktorer_kommuner.csv"
-
-catalog.register_dataset(Dataset(
-    KEY, REL_PATH,
-    "Detour factor (network ÷ straight line) per kommune: median, 90th percentile, pairs measured",
-    "kkr-geo, measured on GeoDanmark road centre lines (RIDA)", "CC BY 4.0 (derived statistic)",
-    "ships with kkr-geo (data/afstand/); regenerate with `python -m kkr_geo.layers.detour --out FILE`",
-    # "derived", not "table": it ships with the package, so its absence from the data directory makes no
-    # analysis unavailable (`kkr-geo layers list` treats missing "table" datasets as missing inputs)
-    "derived", required=False))
+REL_PATH = catalog.DATASETS[KEY].path
 
 log = logging.getLogger("kkr_geo.layers.detour")
 
