@@ -18,9 +18,11 @@ Two distance methods, and every analysis result says which one it used in ``meta
 
 ``network``
     Shortest path on a user-supplied street network (:class:`StreetNetwork`, built from a GeoPackage
-    of edges or an OSM extract). Facilities and cell centres are snapped to the nearest network
-    node; the snap leg is added as straight-line distance. Cells or facilities farther than
-    ``max_snap_m`` from any node are *unreachable* (distance ``inf``), and nodes in disconnected
+    of edges or an OSM extract, or by :func:`kkr_geo.geo.network_build.build_street_network`).
+    Facilities and cell centres join the network at the nearest point of the nearest joinable edge
+    (:meth:`StreetNetwork.locate`, :meth:`StreetNetwork.joins`); the access leg is added once as
+    straight-line distance. Cells farther than ``max_snap_m`` (places: :data:`PLACE_MAX_SNAP_M`) from
+    every joinable edge are *unreachable* (distance ``inf``), and nodes in disconnected
     components (e.g. Bornholm's streets, which are not joined to Zealand's) cannot reach each other:
     a clinic on Bornholm is never the "nearest" clinic of a Copenhagen cell across the sea, and a
     Bornholm cell without a Bornholm clinic is reported as unreachable rather than 150 km away.
@@ -146,7 +148,8 @@ class StreetNetwork:
     ``lines`` layer or a GeoPackage of road centre lines) or :meth:`from_file`. Lines are split at
     every vertex, and vertices shared by two lines (within ``tolerance_m``) become one node, so OSM
     ways that cross at a shared node are connected; lines that merely cross without a shared vertex
-    (bridges, tunnels) are not.
+    (bridges, tunnels) are not. :func:`kkr_geo.geo.network_build.build_street_network` builds one from
+    road centre lines that are not noded (crossings, T-junctions, motorways, stranded pieces).
     """
 
     xy: np.ndarray
