@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -38,6 +39,7 @@ import shapely
 
 from kkr_geo.geo.area_weights import area_weights
 from kkr_geo.geo.coverage import TOTAL_LABEL, facility_geometries, normalise_areas
+from kkr_geo.geo.detour import is_area_factors
 from kkr_geo.geo.distance import (
     DEFAULT_DETOUR_FACTOR,
     StreetNetwork,
@@ -166,7 +168,17 @@ def two_step_fca(facilities: gpd.GeoDataFrame, capacity_column: str, grid: Popul
     if network is None:
         # Euclidean: one vectorised query of the cached facility tree against the grid's cached
         # KD-tree of populated cell centres
-        fi, ci, dist = grid_tree_pairs(fac_xy, grid, d0, detour_factor=detour_factor)
+        if is_area_factors(detour_factor):
+            # each cell's own factor: candidates within the smallest factor's radius, then exact
+            per_cell_factors: Any = detour_factor
+            f = per_cell_factors.cell_factors(grid)
+            fmin = float(f.min()) if len(f) else 1.0
+            fi, ci, dist = grid_tree_pairs(fac_xy, grid, d0, detour_factor=fmin)
+            dist = dist / fmin * f[ci]
+            keep = dist <= d0
+            fi, ci, dist = fi[keep], ci[keep], dist[keep]
+        else:
+            fi, ci, dist = grid_tree_pairs(fac_xy, grid, d0, detour_factor=detour_factor)
     else:
         fi, ci, dist = pairs_within(fac_xy, grid.cell_xy(), d0, network=network)
     w = decay_weights(dist, d0, decay, zone_weights)

@@ -33,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -44,6 +45,7 @@ from affine import Affine
 
 from kkr_geo.geo.area_weights import area_weights, cell_positions
 from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.detour import is_area_factors
 from kkr_geo.geo.distance import (
     DEFAULT_DETOUR_FACTOR,
     StreetNetwork,
@@ -53,10 +55,15 @@ from kkr_geo.geo.distance import (
 )
 from kkr_geo.geo.distance_bands import cell_distance_bands
 from kkr_geo.geo.errors import InputError
+from kkr_geo.geo.network_check import dominant_labels, place_notes, ratio_check, thousands
 from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.geo.raster import OUTSIDE_LABEL, ensure_analysis_crs, frame_column, geometry_array, mask_to_polygons
 
 ALL_FEATURES = "alle"
+#: A network catchment holding less than this share of the straight-line × 1.3 one is reported.
+SMALL_CATCHMENT_SHARE = 0.5
+
+log = logging.getLogger("kkr_geo.geo.catchment")
 
 #: Common distance presets (metres): walking to a stop, cycling to a station.
 WALK = (400, 800)
@@ -189,13 +196,28 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
         area_layers[area_type] = area_weights(grid, agdf, area_name_column, area_type=area_type)
 
     rows, area_rows, polys = [], [], []
+    net_notes: list[str] = []
+    check_cells: list = []  # (cell positions, network distance, straight distance) per group
     for key, geoms in groups.items():
         merged = shapely.union_all(geoms)
-        if network is None:
+        if network is None and is_area_factors(detour_factor):
+            band_pop, band_area, band_geoms, per_area = _area_factor_bands(merged, grid, dists, detour_factor,
+                                                                            area_layers)
+        elif network is None:
             band_pop, band_area, band_geoms, per_area = _euclidean_bands(merged, grid, dists / detour_factor, detour_factor,
                                                                           area_layers)
         else:
-            band_pop, band_area, band_geoms, per_area = _network_bands(geoms, grid, dists, network, area_layers)
+            band_pop, band_area, band_geoms, per_area = _network_bands(geoms, grid, dists, network, area_layers,
+                                                                        check_cells, merged)
+            # a network catchment far smaller than the straight-line one (× 1.3) points at a place joined
+            # to the wrong street or a gap in the network: reported, not silently mapped
+            straight_pop, *_ = _euclidean_bands(merged, grid, dists / DEFAULT_DETOUR_FACTOR, DEFAULT_DETOUR_FACTOR, {})
+            if straight_pop.sum() > 0 and band_pop.sum() < SMALL_CATCHMENT_SHARE * straight_pop.sum():
+                net_notes.append(f"Oplandet til {key} ad vejnettet ({thousands(band_pop.sum())} indb. inden for "
+                                 f"{format_distance(dists[-1])}) er under halvdelen af luftlinje × 1,3 "
+                                 f"({thousands(straight_pop.sum())}); vejnettet omkring stedet er måske ufuldstændigt.")
+                log.warning("network catchment of %s (%.0f inhabitants) is under half the straight-line one (%.0f)",
+                            key, band_pop.sum(), straight_pop.sum())
         if mode == "cumulative":
             band_pop = np.cumsum(band_pop)
             per_area = {t: np.cumsum(m, axis=0) for t, m in per_area.items()}
@@ -222,10 +244,28 @@ def corridor_catchment(features: gpd.GeoDataFrame, grid: PopulationGrid, distanc
         "distances_m": [float(d) for d in dists],
         "population_method": ("cells whose centre lies within the band" if network is None
                               else "cells whose snapped route distance is within the band"),
-        "area_method": "exact buffer polygon area" if network is None else "area of the cells reached",
+        "area_method": ("exact buffer polygon area" if network is None and not is_area_factors(detour_factor)
+                        else "area of the cells reached"),
         "features": src_name,
         "by": by,
     }
+    if network is not None:
+        pos = np.concatenate([c[0] for c in check_cells]) if check_cells else np.empty(0, np.int64)
+        dn = np.concatenate([c[1] for c in check_cells]) if check_cells else np.empty(0)
+        ds = np.concatenate([c[2] for c in check_cells]) if check_cells else np.empty(0)
+        check_labels = {}
+        for area_type, aw in area_layers.items():
+            names, lab = dominant_labels(aw)
+            check_labels[area_type] = (names, lab[pos])
+        check, notes = ratio_check(dn, ds, check_labels)
+        anchors_names, anchors_xy = [], []
+        for key, geoms in groups.items():
+            pts = [g for g in geoms if g.geom_type == "Point"]
+            anchors_names += [str(key)] * len(pts)
+            anchors_xy += [(g.x, g.y) for g in pts]
+        place = place_notes(network, np.array(anchors_xy).reshape(-1, 2), anchors_names) if anchors_xy else []
+        meta["network_check"] = check
+        meta["notes"] = place + net_notes + notes
     table.attrs.update(meta)
     return CatchmentResult(table=table, by_area=by_area, meta=meta, _polygon_rows=polys)
 
@@ -306,7 +346,8 @@ def _euclidean_bands_raster(merged, grid: PopulationGrid, radii, detour_factor, 
     return band_pop, ring_area, rings, per_area
 
 
-def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: StreetNetwork, area_layers):
+def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: StreetNetwork, area_layers,
+                   check_cells: list | None = None, merged=None):
     n = len(dists)
     maxd = float(dists[-1])
     x0, y0, x1, y1 = shapely.total_bounds(geoms)
@@ -321,8 +362,16 @@ def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: Stre
     xy = np.column_stack([wt.c + (cc + 0.5) * cs, wt.f - (rr + 0.5) * cs])
     anchors, _ = geometry_anchor_points(geoms)
     node_d = network.distances_from(anchors, limit=maxd)
-    d = network.cell_distances(node_d, xy)
+    # the window's cells among the grid's populated cells: their joins are cached on the network
+    pos = cell_positions(grid, (rr + rs.start) * grid.shape[1] + (cc + cs_.start))
+    d = network.cell_distances(node_d, grid.cell_xy(), source_xy=anchors, subset=pos)[pos]
     band = np.searchsorted(dists, d, side="left")
+    if check_cells is not None:
+        # the answer's own check: network vs straight-line distance of the cells reached
+        reached = np.isfinite(d)
+        target = merged if merged is not None else shapely.union_all(geoms)
+        straight = shapely.distance(shapely.points(xy[reached]), target)
+        check_cells.append((pos[reached], d[reached], straight))
     band_idx = np.full(vals.shape, -1, dtype=np.int64)
     ok = band < n
     band_idx[rr[ok], cc[ok]] = band[ok]
@@ -334,3 +383,43 @@ def _network_bands(geoms, grid: PopulationGrid, dists: np.ndarray, network: Stre
         band_geoms.append(g)
         band_area.append(float(polys["area_km2"].sum()) if len(polys) else 0.0)
     return band_pop, np.array(band_area), band_geoms, per_area
+
+
+def _area_factor_bands(merged, grid: PopulationGrid, dists: np.ndarray, factors, area_layers):
+    """Straight line × each cell's own area factor: the cells are grouped by factor and each group is
+    banded with its factor by the exact rule of :func:`cell_distance_bands`; the drawn bands are the
+    cells reached (a buffer per factor would overlap its neighbours')."""
+    from kkr_geo.geo.raster import cells_to_polygons
+    n = len(dists)
+    f_cell = factors.cell_factors(grid)
+    parts = shapely.get_type_id(shapely.get_parts(merged))
+    if np.isin(parts, (3, 6)).any():
+        # polygon features: the exact distance of every candidate cell (within the largest radius)
+        c = grid.cell_centres()
+        radius = float(dists[-1] / f_cell.min()) if len(f_cell) else 0.0
+        cand: np.ndarray = (np.flatnonzero(shapely.dwithin(shapely.points(c.x, c.y), merged, radius)) if len(f_cell)
+                            else np.empty(0, np.int64))
+        d = shapely.distance(shapely.points(c.x[cand], c.y[cand]), merged) * f_cell[cand]
+        band = np.searchsorted(dists, d * (1 - 1e-12), side="left")
+        ok = band < n
+        idx_all, band_all = np.asarray(cand, dtype=np.int64)[ok], band[ok]
+    else:
+        idx_parts, band_parts = [], []
+        for f in np.unique(f_cell):
+            idx, band = cell_distance_bands(merged, grid, dists / f, float(f))
+            mine = f_cell[idx] == f
+            idx_parts.append(idx[mine])
+            band_parts.append(band[mine])
+        idx_all = np.concatenate(idx_parts) if idx_parts else np.empty(0, np.int64)
+        band_all = np.concatenate(band_parts) if band_parts else np.empty(0, np.int64)
+    c = grid.cell_centres()
+    pop = c.population[idx_all]
+    band_pop = np.bincount(band_all, weights=pop, minlength=n)[:n]
+    per_area = {area_type: aw.band_sums(idx_all, band_all, pop, n) for area_type, aw in area_layers.items()}
+    geoms, areas = [], []
+    for k in range(n):
+        cells = c.index[idx_all[band_all == k]]
+        polys = cells_to_polygons(cells, grid.shape, grid.transform, crs=ANALYSIS_CRS) if len(cells) else None
+        geoms.append(shapely.union_all(polys.geometry.values) if polys is not None and len(polys) else shapely.Polygon())
+        areas.append(len(cells) * grid.cell_size ** 2 / 1e6)
+    return band_pop, np.array(areas), geoms, per_area

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from kkr_geo.geo.area_weights import area_weights
 from kkr_geo.geo.crs import ANALYSIS_CRS
+from kkr_geo.geo.detour import is_area_factors
 from kkr_geo.geo.distance import (
     DEFAULT_DETOUR_FACTOR,
     StreetNetwork,
@@ -39,6 +42,7 @@ from kkr_geo.geo.distance import (
 )
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.geometry import split_missing_geometry
+from kkr_geo.geo.network_check import dominant_labels, place_notes, ratio_check
 from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.geo.raster import OUTSIDE_LABEL, cells_to_polygons, ensure_analysis_crs
 
@@ -140,13 +144,21 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
     detour_factor = check_detour_factor(detour_factor)
     fac = facility_geometries(facilities)
     c = grid.cell_centres()
-    d = nearest_distance(grid.cell_xy(), fac.geometry.values, detour_factor=detour_factor, network=network)
+    per_cell = network is None and is_area_factors(detour_factor)
+    d = nearest_distance(grid.cell_xy(), fac.geometry.values, detour_factor=1.0 if per_cell else detour_factor,
+                         network=network)
+    if per_cell:
+        per_cell_factors: Any = detour_factor
+        d = d * per_cell_factors.cell_factors(grid)  # each cell's straight line × its own area's factor
     beyond_cells = d > threshold
     pop = c.population
 
     rows = [_row("total", TOTAL_LABEL, pop, beyond_cells, d)]
+    labels = {}
     for area_type, agdf in normalise_areas(areas).items():
         w = area_weights(grid, agdf, area_name_column, area_type=area_type)
+        if network is not None:
+            labels[area_type] = dominant_labels(w)
         names, n = w.names, len(w.names)
         fin = np.isfinite(d)
         tot = w.sums(pop)
@@ -182,6 +194,24 @@ def coverage_gaps(facilities: gpd.GeoDataFrame, grid: PopulationGrid, threshold_
         "unreachable_population": float(pop[~np.isfinite(d)].sum()),
         "population_method": "distance from each populated cell centre to the nearest facility",
     }
+    if network is not None and len(fac):
+        # the answer's own check: network ÷ straight line per area, and places far from every street
+        straight = nearest_distance(grid.cell_xy(), fac.geometry.values, detour_factor=1.0)
+        check, notes = ratio_check(d, straight, labels)
+        geoms = fac.geometry.values
+        pts = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+        names = [str(v) for v in (fac["navn"] if "navn" in fac.columns else range(len(fac)))]
+        notes = place_notes(network, shapely.get_coordinates(pts), names) + notes
+        meta["network_check"] = check
+        meta["notes"] = notes
+        # the check next to the figures: network ÷ straight line per area (median, 90th percentile)
+        med, p90 = [np.nan] * len(table), [np.nan] * len(table)
+        for i, (atype, aname) in enumerate(zip(table["area_type"], table["area_name"])):
+            s = check.get("overall") if atype == "total" else check.get(atype, {}).get(aname)
+            if s:
+                med[i], p90[i] = s["median"], s["p90"]
+        table["vejnet_luftlinje_median"] = med
+        table["vejnet_luftlinje_p90"] = p90
     if len(fac) == 0:
         meta["note"] = "no facilities: every populated cell is beyond the threshold"
     table.attrs.update(meta)

@@ -18,9 +18,11 @@ Two distance methods, and every analysis result says which one it used in ``meta
 
 ``network``
     Shortest path on a user-supplied street network (:class:`StreetNetwork`, built from a GeoPackage
-    of edges or an OSM extract). Facilities and cell centres are snapped to the nearest network
-    node; the snap leg is added as straight-line distance. Cells or facilities farther than
-    ``max_snap_m`` from any node are *unreachable* (distance ``inf``), and nodes in disconnected
+    of edges or an OSM extract, or by :func:`kkr_geo.geo.network_build.build_street_network`).
+    Facilities and cell centres join the network at the nearest point of the nearest joinable edge
+    (:meth:`StreetNetwork.locate`, :meth:`StreetNetwork.joins`); the access leg is added once as
+    straight-line distance. Cells farther than ``max_snap_m`` (places: :data:`PLACE_MAX_SNAP_M`) from
+    every joinable edge are *unreachable* (distance ``inf``), and nodes in disconnected
     components (e.g. Bornholm's streets, which are not joined to Zealand's) cannot reach each other:
     a clinic on Bornholm is never the "nearest" clinic of a Copenhagen cell across the sea, and a
     Bornholm cell without a Bornholm clinic is reported as unreachable rather than 150 km away.
@@ -33,6 +35,7 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -45,12 +48,25 @@ from kkr_geo.geo.errors import InputError
 
 #: Default detour factor for walking and cycling (see module docstring for the basis).
 DEFAULT_DETOUR_FACTOR = 1.3
-#: Default maximum snap distance from a cell centre or facility to the street network, metres.
+#: Default maximum snap distance from a cell centre to the street network, metres.
 DEFAULT_MAX_SNAP_M = 500.0
+#: A place (facility, stop, station) may lie this far from a street (a new station whose access road is not
+#: in the data yet); a place more than :data:`PLACE_FAR_M` from every street is reported.
+PLACE_MAX_SNAP_M = 1500.0
+PLACE_FAR_M = 150.0
+#: Besides the nearest segment, a point joins every segment at most this much farther away (metres):
+#: a station between two streets is reached from both, a cell centre stands for its whole 100 m cell.
+JOIN_WITHIN_M = 40.0
+#: A place (a station with entrances on both sides of the tracks, a stop on either side of the road) joins
+#: every other street whose nearest point lies at most this much farther away than the nearest street.
+PLACE_JOIN_WITHIN_M = 100.0
 
 
-def describe_method(network: StreetNetwork | None, detour_factor: float) -> dict:
+def describe_method(network: StreetNetwork | None, detour_factor) -> dict:
     """The distance part of a result's ``meta``."""
+    from kkr_geo.geo.detour import AreaDetourFactors
+    if network is None and isinstance(detour_factor, AreaDetourFactors):
+        return detour_factor.describe()
     if network is None:
         return {
             "distance_method": f"euclidean × detour factor {detour_factor:g}",
@@ -61,11 +77,20 @@ def describe_method(network: StreetNetwork | None, detour_factor: float) -> dict
         "distance_method": "network shortest path",
         "detour_factor": None,
         "network": network.source,
+        "network_paths": network.paths,
+        "network_lacks": ("footpaths, park paths and pedestrian bridges (road centre lines only): distances are upper "
+                          "estimates" if not network.paths else
+                          "paths only where OpenStreetMap has them (coverage varies); no level (bridge/tunnel) data"),
         "max_snap_m": network.max_snap_m,
     }
 
 
-def check_detour_factor(detour_factor) -> float:
+def check_detour_factor(detour_factor) -> Any:
+    """A detour factor ≥ 1 as a float, or a :class:`~kkr_geo.geo.detour.AreaDetourFactors` (one per area)
+    as it is."""
+    from kkr_geo.geo.detour import AreaDetourFactors
+    if isinstance(detour_factor, AreaDetourFactors):
+        return detour_factor
     try:
         f = float(detour_factor)
     except (TypeError, ValueError):
@@ -123,14 +148,25 @@ class StreetNetwork:
     ``lines`` layer or a GeoPackage of road centre lines) or :meth:`from_file`. Lines are split at
     every vertex, and vertices shared by two lines (within ``tolerance_m``) become one node, so OSM
     ways that cross at a shared node are connected; lines that merely cross without a shared vertex
-    (bridges, tunnels) are not.
+    (bridges, tunnels) are not. :func:`kkr_geo.geo.network_build.build_street_network` builds one from
+    road centre lines that are not noded (crossings, T-junctions, motorways, stranded pieces).
     """
 
     xy: np.ndarray
     graph: sparse.csr_matrix
     source: str = "network"
     max_snap_m: float = DEFAULT_MAX_SNAP_M
+    #: (m, 2) node pairs of the road segments places may join, and their lengths; None: every edge
+    snap_edges: np.ndarray | None = None
+    snap_lengths: np.ndarray | None = None
+    #: what was merged besides the roads (e.g. "stier fra OpenStreetMap"); None: roads only, no footpaths
+    paths: str | None = None
     _tree: cKDTree | None = field(default=None, repr=False)
+    _seg_tree: shapely.STRtree | None = field(default=None, repr=False)
+    _seg: tuple | None = field(default=None, repr=False)
+    _join_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _end_tree: cKDTree | None = field(default=None, repr=False)
+    _end_nodes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -192,7 +228,93 @@ class StreetNetwork:
             gdf = read_vector(path, layer=layer)
         return cls.from_edges(gdf, source=str(path), max_snap_m=max_snap_m, densify_m=densify_m)
 
-    # --- snapping and shortest paths -------------------------------------------------------
+    def _segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The joinable segments ``(a, b, length)``: the builder's road segments, or every edge."""
+        if self._seg is None:
+            if self.snap_edges is not None and self.snap_lengths is not None and len(self.snap_edges):
+                a, b = self.snap_edges[:, 0], self.snap_edges[:, 1]
+                w = np.asarray(self.snap_lengths, dtype=float)
+            else:
+                g = sparse.triu(self.graph, k=1).tocoo()
+                a, b, w = g.row.astype(np.int64), g.col.astype(np.int64), g.data.astype(float)
+            self._seg = (a, b, w)
+        return self._seg
+
+    @property
+    def segment_tree(self) -> shapely.STRtree:
+        if self._seg_tree is None:
+            a, b, _ = self._segments()
+            lines = shapely.linestrings(np.stack([self.xy[a], self.xy[b]], axis=1))
+            self._seg_tree = shapely.STRtree(lines)
+        return self._seg_tree
+
+    # --- joining the network and shortest paths --------------------------------------------
+
+    def locate(self, xy: np.ndarray, *, max_snap_m: float | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where each point joins the network: the nearest point of the nearest joinable segment.
+
+        Returns ``(a, b, to_a, to_b, leg)``: the segment's end nodes, the route metres from the foot
+        point to each end along the segment, and the straight access leg from the point to the
+        foot. Points farther than ``max_snap_m`` (default: the network's) from every joinable
+        segment get ``a = b = -1``, ``leg = inf``."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        n = len(xy)
+        a_out, b_out = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        ta, tb, leg = np.full(n, np.inf), np.full(n, np.inf), np.full(n, np.inf)
+        sa, sb, sw = self._segments()
+        if n == 0 or len(sa) == 0:
+            return a_out, b_out, ta, tb, leg
+        limit = self.max_snap_m if max_snap_m is None else max_snap_m
+        # the nearest end node of a joinable segment bounds the nearest segment's distance: a tight
+        # search radius per point makes the tree query several times faster than a fixed limit
+        if self._end_tree is None:
+            is_end = np.zeros(self.n_nodes, bool)
+            is_end[sa] = True
+            is_end[sb] = True
+            self._end_nodes = np.flatnonzero(is_end)
+            self._end_tree = cKDTree(self.xy[self._end_nodes])
+        bound, _ = self._end_tree.query(xy, k=1)
+        bound = np.minimum(bound * (1 + 1e-9) + 1e-6, limit)
+        pi, si = _nearest_within(self.segment_tree, xy, bound)
+        a_out[pi], b_out[pi], ta[pi], tb[pi], leg[pi] = self._foot(xy[pi], si)
+        return a_out, b_out, ta, tb, leg
+
+    def _foot(self, pts: np.ndarray, si: np.ndarray):
+        sa, sb, sw = self._segments()
+        p0, p1 = self.xy[sa[si]], self.xy[sb[si]]
+        seg = p1 - p0
+        L2 = np.einsum("ij,ij->i", seg, seg)
+        t = np.clip(np.einsum("ij,ij->i", pts - p0, seg) / np.where(L2 > 0, L2, 1.0), 0.0, 1.0)
+        foot = p0 + seg * t[:, None]
+        return sa[si], sb[si], t * sw[si], (1.0 - t) * sw[si], np.hypot(*(pts - foot).T)
+
+    def joins(self, xy: np.ndarray, *, max_snap_m: float | None = None, within_m: float | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every way a point joins the network: the nearest joinable segment (:meth:`locate`) and each
+        other joinable segment whose nearest point lies at most ``within_m`` (default
+        :data:`JOIN_WITHIN_M`) farther away. A station between two streets, or a cell whose
+        centre lies between a back street and a railway, is reached from both sides.
+
+        Returns ``(point, a, b, to_a, to_b, leg)``, one row per join, sorted by point."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        within = JOIN_WITHIN_M if within_m is None else within_m
+        a, b, ta, tb, leg = self.locate(xy, max_snap_m=max_snap_m)
+        ok = np.flatnonzero(a >= 0)
+        if within <= 0 or len(ok) == 0:
+            return ok, a[ok], b[ok], ta[ok], tb[ok], leg[ok]
+        pi, si = self.segment_tree.query(shapely.points(xy[ok]), predicate="dwithin", distance=leg[ok] + within)
+        pts = ok[pi]
+        ja, jb, jta, jtb, jleg = self._foot(xy[pts], si)
+        # other streets only: a perpendicular foot inside the segment (a neighbouring piece of the nearest
+        # street has its foot at a clipped end, and a diagonal leg to it would cut the corner)
+        primary = ((ja == a[pts]) & (jb == b[pts])) | ((ja == b[pts]) & (jb == a[pts]))
+        keep = (jleg <= leg[pts] + within) & (jta > 1e-9) & (jtb > 1e-9) & ~primary
+        p_all = np.concatenate([ok, pts[keep]])
+        order = np.argsort(p_all, kind="stable")
+        return (p_all[order], np.concatenate([a[ok], ja[keep]])[order], np.concatenate([b[ok], jb[keep]])[order],
+                np.concatenate([ta[ok], jta[keep]])[order], np.concatenate([tb[ok], jtb[keep]])[order],
+                np.concatenate([leg[ok], jleg[keep]])[order])
 
     def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node and snap distance for each point; node -1 and distance inf beyond ``max_snap_m``."""
@@ -205,56 +327,191 @@ class StreetNetwork:
         return i, d
 
     def distances_from(self, source_xy: np.ndarray, limit: float = np.inf) -> np.ndarray:
-        """Network distance from the nearest of ``source_xy`` to every node (multi-source Dijkstra,
-        the snap leg of each source included). ``inf`` = not reachable within ``limit``."""
-        nodes, snap_d = self.snap(source_xy)
-        ok = nodes >= 0
-        if not ok.any():
+        """Network distance from the nearest of ``source_xy`` to every node (multi-source Dijkstra).
+        Each source joins the network where :meth:`joins` says (places may lie up to
+        :data:`PLACE_MAX_SNAP_M` from a street, see :meth:`place_joins`); its access leg and the metres
+        along the joined segment to the segment's two ends are the start offsets. ``inf`` = not
+        reachable within ``limit``."""
+        _, a, b, ta, tb, leg = self.place_joins(source_xy)
+        if len(a) == 0:
             return np.full(self.n_nodes, np.inf)
         start = np.full(self.n_nodes, np.inf)
-        np.minimum.at(start, nodes[ok], snap_d[ok])
+        np.minimum.at(start, a, leg + ta)
+        np.minimum.at(start, b, leg + tb)
         return self._multi_source(start, limit)
+
+    def place_joins(self, xy: np.ndarray):
+        """:meth:`joins` for places (facilities, stops): up to :data:`PLACE_MAX_SNAP_M` from a street."""
+        return self.cached_joins(xy, max_snap_m=max(self.max_snap_m, PLACE_MAX_SNAP_M), within_m=PLACE_JOIN_WITHIN_M)
 
     def _multi_source(self, start: np.ndarray, limit: float) -> np.ndarray:
         # A virtual super-source joined to each start node by its start offset.
         n = self.n_nodes
         src = np.flatnonzero(np.isfinite(start))
         w = start[src] + 1e-9  # explicit zeros would be dropped by some sparse operations
-        extra = sparse.csr_matrix((w, (np.zeros(len(src), dtype=np.int64), src)), shape=(1, n + 1))
-        g = sparse.vstack([sparse.hstack([self.graph, sparse.csr_matrix((n, 1))]), extra]).tocsr()
+        g = _with_virtual_rows(self.graph, np.zeros(len(src), dtype=np.int64), src, w, 1)
         d = csgraph.dijkstra(g, directed=True, indices=n, limit=limit)
-        return d[:n]
+        return d[:n] - 1e-9
 
-    def cell_distances(self, node_dist: np.ndarray, cell_xy: np.ndarray) -> np.ndarray:
-        """Distance of each cell centre, given node distances: snap leg + node distance."""
-        nodes, snap_d = self.snap(cell_xy)
-        out = np.full(len(nodes), np.inf)
-        ok = nodes >= 0
-        out[ok] = node_dist[nodes[ok]] + snap_d[ok]
+    def cached_joins(self, xy: np.ndarray, *, max_snap_m: float | None = None, within_m: float | None = None):
+        """:meth:`joins` of a point set, remembered by the content hash of its coordinates (a grid's
+        populated cell centres are joined once per network, not once per query; 8 sets are kept)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        key = (coordinates_key(xy), max_snap_m, within_m)
+        hit = self._join_cache.get(key)
+        if hit is None:
+            hit = self.joins(xy, max_snap_m=max_snap_m, within_m=within_m)
+            self._join_cache[key] = hit
+            while len(self._join_cache) > 8:
+                self._join_cache.popitem(last=False)
+        else:
+            self._join_cache.move_to_end(key)
+        return hit
+
+    def cell_distances(self, node_dist: np.ndarray, cell_xy: np.ndarray, source_xy: np.ndarray | None = None,
+                       subset: np.ndarray | None = None) -> np.ndarray:
+        """Distance of each point (cell centre), given the node distances from :meth:`distances_from`:
+        the point joins the network where :meth:`joins` says; distance = the best join's access leg
+        (counted once) + metres along its segment to the better end + that end's node distance.
+        With ``source_xy`` (the sources of ``node_dist``), a point and a source on the same segment
+        also reach each other directly along it. The joins of ``cell_xy`` are cached
+        (:meth:`cached_joins`); ``subset`` (positions) limits the answer to those points."""
+        cell_xy = np.asarray(cell_xy, dtype=float).reshape(-1, 2)
+        pi, a, b, ta, tb, leg = self.cached_joins(cell_xy)
+        out = np.full(len(cell_xy), np.inf)
+        if subset is not None:
+            # only the points of ``subset`` (positions): the others stay inf
+            wanted = np.zeros(len(cell_xy), bool)
+            wanted[subset] = True
+            rows = wanted[pi]
+            pi, a, b, ta, tb, leg = pi[rows], a[rows], b[rows], ta[rows], tb[rows], leg[rows]
+        if len(pi) == 0:
+            return out
+        np.minimum.at(out, pi, np.minimum(node_dist[a] + ta, node_dist[b] + tb) + leg)
+        if source_xy is not None:
+            _, sa, sb, sta, stb, sleg = self.place_joins(source_xy)
+            if len(sa):
+                same = _same_segment(a, b, ta, tb, leg, sa, sb, sta, stb, sleg, per_source=True)
+                if same is not None:
+                    np.minimum.at(out, pi[same[1]], same[2])
         return out
 
     def pairs_within(self, fac_xy: np.ndarray, cell_xy: np.ndarray, limit: float, chunk: int = 64
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All (facility, cell, distance) triples with network distance ≤ ``limit``."""
-        f_nodes, f_snap = self.snap(fac_xy)
-        c_nodes, c_snap = self.snap(cell_xy)
-        # cells grouped by node
-        c_ok = np.flatnonzero(c_nodes >= 0)
-        order = c_ok[np.argsort(c_nodes[c_ok], kind="stable")]
-        sorted_nodes = c_nodes[order]
+        """All (facility, cell, distance) triples with network distance ≤ ``limit`` (both ends join
+        the network as in :meth:`distances_from` and :meth:`cell_distances`)."""
+        fac_xy = np.asarray(fac_xy, dtype=float).reshape(-1, 2)
+        cell_xy = np.asarray(cell_xy, dtype=float).reshape(-1, 2)
+        fp, fa, fb, fta, ftb, fleg = self.place_joins(fac_xy)
+        cp, ca, cb, cta, ctb, cleg = self.cached_joins(cell_xy)
+        n = self.n_nodes
+        facs = np.unique(fp)
+        # the cells' joins indexed by end node: every (facility, node) reached expands to the joins at that node
+        n_j = len(cp)
+        ends = np.concatenate([ca, cb])
+        along = np.concatenate([cta, ctb])
+        jrow = np.concatenate([np.arange(n_j), np.arange(n_j)])
+        order = np.argsort(ends, kind="stable")
+        ends, along, jrow = ends[order], along[order], jrow[order]
+        end_nodes = ends[np.r_[True, ends[1:] != ends[:-1]]] if len(ends) else ends
         fi_all, ci_all, d_all = [], [], []
-        valid = np.flatnonzero(f_nodes >= 0)
-        for s in range(0, len(valid), chunk):
-            fs = valid[s:s + chunk]
-            d = csgraph.dijkstra(self.graph, directed=False, indices=f_nodes[fs], limit=limit)
-            d = d[:, sorted_nodes] + f_snap[fs][:, None] + c_snap[order][None, :]
-            r, c = np.nonzero(d <= limit)
-            fi_all.append(fs[r])
-            ci_all.append(order[c])
-            d_all.append(d[r, c])
+        for s in range(0, len(facs), chunk):
+            fs = facs[s:s + chunk]
+            k = len(fs)
+            pos = np.searchsorted(fs, fp)
+            rows_m = (pos < k) & (fs[np.minimum(pos, k - 1)] == fp)
+            r = pos[rows_m]
+            # one virtual node per facility, joined to the two ends of each of its joined segments
+            rows = np.concatenate([r, r])
+            cols = np.concatenate([fa[rows_m], fb[rows_m]])
+            w = np.concatenate([fleg[rows_m] + fta[rows_m], fleg[rows_m] + ftb[rows_m]]) + 1e-9
+            g = _with_virtual_rows(self.graph, rows, cols, w, k)
+            d = csgraph.dijkstra(g, directed=True, indices=np.arange(n, n + k), limit=limit)[:, :n] - 1e-9
+            d = d[:, end_nodes]  # only nodes that some cell joins matter
+            fr, ui = np.nonzero(np.isfinite(d))
+            dv, nd = d[fr, ui], end_nodes[ui]
+            lo = np.searchsorted(ends, nd, side="left")
+            cnt = np.searchsorted(ends, nd, side="right") - lo
+            total = int(cnt.sum())
+            at = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+            f_loc = np.repeat(fr, cnt)
+            j = jrow[at]
+            dist = np.repeat(dv, cnt) + along[at] + cleg[j]
+            same = _same_segment(ca, cb, cta, ctb, cleg, fa[rows_m], fb[rows_m], fta[rows_m], ftb[rows_m],
+                                 fleg[rows_m], per_source=True)
+            if same is not None:
+                sj, si, sv = same
+                f_loc, j, dist = np.concatenate([f_loc, r[sj]]), np.concatenate([j, si]), np.concatenate([dist, sv])
+            ok = dist <= limit
+            f_loc, cell, dist = f_loc[ok], cp[j[ok]], dist[ok]
+            # the shortest per (facility, cell)
+            o = np.lexsort((dist, cell, f_loc))
+            f_loc, cell, dist = f_loc[o], cell[o], dist[o]
+            first = np.r_[True, (f_loc[1:] != f_loc[:-1]) | (cell[1:] != cell[:-1])] if len(o) else np.zeros(0, bool)
+            fi_all.append(fs[f_loc[first]])
+            ci_all.append(cell[first])
+            d_all.append(dist[first])
         if not fi_all:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
         return np.concatenate(fi_all), np.concatenate(ci_all), np.concatenate(d_all)
+
+
+def place_access(network: StreetNetwork, xy: np.ndarray) -> dict:
+    """How places join the network: ``legs`` (the straight leg to the nearest joinable street, inf if
+    none within :data:`PLACE_MAX_SNAP_M`), ``far`` (positions of places more than :data:`PLACE_FAR_M`
+    from every street: their access is an estimate) and ``unjoined`` (positions of places that join
+    nothing and reach nobody)."""
+    _, _, _, _, leg = network.locate(xy, max_snap_m=max(network.max_snap_m, PLACE_MAX_SNAP_M))
+    return {"legs": leg, "far": [int(i) for i in np.flatnonzero(np.isfinite(leg) & (leg > PLACE_FAR_M))],
+            "unjoined": [int(i) for i in np.flatnonzero(~np.isfinite(leg))]}
+
+
+def _nearest_within(tree: shapely.STRtree, xy: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(point, geometry)`` of the nearest geometry of ``tree`` within each point's own ``bound`` (points
+    with none are left out): the nearest geometries are found among those within ``bound`` with one
+    ``dwithin`` query (tight per-point radii), then the nearest per point is kept."""
+    pts = shapely.points(xy)
+    pi, gi = tree.query(pts, predicate="dwithin", distance=bound)
+    if len(pi) == 0:
+        return pi, gi
+    d = shapely.distance(pts[pi], tree.geometries[gi])
+    order = np.lexsort((gi, d, pi))  # nearest first; ties by geometry number, as STRtree.query_nearest
+    pi, gi = pi[order], gi[order]
+    first = np.r_[True, pi[1:] != pi[:-1]]
+    return pi[first], gi[first]
+
+
+def _with_virtual_rows(graph: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray, w: np.ndarray, k: int
+                       ) -> sparse.csr_matrix:
+    """``graph`` with ``k`` virtual nodes appended (numbered n, n+1, ...): virtual node ``rows[i]``
+    has a directed edge to node ``cols[i]`` of length ``w[i]`` (the shortest of duplicates is kept);
+    nothing leads into them. Built from the CSR arrays directly (no sparse stacking of the whole graph)."""
+    n = graph.shape[0]
+    order = np.lexsort((w, cols, rows))
+    rows, cols, w = rows[order], cols[order], w[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])] if len(rows) else np.zeros(0, bool)
+    rows, cols, w = rows[first], cols[first], w[first]
+    counts = np.bincount(rows, minlength=k)
+    indptr = np.concatenate([graph.indptr, graph.indptr[-1] + np.cumsum(counts)])
+    return sparse.csr_matrix((np.concatenate([graph.data, w]), np.concatenate([graph.indices, cols]).astype(graph.indices.dtype),
+                              indptr), shape=(n + k, n + k))
+
+
+def _same_segment(a, b, ta, tb, leg, sa, sb, sta, stb, sleg, per_source: bool = True):
+    """Point joins and source joins on the same segment (same end nodes, either direction) reach each
+    other directly along it: leg + |position difference| + source leg. Returns ``(source join, point
+    join, distance)`` arrays, or None when no segment is shared."""
+    import pandas as pd
+    pts = pd.DataFrame({"lo": np.minimum(a, b), "hi": np.maximum(a, b),
+                        "pos": np.where(a <= b, ta, tb),  # metres from the lower-numbered end
+                        "leg": leg, "i": np.arange(len(a))})
+    src = pd.DataFrame({"lo": np.minimum(sa, sb), "hi": np.maximum(sa, sb), "spos": np.where(sa <= sb, sta, stb),
+                        "sleg": sleg, "j": np.arange(len(sa))})
+    m = pts.merge(src, on=["lo", "hi"])
+    if len(m) == 0:
+        return None
+    v = (m["leg"] + (m["pos"] - m["spos"]).abs() + m["sleg"]).to_numpy()
+    return m["j"].to_numpy(), m["i"].to_numpy(), v
 
 
 def _min_duplicates(rows, cols, w, n) -> sparse.csr_matrix:
@@ -284,7 +541,7 @@ def nearest_distance(points_xy: np.ndarray, targets, *, detour_factor: float = D
     if network is not None:
         anchors, _ = geometry_anchor_points(geoms)
         node_d = network.distances_from(anchors)
-        return network.cell_distances(node_d, points_xy)
+        return network.cell_distances(node_d, points_xy, source_xy=anchors)
     if (shapely.get_type_id(geoms) == 0).all():
         # sliding-midpoint tree (same nearest distances, faster queries for clustered facilities),
         # built once per facility set and reused

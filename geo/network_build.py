@@ -5,22 +5,25 @@ end 0.3 m short of the main road, or on the main road between two of its vertice
 without a shared vertex). A graph that only joins identical vertices then falls apart into thousands
 of pieces, and a walk from a side street to the corner shop becomes "unreachable". This builder:
 
-1. cuts lines into pieces of at most ``densify_m`` metres (points snap to the street beside them);
-2. merges vertices closer than ``tolerance_m`` (grid rounding on one integer key: fast);
-3. joins every *dangling* end (a node with one edge) to the nearest road segment within
-   ``join_dangles_m`` that is not its own: the end is linked to both ends of that segment with the
-   exact length via the foot point (snap gap + distance along the segment), which is the same as
-   splitting the segment at the foot point for every shortest path from or through the end.
-
-4. drops pieces of fewer than ``min_component_nodes`` nodes (data gaps, not real islands).
-
-Bridges and tunnels: lines that cross without a shared vertex stay unconnected, unless one ends
-within ``join_dangles_m`` of the other.
+1. cuts lines into pieces of at most ``densify_m`` metres;
+2. inserts a shared vertex where two lines cross without one (an at-grade junction: in the region's
+   road centre lines 15,145 pairs of roads, most of them ordinary four-way junctions), unless one of
+   them is flagged ``grade_separated`` (motorways and trunk roads: bridges and tunnels);
+3. merges vertices closer than ``tolerance_m`` (grid rounding on one integer key: fast);
+4. joins every *dangling* end (a node with one edge) to the nearest road segment within
+   ``join_dangles_m`` that is not its own: that segment is split at the foot point (a new node) and
+   the end is linked to it by the gap, so routes and places on the segment see the junction where
+   it is;
+5. drops pieces of fewer than ``min_component_nodes`` nodes (data gaps, not real islands), and records
+   which segments places and cell centres may join: not the ``snappable=False`` lines (motorways),
+   not pieces of fewer than ``min_join_component_nodes`` nodes (a private estate whose junctions are
+   missing strands nobody).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
@@ -30,17 +33,43 @@ from kkr_geo.geo.distance import DEFAULT_MAX_SNAP_M, StreetNetwork, network_vert
 DEFAULT_JOIN_DANGLES_M = 3.0
 #: Network pieces with fewer nodes than this (≈ 2.5 km of road at 50 m densification) are dropped.
 DEFAULT_MIN_COMPONENT_NODES = 50
+#: Places and cell centres join only pieces of at least this many nodes (≈ 100 km of road at 50 m): a
+#: private estate whose junctions are missing from the data stays in the graph but strands nobody.
+DEFAULT_MIN_JOIN_COMPONENT_NODES = 2000
 
 
 def build_street_network(geoms, *, source: str = "network", densify_m: float | None = 50.0, tolerance_m: float = 0.5,
-                         join_dangles_m: float = DEFAULT_JOIN_DANGLES_M, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                         min_component_nodes: int = DEFAULT_MIN_COMPONENT_NODES) -> StreetNetwork:
+                         join_dangles_m=DEFAULT_JOIN_DANGLES_M, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+                         min_component_nodes: int = DEFAULT_MIN_COMPONENT_NODES, node_crossings: bool = True,
+                         grade_separated=None, snappable=None,
+                         min_join_component_nodes: int = DEFAULT_MIN_JOIN_COMPONENT_NODES) -> StreetNetwork:
     """A StreetNetwork from line geometries in EPSG:25832 (see the module docstring).
 
     Pieces of fewer than ``min_component_nodes`` nodes (a private road whose junction is missing
     from the data) are dropped, so that homes beside them snap to the connected network instead
-    of being reported unreachable; 0 keeps everything."""
+    of being reported unreachable; 0 keeps everything.
+
+    ``node_crossings``: two lines that cross without a shared vertex get one (an at-grade
+    crossing), unless one of them is flagged in ``grade_separated`` (one boolean per geometry:
+    e.g. motorways and trunk roads, whose crossings are bridges or tunnels). ``snappable`` (one
+    boolean per geometry, default all): the lines that places and cell centres may join (a home
+    beside a motorway joins the street behind it, not the motorway); the others are still routed
+    along. ``join_dangles_m`` may be one tolerance or one per geometry (a path layer from another
+    source than the roads ends a few metres off their centre lines). Pieces of fewer than
+    ``min_join_component_nodes`` nodes are not joinable either, unless the whole network is smaller
+    than that (a town's toy network)."""
+    geoms = np.asarray(getattr(geoms, "values", geoms), dtype=object)
+    n_geoms = len(geoms)
+    grade = _flags(grade_separated, n_geoms, False, "grade_separated")
+    snap_ok = _flags(snappable, n_geoms, True, "snappable")
+    join_tol = np.nan_to_num(np.broadcast_to(np.asarray(0.0 if join_dangles_m is None else join_dangles_m, dtype=float),
+                                             (n_geoms,)).copy())
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n_geoms else np.zeros(0, bool)
+    geoms, grade, snap_ok, join_tol = geoms[usable], grade[usable], snap_ok[usable], join_tol[usable]
     coords, line_idx = network_vertices(geoms, source=source, densify_m=densify_m)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    if node_crossings and len(parts) > 1:
+        coords, line_idx = _insert_crossings(parts, ~grade[part_of], coords, line_idx)
     # one int64 key per rounded vertex (x and y in tolerance units, well below 2^31 for Denmark)
     kx = np.round(coords[:, 0] / tolerance_m).astype(np.int64)
     ky = np.round(coords[:, 1] / tolerance_m).astype(np.int64)
@@ -51,12 +80,15 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     same = line_idx[1:] == line_idx[:-1]
     a, b = node[:-1][same], node[1:][same]
     w = np.hypot(*(coords[1:][same] - coords[:-1][same]).T)
+    seg_snap = snap_ok[part_of[line_idx[1:][same]]]
+    seg_tol = join_tol[part_of[line_idx[1:][same]]]
     keep = a != b
-    a, b, w = a[keep], b[keep], w[keep]
+    a, b, w, seg_snap, seg_tol = a[keep], b[keep], w[keep], seg_snap[keep], seg_tol[keep]
+    if len(a) and seg_tol.max() > 0:
+        xy, a, b, w, seg_snap = _join_dangles(xy, a, b, w, seg_snap, seg_tol)
     n = len(xy)
-    if join_dangles_m and join_dangles_m > 0 and len(a):
-        ja, jb, jw = _join_dangles(xy, a, b, w, join_dangles_m)
-        a, b, w = np.concatenate([a, ja]), np.concatenate([b, jb]), np.concatenate([w, jw])
+    # the road segments places may join: (a, b, length)
+    sa, sb, sw = a[seg_snap], b[seg_snap], w[seg_snap]
     g = _min_duplicate_edges(np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([w, w]), n)
     if min_component_nodes and min_component_nodes > 1:
         from scipy.sparse import csgraph
@@ -67,7 +99,72 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
             idx = np.flatnonzero(keep_nodes)
             g = g[idx][:, idx].tocsr()
             xy = xy[idx]
-    return StreetNetwork(xy=xy, graph=g, source=source, max_snap_m=max_snap_m)
+            new = np.full(n, -1)
+            new[idx] = np.arange(len(idx))
+            kept = keep_nodes[sa] & keep_nodes[sb]
+            sa, sb, sw = new[sa[kept]], new[sb[kept]], sw[kept]
+    if min_join_component_nodes and len(sa):
+        from scipy.sparse import csgraph
+        _, lab = csgraph.connected_components(g, directed=False)
+        size = np.bincount(lab)
+        if size.max() >= min_join_component_nodes:
+            big = size[lab[sa]] >= min_join_component_nodes
+            sa, sb, sw = sa[big], sb[big], sw[big]
+    return StreetNetwork(xy=xy, graph=g, source=source, max_snap_m=max_snap_m,
+                         snap_edges=np.column_stack([sa, sb]).astype(np.int64), snap_lengths=sw.astype(float))
+
+
+def _flags(values, n: int, default: bool, what: str) -> np.ndarray:
+    if values is None:
+        return np.full(n, default)
+    arr = np.asarray(getattr(values, "values", values), dtype=bool).ravel()
+    if len(arr) != n:
+        raise ValueError(f"{what}: {len(arr)} flags for {n} geometries")
+    return arr
+
+
+def crossing_points(parts, nodable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points where two single-part lines cross without a shared vertex (both ``nodable``):
+    ``(points xy, first line, second line)``, one row per crossing point."""
+    tree = shapely.STRtree(parts)
+    # bounding boxes first, then the cheap intersects test, then crosses on the few left (several times
+    # faster than the tree's own "crosses" predicate on long lines)
+    left, right = tree.query(parts)
+    m = (left < right) & nodable[left] & nodable[right]
+    left, right = left[m], right[m]
+    m = shapely.intersects(parts[left], parts[right])
+    left, right = left[m], right[m]
+    m = shapely.crosses(parts[left], parts[right])
+    left, right = left[m], right[m]
+    if len(left) == 0:
+        return np.empty((0, 2)), np.empty(0, np.int64), np.empty(0, np.int64)
+    inter = shapely.intersection(parts[left], parts[right])
+    pts, owner = shapely.get_parts(inter, return_index=True)
+    is_point = shapely.get_type_id(pts) == 0
+    pts, owner = pts[is_point], owner[is_point]
+    return shapely.get_coordinates(pts), left[owner], right[owner]
+
+
+def _insert_crossings(parts, nodable, coords, line_idx):
+    """The densified vertices with every crossing point inserted, in order, into both lines."""
+    pxy, pl, pr = crossing_points(parts, nodable)
+    if len(pxy) == 0:
+        return coords, line_idx
+    # position of every vertex along its line (densification keeps the original vertices, so this is
+    # the distance along the original line) and of every crossing point along each of its two lines
+    step = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
+    start = np.r_[True, line_idx[1:] != line_idx[:-1]]
+    step[start] = 0.0
+    cum = np.cumsum(step)
+    s = cum - np.maximum.accumulate(np.where(start, cum, 0.0))
+    pts = shapely.points(pxy)
+    s_l = shapely.line_locate_point(parts[pl], pts)
+    s_r = shapely.line_locate_point(parts[pr], pts)
+    all_xy = np.vstack([coords, pxy, pxy])
+    all_line = np.concatenate([line_idx, pl, pr])
+    all_s = np.concatenate([s, s_l, s_r])
+    order = np.lexsort((all_s, all_line))
+    return all_xy[order], all_line[order]
 
 
 def _min_duplicate_edges(rows, cols, w, n) -> sparse.csr_matrix:
@@ -82,17 +179,25 @@ def _min_duplicate_edges(rows, cols, w, n) -> sparse.csr_matrix:
     return sparse.csr_matrix((wmin, (r, c)), shape=(n, n))
 
 
-def _join_dangles(xy, a, b, w, tol):
-    """Extra edges linking each dangling node to the ends of the nearest foreign segment within ``tol``."""
+def _join_dangles(xy, a, b, w, seg_snap, seg_tol):
+    """Join each dangling node (one edge) to the nearest foreign segment within the tolerance of the
+    dangle's own segment (``seg_tol``, one per segment): the segment is
+    split at the foot point (a new node, unless the foot is one of its ends) and the dangle is linked to
+    the foot by the gap. Returns the new ``(xy, a, b, w, seg_snap)``; the links are not joinable."""
     n = len(xy)
     deg = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    dangles = np.flatnonzero(deg == 1)
+    node_tol = np.zeros(n)
+    np.maximum.at(node_tol, a, seg_tol)
+    np.maximum.at(node_tol, b, seg_tol)
+    dangles = np.flatnonzero((deg == 1) & (node_tol > 0))
+    unchanged = (xy, a, b, w, seg_snap)
     if len(dangles) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        return unchanged
     # candidate segments by midpoint: a segment within tol of a point has its midpoint within tol + half its length
     mid = (xy[a] + xy[b]) / 2
     half = w.max() / 2
-    m = cKDTree(xy[dangles]).sparse_distance_matrix(cKDTree(mid), tol + half, output_type="ndarray")
+    m = cKDTree(xy[dangles]).sparse_distance_matrix(cKDTree(mid), node_tol[dangles].max() + half,
+                                                     output_type="ndarray")
     di, si = dangles[m["i"]], m["j"].astype(np.int64)
     own = (a[si] == di) | (b[si] == di)
     di, si = di[~own], si[~own]
@@ -102,10 +207,10 @@ def _join_dangles(xy, a, b, w, tol):
     t = np.clip(np.einsum("ij,ij->i", p - p0, seg) / np.where(L2 > 0, L2, 1), 0, 1)
     foot = p0 + seg * t[:, None]
     gap = np.hypot(*(p - foot).T)
-    ok = gap <= tol
+    ok = gap <= node_tol[di]
     di, si, t, gap = di[ok], si[ok], t[ok], gap[ok]
     if len(di) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        return unchanged
     # nearest segment per dangle
     order = np.lexsort((gap, di))
     di, si, t, gap = di[order], si[order], t[order], gap[order]
@@ -113,11 +218,43 @@ def _join_dangles(xy, a, b, w, tol):
     firsts[1:] = di[1:] != di[:-1]
     di, si, t, gap = di[firsts], si[firsts], t[firsts], gap[firsts]
     L = w[si]
-    ja = np.concatenate([di, di])
-    jb = np.concatenate([a[si], b[si]])
-    jw = np.concatenate([gap + t * L, gap + (1 - t) * L])
-    keep = ja != jb
-    return ja[keep], jb[keep], np.maximum(jw[keep], 1e-6)
+    # feet at a segment end (within 1 cm) need no new node
+    at_a, at_b = t * L <= 0.01, (1 - t) * L <= 0.01
+    end = at_a | at_b
+    link_a = [di[end]]
+    link_b = [np.where(at_a[end], a[si[end]], b[si[end]])]
+    link_w = [gap[end]]
+    inner = ~end
+    if inner.any():
+        di_i, si_i, t_i, gap_i = di[inner], si[inner], t[inner], gap[inner]
+        # one new node per distinct (segment, position); split each segment along its sorted feet
+        key = np.round(t_i * L[inner] * 100).astype(np.int64)  # centimetres along the segment
+        uniq, inv = np.unique(np.column_stack([si_i, key]), axis=0, return_inverse=True)
+        inv = inv.ravel()
+        useg, upos = uniq[:, 0], uniq[:, 1] / 100.0  # sorted by segment, then position
+        new_nodes = n + np.arange(len(uniq))
+        p0, p1 = xy[a[useg]], xy[b[useg]]
+        frac = upos / w[useg]
+        xy = np.vstack([xy, p0 + (p1 - p0) * frac[:, None]])
+        first = np.r_[True, useg[1:] != useg[:-1]]
+        last = np.r_[useg[1:] != useg[:-1], True]
+        prev_node = np.where(first, a[useg], np.r_[-1, new_nodes[:-1]])
+        prev_pos = np.where(first, 0.0, np.r_[0.0, upos[:-1]])
+        ca = np.concatenate([prev_node, new_nodes[last]])
+        cb = np.concatenate([new_nodes, b[useg[last]]])
+        cw = np.concatenate([upos - prev_pos, w[useg[last]] - upos[last]])
+        csnap = np.concatenate([seg_snap[useg], seg_snap[useg[last]]])
+        drop = np.zeros(len(a), bool)
+        drop[useg] = True
+        a, b, w, seg_snap = (np.concatenate([a[~drop], ca]), np.concatenate([b[~drop], cb]),
+                             np.concatenate([w[~drop], np.maximum(cw, 1e-6)]), np.concatenate([seg_snap[~drop], csnap]))
+        link_a.append(di_i)
+        link_b.append(new_nodes[inv])
+        link_w.append(gap_i)
+    la, lb, lw = np.concatenate(link_a), np.concatenate(link_b), np.maximum(np.concatenate(link_w), 1e-6)
+    keep = la != lb
+    return (xy, np.concatenate([a, la[keep]]), np.concatenate([b, lb[keep]]), np.concatenate([w, lw[keep]]),
+            np.concatenate([seg_snap, np.zeros(int(keep.sum()), bool)]))
 
 
 def components_summary(network: StreetNetwork) -> dict:

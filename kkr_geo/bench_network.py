@@ -1,7 +1,7 @@
 """Benchmark and report of network distance and the dasymetric population surface on the region's data.
 
     python -m kkr_geo.bench_network              # timings, networkx comparison, old vs new BRT figures
-    python -m kkr_geo.bench_network --detour     # also the measured detour factor per kommune (~10-30 s)
+    python -m kkr_geo.bench_network --detour     # also the measured detour factors per kommune (~10-30 s)
 
 Needs the development data (road centre lines ``vejnet/…gpkg``; found like the CLI does). Prints:
 
@@ -176,6 +176,11 @@ def main(argv=None) -> int:
         print(det.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         fin = det["detour_median"].dropna()
         print(f"median over kommuner {fin.median():.2f}; range {fin.min():.2f}–{fin.max():.2f}")
+        from kkr_geo.layers.detour import measure
+        fac, t_fac = _t(lambda: measure(dd))
+        print(f"\nDetour factor of the straight-line fallback (cells to the nearest station, as coverage measures them; "
+              f"`python -m kkr_geo.layers.detour` writes it), {t_fac:.1f} s:")
+        print(fac.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     return 0
 
 

@@ -54,7 +54,11 @@ def _detour_note(meta: dict) -> str:
 def method_note(meta: dict, grid) -> str:
     """How distance and population were measured, in Danish, for the map's note."""
     if meta.get("network"):
-        dist = "gang-/cykelafstand ad vejnettet (vejmidter)"
+        dist = "gang-/cykelafstand ad vejnettet (vejmidter{})".format(
+            " og stier" if meta.get("network_paths") else "; uden stier, så afstande er øvre skøn")
+    elif meta.get("detour_factors"):
+        dist = "luftlinje × omvejsfaktor pr. kommune (median {}; målt på vejnettet)".format(
+            f"{float(meta['detour_factor']):.2f}".replace(".", ","))
     else:
         dist = "luftlinje × omvejsfaktor {} (intet vejnet)".format(_detour_note(meta))
     prov = getattr(grid, "provenance", None)
@@ -113,8 +117,8 @@ def catchment(features: gpd.GeoDataFrame, grid, distances, *, by: str | None = N
         precision="schematic" if fprov.schematic else fprov.precision,
         notes=(*fprov.notes, *(f"{k}: {v}" for k, v in meta.items())),
         gaps=fprov.gaps,
-        map_notes=("Oplande: {}; kun opgjort i Region Hovedstaden. {}".format(method_note(meta, grid), POPULATION_METHOD_NOTE),)
-        if "distance_method" in meta else (POPULATION_METHOD_NOTE,),
+        map_notes=(("Oplande: {}; kun opgjort i Region Hovedstaden. {}".format(method_note(meta, grid), POPULATION_METHOD_NOTE),)
+                   if "distance_method" in meta else (POPULATION_METHOD_NOTE,)) + tuple(meta.get("notes") or ()),
     )
     tables = {"main": table}
     if by_area is not None:
@@ -142,8 +146,8 @@ def coverage(facilities: gpd.GeoDataFrame, grid, threshold_m: float, *, areas: d
         source="; ".join(x for x in (provenance_of(facilities).source, grid.source) if x),
         precision=grid.precision,
         gaps=provenance_of(facilities).gaps,
-        map_notes=("Afstand: {}. {}".format(method_note(meta, grid), POPULATION_METHOD_NOTE),)
-        if "distance_method" in meta else (POPULATION_METHOD_NOTE,),
+        map_notes=(("Afstand: {}. {}".format(method_note(meta, grid), POPULATION_METHOD_NOTE),)
+                   if "distance_method" in meta else (POPULATION_METHOD_NOTE,)) + tuple(meta.get("notes") or ()),
     )
     return AnalysisResult(name or "coverage", with_provenance(res.gaps.copy(), prov), {"main": table}, meta, res)
 

@@ -85,6 +85,14 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in [
             "kkr-geo, aggregated from GeoDanmark road centre lines (RIDA, Septima)", "aggregate (no road geometry)",
             "ships in the embedded default (data/make_bundle.py derives it from the road centre lines)", "real",
             required=False),
+    # The detour factor per kommune of the straight-line fallback (kkr_geo.layers.detour). It ships with the package
+    # (data/afstand/); kind "derived", not "table", so that its absence from a data directory makes no analysis
+    # look unavailable in `kkr-geo layers list`.
+    Dataset("omvejsfaktorer", "afstand/omvejsfaktorer_kommuner.csv",
+            "Detour factor (network ÷ straight line) per kommune: median, 90th percentile, pairs measured",
+            "kkr-geo, measured on GeoDanmark road centre lines (RIDA)", "CC BY 4.0 (derived statistic)",
+            "ships with kkr-geo (data/afstand/); regenerate with `python -m kkr_geo.layers.detour --out FILE`",
+            "derived", required=False),
     Dataset("banelinjer", "osm/banelinjer_osm.geojson", "Rail lines for map context (S-tog, Metro, Kystbanen, Lokaltog)",
             "OpenStreetMap contributors", "ODbL", "extract railway lines from an OpenStreetMap export", "real", required=False),
 ]}

@@ -73,6 +73,10 @@ def share_layer(areas: gpd.GeoDataFrame, table: pd.DataFrame, area_type: str, *,
     else:
         out["antal_i_omraadet"] = pd.array([pd.NA] * len(out), dtype="Int64")
         out["bemaerkning"] = ""
+    # the network answer's own check (network ÷ straight line, median over the area's cells); empty for
+    # straight-line distance
+    out["vejnet_luftlinje_median"] = (names.map(rows["vejnet_luftlinje_median"]).astype(float)
+                                      if "vejnet_luftlinje_median" in rows.columns else np.nan)
     no_fac = {"station": "ingen station", "klinik": "ingen klinik"}.get(what, f"ingen {what}")
     out["etiket"] = [f"{n}\n({no_fac})" if b else n for n, b in zip(names, out["bemaerkning"])]
     return out

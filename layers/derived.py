@@ -94,8 +94,9 @@ def banelinjer(name, sources):
     return with_provenance(gdf, info.provenance.replace(title=info.title, layer=name))
 
 
-#: Optional data that the catchments and coverage use when present: the dasymetric weights and the road network.
-_SURFACE = ("worldpop_punkter", "vejmidter", "vejlaengde_grid")
+#: Optional data that the catchments and coverage use when present: the dasymetric weights, the road network,
+#: the walking paths merged with it, and the detour factors per kommune of the straight-line fallback.
+_SURFACE = ("worldpop_punkter", "vejmidter", "vejlaengde_grid", "gangveje", "omvejsfaktorer")
 
 
 def _catchment(name, sources, layer, by, label_column, distances, features=None):
@@ -157,7 +158,9 @@ def station_daekningshuller(name, sources):
     "map of people, not land; the same figures as the summary's station table.",
     {"navn": "planning area", "befolkning": "inhabitants (approximate)", "befolkning_uden_for": "inhabitants beyond",
      "andel_uden_for_pct": "share beyond, %", "gns_afstand_m": "mean distance (empty where the area has no station)",
-     "antal_i_omraadet": "stations in the area", "bemaerkning": "remark", "etiket": "map label"},
+     "antal_i_omraadet": "stations in the area", "bemaerkning": "remark",
+     "vejnet_luftlinje_median": "network ÷ straight-line distance, median over the area's cells (network distance only)",
+     "etiket": "map label"},
     needs=("stationer", "kommuner", "planomraader", "tabel3_sp51")))
 def station_andel_pr_omraade(name, sources):
     from kkr_geo.layers.coverage_share import region_total_note, share_layer

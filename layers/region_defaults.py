@@ -5,7 +5,8 @@ a street network or a detour factor, and a population grid. This module picks th
 from the data directory, for the CLI, the map build (``Sources.distance()``) and the Python API alike:
 
 * distance ``"auto"`` (default): walking/cycling distance on the road network when the data
-  directory has the road centre lines, straight line × detour factor otherwise;
+  directory has the road centre lines, straight line × the detour factor measured for the kommune the
+  cell lies in otherwise (``data/afstand/omvejsfaktorer_kommuner.csv``; 1.3 everywhere without it);
   ``"network"`` demands the roads (a clear error without them), ``"euclidean"`` never uses them;
 * population: the dasymetric surface of :func:`kkr_geo.layers.population.region_population_grid`.
 
@@ -46,7 +47,7 @@ def distance_options(data_dir=None, distance: str | None = "auto", *, detour_fac
     if distance == "euclidean":
         if network_file:
             raise InputError("--network FILE and --distance euclidean contradict each other.", hint="drop one of them.")
-        return {"detour_factor": DEFAULT_DETOUR_FACTOR}
+        return {"detour_factor": _kommune_factors_or_default(data_dir, DEFAULT_DETOUR_FACTOR)}
     if network_file:
         return {"network": StreetNetwork.from_file(network_file)}
     if roads.has_roads(data_dir):
@@ -56,7 +57,15 @@ def distance_options(data_dir=None, distance: str | None = "auto", *, detour_fac
         raise DataError(f"network distance needs the road centre lines {catalog.DATASETS[roads.ROADS_KEY].path} "
                         "in the data directory, and they are not there.",
                         hint="add them (see data/README.md), pass --network FILE, or use --distance euclidean.")
-    return {"detour_factor": DEFAULT_DETOUR_FACTOR}
+    return {"detour_factor": _kommune_factors_or_default(data_dir, DEFAULT_DETOUR_FACTOR)}
+
+
+def _kommune_factors_or_default(data_dir, default: float):
+    """The measured detour factors per kommune (``data/afstand/omvejsfaktorer_kommuner.csv``), or the
+    uniform ``default`` (with a warning) when the table or the kommuner are missing."""
+    from kkr_geo.layers.detour import kommune_detour_factors
+    factors = kommune_detour_factors(data_dir)
+    return default if factors is None else factors
 
 
 # The area layers of the breakdowns by area, once: registry name -> the area type their rows are labelled with

@@ -114,7 +114,19 @@ def test_cli_distance_network_and_euclidean_on_the_region(dev_data, tmp_path):
     me = json.loads((tmp_path / "e" / "coverage_meta.json").read_text())
     ma = json.loads((tmp_path / "a" / "coverage_meta.json").read_text())
     assert mn["distance_method"] == "network shortest path" and "vejmidter" in mn["network"]
-    assert me["distance_method"] == "euclidean × detour factor 1.3"
+    # straight line × the factor measured for each kommune (data/afstand/omvejsfaktorer_kommuner.csv);
+    # the headline figure is the median of the kommuner with enough measured pairs
+    from kkr_geo.geo.detour import MIN_PAIRS, read_detour_csv
+    from kkr_geo.layers.detour import factors_path
+    table = read_detour_csv(factors_path(dev_data.path))
+    usable = table[table["antal_par"] >= MIN_PAIRS]
+    assert me["distance_method"] == f"euclidean × detour factor per area (median {usable['omvejsfaktor_median'].median():.2f})"
+    assert me["detour_factors"]["København"] == pytest.approx(
+        float(usable.loc[usable["kommunekode"] == "0101", "omvejsfaktor_median"].iloc[0]), abs=1e-3)
+    assert main([*common, "--detour-factor", "1.3", "--out", str(tmp_path / "u")]) == 0
+    mu = json.loads((tmp_path / "u" / "coverage_meta.json").read_text())
+    assert mu["distance_method"] == "euclidean × detour factor 1.3"  # an explicit factor is used as given
+    assert "network_check" in mn and 1.0 < mn["network_check"]["overall"]["median"] < 2.0
     assert ma["distance_method"] == mn["distance_method"]  # the default where the roads exist
     assert "dasymetric" in mn["population_precision"]
     assert main([*common, "--distance", "network", "--detour-factor", "1.2", "--out", str(tmp_path / "x")]) == 4
@@ -141,7 +153,8 @@ def test_api_distance_option_on_the_region(dev_data):
     net = region_catchment(brt, (400,), by="projekt", data_dir=dev_data.path, distance="network", areas=None)
     euc = region_catchment(brt, (400,), by="projekt", data_dir=dev_data.path, distance="euclidean", areas=None)
     assert net.meta["distance_method"] == "network shortest path"
-    assert euc.meta["distance_method"] == "euclidean × detour factor 1.3"
+    assert euc.meta["distance_method"].startswith("euclidean × detour factor per area (median ")
+    assert "omvejsfaktor pr. kommune (median 1," in euc.provenance.map_notes[0]
     # same dasymetric surface, different distance: both count people, and they differ
     assert 0 < net.table["population"].iloc[0] != euc.table["population"].iloc[0] > 0
     assert "vejnettet" in net.provenance.map_notes[0] and "luftlinje" in euc.provenance.map_notes[0]

@@ -91,10 +91,12 @@ def _common(p, *, what: str) -> None:
     p.add_argument("--area-name-column", default="navn", help="name column of area files (default navn)")
     p.add_argument("--distance", choices=["auto", "network", "euclidean"], default="auto",
                    help="network: walking/cycling route on the road network (vejnet/ in the data directory, or --network); "
-                        "euclidean: straight line × detour factor; auto (default): network where the road data is present")
+                        "euclidean: straight line × the detour factor measured per kommune; auto (default): network "
+                        "where the road data is present")
     p.add_argument("--network", metavar="FILE", help="street network (GeoPackage of edges or .osm.pbf) for route distances")
     p.add_argument("--detour-factor", type=float, default=None,
-                   help="detour factor for straight-line distance (default 1.3; implies --distance euclidean)")
+                   help="one detour factor for straight-line distance everywhere (default: the factor measured for "
+                        "each kommune, data/afstand/omvejsfaktorer_kommuner.csv; implies --distance euclidean)")
     p.add_argument("--weights-raster", metavar="FILE.tif",
                    help="population raster (WorldPop, GHS-POP; `kkr-geo data fetch worldpop`) used as the first "
                         "dasymetric weight where it covers a planning area")
