@@ -228,19 +228,14 @@ def test_geopackage_and_summary(synth_build, synth_data):
     assert pr.loc["Køge Nord", "population"].isna().all()
     assert pr.loc["Køge Nord", "bemaerkning"].str.contains("uden for Region Hovedstaden").all()
     # Favrholm (709.000, 6.201.000) in Hillerød: without a road file the build measures straight-line distance ×
-    # the detour factor measured for the kommune each cell lies in (the package's
-    # data/afstand/omvejsfaktorer_kommuner.csv, Hillerød = 0219), so the 0–2 km band is a disc of 2000 / f m. It
-    # reaches the empty squares east and south (no one lives there): the band holds Hillerød's 2.016 inhabitants
+    # the detour factor of the kommune each cell lies in: the synthetic folder's invented table
+    # (afstand/omvejsfaktorer_kommuner.csv) gives Hillerød 1,25, so the 0–2 km band is a disc of 2000 / 1,25 = 1.600 m.
+    # It reaches the empty squares east and south (no one lives there): the band holds Hillerød's 2.016 inhabitants
     # per km² × the part of the disc inside Hillerød. The build's surface is the dasymetric default (100 m cells,
     # boundary cells handled by area share), so the disc's edge cells differ from the exact geometry by a few per
     # cent: 5 % allowed.
-    from kkr_geo.geo.detour import read_detour_csv
-    from kkr_geo.layers.detour import factors_path
-
-    table = read_detour_csv(factors_path(synth_data.path)).set_index("kommunekode")
-    f = float(table.loc["0219", "omvejsfaktor_median"])
     fav = pr.loc["Favrholm"].set_index("distance_m").loc[2000.0]
-    assert fav["population"] == pytest.approx(2016 * _disc_part(709_000, 6_201_000, 2000 / f), rel=0.05)
+    assert fav["population"] == pytest.approx(2016 * _disc_part(709_000, 6_201_000, 1600), rel=0.05)
 
 
 def _disc_part(x: float, y: float, r: float) -> float:

@@ -251,6 +251,11 @@ def main() -> None:
     write_text(HERE / "indikatorer" / "fysioterapi_kapacitet_speciale51_2024.csv", capacity_table(51), bom=True, crlf=True)
     write_text(HERE / "indikatorer" / "fysioterapi_kapacitet_speciale62_2024.csv", capacity_table(62), bom=True, crlf=True)
     write_text(HERE / "befolkning" / "befolkning_kommuner.csv", befolkning_csv())
+    # invented detour factors: 1,30 everywhere, Hillerød 1,25 (tests/test_synthetic.py derives Favrholm's band from it)
+    write_text(HERE / "afstand" / "omvejsfaktorer_kommuner.csv",
+               "kommunekode;kommune;omvejsfaktor_median;omvejsfaktor_p90;antal_par\n"
+               + "".join(f"{code};{name};{'1,25' if code == '0219' else '1,30'};1,60;100\n"
+                         for code, name, _ in REGION + NEIGHBOURS))
     write_text(HERE / "gazetteer" / "gazetteer.csv", gazetteer_csv())
     write_text(HERE / "klinikker" / "klinikker.csv", klinikker_csv())
     write_text(HERE / "flows" / "patientstroemme.csv",
