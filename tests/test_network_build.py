@@ -87,10 +87,16 @@ def test_network_cache_is_keyed_by_file_and_rebuilt_when_it_changes(tmp_path, mo
     assert roads.street_network(root).n_nodes == n3.n_nodes
 
 
-def test_distance_options(tmp_path):
+def test_distance_options(tmp_path, monkeypatch):
+    from kkr_geo.geo.detour import AreaDetourFactors
     from kkr_geo.layers.region_defaults import distance_options
     empty = tmp_path / "empty"
     empty.mkdir()
+    # an empty data directory over the embedded default: straight line × the shipped factor per kommune
+    auto = distance_options(empty, "auto")["detour_factor"]
+    assert isinstance(auto, AreaDetourFactors)
+    # the directory alone, without the embedded default: the uniform 1.3
+    monkeypatch.setenv("KKR_GEO_BUNDLE", "0")
     assert distance_options(empty, "auto") == {"detour_factor": 1.3}
     with pytest.raises(DataError, match="vejnet"):
         distance_options(empty, "network")
