@@ -7,7 +7,7 @@ Data directories:
   Tests of the real sources' figures run on it in every run.
 - ``dev_data``: the development data only (``KKR_GEO_DATA`` with the road centre lines, which never
   ship); the few tests that need road lines or the GTFS shape are marked ``devdata`` and skip without it.
-  ``.ci/run`` runs the suite once without it (as a user's machine is) and then the ``devdata`` tests with it.
+  ``.ci/run`` runs the suite once without it (as a user's machine is) and then once more with it.
 - ``synth_data``: the SYNTHETIC folder ``tests/data_synth`` (invented geometry and figures, see its README); always
   present, so every layer and every map type is built in every test run.
 - ``any_data``: the real data (see ``real_data``).
@@ -61,7 +61,7 @@ def dev_data():
     dd = _dev_dir()
     if dd is None or not (dd.path / ROADS).exists():
         pytest.skip("development data with road centre lines (KKR_GEO_DATA) not available: .ci/run runs this "
-                    "test in its devdata pass")
+                    "test in its development-data pass")
     return dd
 
 
