@@ -66,7 +66,12 @@ def load(name: str, dd: DataDir, *, path: str | Path | None = None, layer: str |
         candidates = [dd.file(f"klinikker/{f}") for f in ("klinikker.csv", "klinikker.gpkg", "klinikker.xlsx")]
         path = next((p for p in candidates if p.exists()), None)
         if path is None:
-            catalog.require(dd, "klinikker", layer=name)
+            from kkr_geo.geo.errors import DataError
+            raise DataError(f"layer {name!r} needs a clinic file, and none was given: clinics never ship with kkr-geo "
+                            f"(looked for klinikker/klinikker.csv, .gpkg or .xlsx in {dd}).",
+                            hint="put your clinic list at klinikker/klinikker.csv in a data directory (--data-dir DIR or "
+                                 "KKR_GEO_DATA), or pass --klinikker FILE to `kkr-geo layers` and the analysis "
+                                 "commands; the format is in data/README.md.")
     from kkr_geo.layers import _left_out
 
     path = Path(path)
