@@ -323,9 +323,20 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         bx0, by0, bx1, by1 = pm.inset_extent
         bw, bh = (bx1 - bx0) * 1.12, (by1 - by0) * 1.12
         max_w = 0.30 * (x1 - x0)
-        k = min(1.0, max_w / bw)
+        k_full = min(1.0, max_w / bw)
+        # the largest inset (down to half size) whose emptiest corner covers no data; failing that, the one
+        # that covers least (a Bornholm box over a mainland kommune hides part of the map's message)
+        choices = []
+        for shrink in (1.0, 0.85, 0.7, 0.6, 0.5):
+            k = k_full * shrink
+            corner = _best_corner(union, (x0, x1), (y0, y1), bw * k, bh * k, pad)
+            cover = _corner_box(corner, (x0, x1), (y0, y1), bw * k, bh * k, pad).intersection(union).area if not union.is_empty else 0.0
+            choices.append((cover, -k, corner))
+            if cover <= 1e-6 * bw * bh:
+                break
+        cover, neg_k, inset_corner = min(choices)
+        k = -neg_k
         iw, ih = bw * k, bh * k
-        inset_corner = _best_corner(union, (x0, x1), (y0, y1), iw, ih, pad)
         box = _corner_box(inset_corner, (x0, x1), (y0, y1), iw, ih, pad)
         obstacles_data.append(box)
         bxmin, bymin, bxmax, bymax = box.bounds
