@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     from kkr_geo.geo.network_build import components_summary
     from kkr_geo.layers import roads
     from kkr_geo.layers.datadir import resolve_data_dir
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     from kkr_geo.layers.registry import load_layer
 
     dd = resolve_data_dir(args.data_dir)

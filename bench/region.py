@@ -165,7 +165,7 @@ def real_region(data_dir, method: str = "areal") -> tuple[PopulationGrid, dict, 
     evenly over each planning area, 260,407 populated cells, the grid issue 14's targets were set on and
     the heavier case; ``"dasymetric"``: the maps' default surface (≈ 89,000 populated cells)."""
     from kkr_geo.layers import load_layer
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     grid = region_population_grid(data_dir, cell_size=100, method=method)
     kommuner = load_layer("kommuner", data_dir)
     brt = load_layer("brt", data_dir)

@@ -69,7 +69,7 @@ def measure(data_dir=None, *, per_area: int = 300, seed: int = 20):
     """Measure the table on the data directory's road network, stations and population surface."""
     from kkr_geo.geo.detour import measure_detour_factors
     from kkr_geo.layers import roads
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     from kkr_geo.layers.registry import load_layer
     dd = resolve_data_dir(data_dir)
     net = roads.street_network(dd)
