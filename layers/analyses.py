@@ -21,7 +21,7 @@ from kkr_geo.geo.provenance import Provenance, provenance_of, with_provenance
 OUTSIDE = "uden for Region Hovedstaden: befolkning ikke opgjort"
 PARTLY = "delvis uden for Region Hovedstaden: kun regionens del opgjort"
 # One short line of method on every map that shows population figures (maps print them rounded with
-# kkr_geo.maps.fmt.fmt_population_approx; the CSV tables keep the computed figures).
+# kkr_geo.maps.danish_numbers.fmt_population_approx; the CSV tables keep the computed figures).
 POPULATION_METHOD_NOTE = ("Befolkningstal på kortet er afrundet til nærmeste 100 (ca.), fordi befolkningen kun kendes pr. "
                           "planlægningsområde; de beregnede tal står i CSV-filerne.")
 

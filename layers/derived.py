@@ -41,7 +41,7 @@ def kommuner_nabo(name, sources):
     "Planning areas with population and borgere pr. kapacitet of speciale 51 and 62 (practice plan Tabel 3 and 4).",
     needs=("planomraader", "tabel3_sp51", "tabel4_sp62")))
 def planlaegningsomraader(name, sources):
-    from kkr_geo.layers.population import planlaegningsomraade_population
+    from kkr_geo.layers.region_population import planlaegningsomraade_population
     gdf = planlaegningsomraade_population(sources.data_dir, speciale=51)
     prov = provenance_of(gdf)
     try:

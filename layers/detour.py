@@ -69,7 +69,7 @@ def measure(data_dir=None, *, per_area: int = 300, seed: int = 20):
     """Measure the table on the data directory's road network, stations and population surface."""
     from kkr_geo.geo.detour import measure_detour_factors
     from kkr_geo.layers import roads
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     from kkr_geo.layers.registry import load_layer
     dd = resolve_data_dir(data_dir)
     net = roads.street_network(dd)
@@ -83,6 +83,7 @@ def measure(data_dir=None, *, per_area: int = 300, seed: int = 20):
 def main(argv=None) -> int:
     from kkr_geo.geo.detour import write_detour_csv
     from kkr_geo.geo.errors import KkrGeoError
+    from kkr_geo.geo.log import setup
     ap = argparse.ArgumentParser(prog="python -m kkr_geo.layers.detour",
                                  description="Measure the detour factor per kommune on the road network and "
                                              "write it as a Danish CSV (; and decimal comma).")
@@ -91,15 +92,16 @@ def main(argv=None) -> int:
     ap.add_argument("--per-kommune", type=int, default=300, help="sampled cells per kommune (default 300)")
     ap.add_argument("--seed", type=int, default=20)
     args = ap.parse_args(argv)
+    setup()  # the table and the summary are logged (INFO, stderr); the result is the CSV file
     try:
         table = measure(args.data_dir, per_area=args.per_kommune, seed=args.seed)
         write_detour_csv(table, args.out)
     except KkrGeoError as exc:
-        print(f"error: {exc}")
+        log.error("%s", exc)
         return 2
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    log.info("%s", table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     fin = table["omvejsfaktor_median"].dropna()
-    print(f"median over kommuner {fin.median():.2f}; range {fin.min():.2f}–{fin.max():.2f}; written to {args.out}")
+    log.info("median over kommuner %.2f; range %.2f–%.2f; written to %s", fin.median(), fin.min(), fin.max(), args.out)
     return 0
 
 

@@ -26,7 +26,7 @@ from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.io import atomic_path
 from kkr_geo.geo.safe_text import TextReport, clean, text_frame
-from kkr_geo.layers.styles import GraduatedStyle, graduated_qml, qml
+from kkr_geo.layers.qgis_styles import GraduatedStyle, graduated_qml, qml
 
 GENERATOR_METADATA = {"GENERATOR": "kkr-geo", "KKR_GEO_NOTE": "written by kkr-geo; layers added by hand may be lost on re-export"}
 _FAMILY = {"Polygon": "polygon", "MultiPolygon": "polygon", "LineString": "line", "MultiLineString": "line",

@@ -53,6 +53,7 @@ from typing import Any, Callable, Iterable
 
 from kkr_geo.geo.errors import DataError
 from kkr_geo.geo.io import write_bytes_atomic
+from kkr_geo.geo.log import get_logger
 from kkr_geo.geo.version import __version__
 from kkr_geo.layers.catalog import DATASETS as CATALOG  # the file layout of the data directory is defined once, there
 
@@ -64,6 +65,8 @@ BASE_URL_ENV = {"dawa": "KKR_GEO_DAWA_URL", "statbank": "KKR_GEO_STATBANK_URL"}
 TIMEOUT_SECONDS = 120
 SOURCES_FILE = "SOURCES.json"
 USER_AGENT = f"kkr-geo/{__version__} (data fetch; Python urllib)"
+
+_log = get_logger(__name__)
 
 # Rough bounding box of Denmark in WGS84 (lon/lat), used to catch a response in the wrong CRS.
 _DK_LON = (7.0, 16.0)
@@ -514,7 +517,7 @@ def read_sources(target_dir: str | os.PathLike) -> dict[str, dict]:
 
 def fetch(target_dir: str | os.PathLike, datasets: list[str] | None = None, *,
           base_urls: dict[str, str] | None = None, opener: Opener | None = None,
-          progress: Callable[[str], Any] | None = print, check_counts: bool = True) -> list[FetchResult]:
+          progress: Callable[[str], Any] | None = _log.info, check_counts: bool = True) -> list[FetchResult]:
     """Download ``datasets`` (default: all of :data:`DATASETS`) into ``target_dir``.
 
     ``base_urls`` overrides the service roots ({"dawa": ..., "statbank": ...}); ``opener`` is called

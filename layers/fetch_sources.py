@@ -20,7 +20,7 @@ and records a dated provenance entry (URL, time, size, SHA-256, licence) in ``SO
 
 Large files (WorldPop, GTFS) are downloaded to ``<target>.part`` and resumed with an HTTP ``Range``
 request when a ``.part`` file is left from an interrupted run; a known SHA-256 (``KKR_GEO_SHA256_<NAME>``
-or ``expected_sha256=``) is checked before the file is moved into place. Progress is printed every
+or ``expected_sha256=``) is checked before the file is moved into place. Progress is logged (INFO) every
 few megabytes. Without a network connection every fetcher stops with one clear message and writes
 nothing. Service roots can be changed with environment variables (``KKR_GEO_WORLDPOP_URL``,
 ``KKR_GEO_OVERPASS_URL``, ``KKR_GEO_GTFS_URL``, ``KKR_GEO_DAGI_WFS_URL``; Dataforsyningen needs a free
@@ -52,6 +52,9 @@ from typing import Any, Callable
 
 from kkr_geo.geo.errors import DataError
 from kkr_geo.geo.io import write_bytes_atomic
+from kkr_geo.geo.log import get_logger
+
+_log = get_logger(__name__)
 
 SOURCES_FILE = "SOURCES.json"
 CHUNK = 1 << 20
@@ -149,7 +152,7 @@ def _headers() -> dict:
     return {"User-Agent": f"kkr-geo/{__version__} (data fetch)"}
 
 
-def download(url: str, dest: Path, *, name: str, opener: Opener | None = None, say=print,
+def download(url: str, dest: Path, *, name: str, opener: Opener | None = None, say=_log.info,
              expected_sha256: str | None = None) -> tuple[Path, str, int]:
     """Download ``url`` to ``dest`` resumably; returns (path, sha256, bytes).
 
@@ -292,7 +295,7 @@ def check_population_raster(path: Path, name: str = "worldpop") -> dict:
     return {"bounds_wgs84": [round(w, 4), round(s, 4), round(e, 4), round(n, 4)], "population_total": round(total)}
 
 
-def fetch_worldpop(target_dir: Path, *, opener=None, say=print, base_urls=None, expected_sha256=None) -> dict:
+def fetch_worldpop(target_dir: Path, *, opener=None, say=_log.info, base_urls=None, expected_sha256=None) -> dict:
     src = SOURCES["worldpop"]
     url = _url("worldpop", base_urls)
     dest = Path(target_dir) / src.targets[0]
@@ -380,7 +383,7 @@ def convert_overpass(raw: bytes, name: str, *, url: str = "overpass") -> tuple[b
     return json.dumps(fc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), len(feats)
 
 
-def fetch_overpass(name: str, target_dir: Path, *, opener=None, say=print, base_urls=None) -> dict:
+def fetch_overpass(name: str, target_dir: Path, *, opener=None, say=_log.info, base_urls=None) -> dict:
     src = SOURCES[name]
     url = _url("overpass", base_urls)
     target = Path(target_dir) / src.targets[0]
@@ -466,7 +469,7 @@ def convert_gtfs(zip_bytes_or_path, lines=BRT_LINES) -> tuple[bytes, bytes, int,
     return fc("gtfs_linjer", line_feats), fc("gtfs_stoppesteder", stop_feats), len(line_feats), len(stop_feats)
 
 
-def fetch_gtfs(target_dir: Path, *, opener=None, say=print, base_urls=None, expected_sha256=None) -> dict:
+def fetch_gtfs(target_dir: Path, *, opener=None, say=_log.info, base_urls=None, expected_sha256=None) -> dict:
     src = SOURCES["gtfs"]
     url = _url("gtfs", base_urls)
     cache = Path(target_dir) / "brt" / "_gtfs_feed.zip"
@@ -496,7 +499,7 @@ def dagi_url(base: str, type_name: str, token: str) -> str:
     return f"{base}?{urllib.parse.urlencode(q)}"
 
 
-def fetch_dagi(target_dir: Path, *, opener=None, say=print, base_urls=None, token: str | None = None,
+def fetch_dagi(target_dir: Path, *, opener=None, say=_log.info, base_urls=None, token: str | None = None,
                check_counts: bool = True) -> dict:
     from kkr_geo.layers import fetch as dawa
     src = SOURCES["dagi"]
@@ -536,7 +539,7 @@ def _case_fields(raw: bytes, fields: dict[str, str]) -> dict[str, str]:
 
 # --- driver ---------------------------------------------------------------------------------------
 
-def fetch_source(name: str, target_dir, *, opener=None, say=print, base_urls=None, **kw) -> dict:
+def fetch_source(name: str, target_dir, *, opener=None, say=_log.info, base_urls=None, **kw) -> dict:
     """Fetch one source by name (see :data:`NAMES`) into ``target_dir``."""
     target_dir = Path(target_dir).expanduser()
     if name not in NAMES:

@@ -27,7 +27,7 @@ from kkr_geo.layers.textfile import refuse_nul_bytes
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _KEY_COLUMN = re.compile(r"(kode|code|nr|postnr|id|cvr|kommunekode|komkode)$", re.I)
 # Reading costs ~25 bytes of memory per byte of CSV (Python strings per cell; measured with
-# `python -m kkr_geo.bench_input`: a 60 MB clinic file of 1.6 million rows peaks at ~1.5 GB in
+# `python -m bench.input`: a 60 MB clinic file of 1.6 million rows peaks at ~1.5 GB in
 # `kkr-geo layers show klinikker`): 64 MB stays near 1.6 GB; larger files are refused.
 MAX_TABLE_BYTES = 64 * 1024 * 1024
 # An .xlsx is compressed: its sheets may unpack to far more than the file size (a zip bomb, or a

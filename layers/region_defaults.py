@@ -8,7 +8,7 @@ from the data directory, for the CLI, the map build (``Sources.distance()``) and
   directory has the road centre lines, straight line × the detour factor measured for the kommune the
   cell lies in otherwise (``data/afstand/omvejsfaktorer_kommuner.csv``; 1.3 everywhere without it);
   ``"network"`` demands the roads (a clear error without them), ``"euclidean"`` never uses them;
-* population: the dasymetric surface of :func:`kkr_geo.layers.population.region_population_grid`.
+* population: the dasymetric surface of :func:`kkr_geo.layers.region_population.region_population_grid`.
 
 Example::
 
@@ -102,7 +102,7 @@ def region_catchment(features, distances=(400, 800), *, data_dir=None, distance:
     """:func:`kkr_geo.layers.analyses.catchment` on the region's defaults (see module docstring); returns
     an :class:`~kkr_geo.layers.analyses.AnalysisResult` (``.table``, ``.tables["pr_omraade"]``, ``.meta``)."""
     from kkr_geo.layers.analyses import catchment
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     grid = grid if grid is not None else region_population_grid(data_dir)
     areas = _areas(data_dir) if isinstance(areas, str) and areas == "default" else areas
     return catchment(features, grid, distances, areas=areas,
@@ -113,7 +113,7 @@ def region_coverage(facilities, threshold_m: float, *, data_dir=None, distance: 
                     detour_factor: float | None = None, areas="default", **kwargs):
     """:func:`kkr_geo.layers.analyses.coverage` on the region's defaults (see module docstring)."""
     from kkr_geo.layers.analyses import coverage
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     grid = grid if grid is not None else region_population_grid(data_dir)
     areas = _areas(data_dir) if isinstance(areas, str) and areas == "default" else areas
     return coverage(facilities, grid, threshold_m, areas=areas,

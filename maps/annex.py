@@ -23,7 +23,7 @@ from pathlib import Path
 from kkr_geo.geo.errors import KkrGeoError
 from kkr_geo.geo.io import write_bytes_atomic
 from kkr_geo.maps.figures import FigureTable, MapFigures
-from kkr_geo.maps.fmt import esc
+from kkr_geo.maps.danish_numbers import esc
 from kkr_geo.maps.prepare import PreparedMap
 
 PDF_VARIANT = "pdf/a-3b"

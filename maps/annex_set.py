@@ -15,6 +15,7 @@ from typing import Callable
 
 from kkr_geo.geo.errors import KkrGeoError
 from kkr_geo.geo.io import write_text_atomic
+from kkr_geo.geo.log import get_logger
 from kkr_geo.maps.annex import annex_path, ensure_image, write_annex
 from kkr_geo.maps.figures import map_figures
 from kkr_geo.maps.index_page import IndexCard, link_to_index, thumbnail_data_uri, write_index
@@ -64,8 +65,11 @@ def annex_outputs(out_dir: Path, pm, files: dict[str, Path], formats, thumbnail:
     return res
 
 
+_log = get_logger(__name__)
+
+
 class AnnexSet:
-    def __init__(self, out_dir: Path, log: Callable[[str], None] = print):
+    def __init__(self, out_dir: Path, log: Callable[[str], None] = _log.info):
         self.out = Path(out_dir)
         self.log = log
         self.cards: list[IndexCard] = []

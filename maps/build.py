@@ -31,7 +31,7 @@ from kkr_geo.maps.annex_set import CSV_SUFFIX, AnnexSet
 from kkr_geo.maps.claims import ClaimFalse
 from kkr_geo.maps.index_page import INDEX_NAME
 from kkr_geo.geo.log import clear_progress, get_logger, show_progress
-from kkr_geo.maps.fmt import fmt_number
+from kkr_geo.maps.danish_numbers import fmt_number
 from kkr_geo.maps.interactive import SIZE_BUDGET_BYTES
 from kkr_geo.maps.prepare import prepare
 from kkr_geo.maps.sources import SourceUnavailable, Sources
@@ -331,7 +331,7 @@ def _size(path: Path) -> str:
 
 def graduated_style(pm):
     """The map's indicator classes as a QGIS graduated style (same limits, colours and labels)."""
-    from kkr_geo.layers.styles import GraduatedStyle
+    from kkr_geo.layers.qgis_styles import GraduatedStyle
     cls, ind = pm.classification, pm.spec.indicator
     return GraduatedStyle(column=ind.column, lower=cls.lower, bins=list(cls.bins), colours=list(cls.colours),
                           labels=list(cls.labels), method="manual" if pm.spec.classification.pool else cls.scheme)

@@ -80,7 +80,7 @@ def _scope(where: dict, word: str = " with") -> str:
 
 
 def _num(v) -> str:
-    from kkr_geo.maps.fmt import fmt_number
+    from kkr_geo.maps.danish_numbers import fmt_number
     v = float(v)
     return fmt_number(v, 0 if v == int(v) else (1 if round(v, 1) == v else 2))
 

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.colors import to_hex
 
 from kkr_geo.geo.errors import InputError
-from kkr_geo.maps.fmt import fmt_number
+from kkr_geo.maps.danish_numbers import fmt_number
 
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval", "manual")
 

@@ -1,7 +1,7 @@
 """The figures behind a map as plain tables, shared by the annex PDF, the index page and ``<map>_tal.csv``.
 
 The numbers are the map's own: the indicator column with the spec's decimals, tooltip columns rounded the way the
-tooltips round them (:func:`kkr_geo.maps.fmt.fmt_value`), catchment populations as whole people as in the map's figure
+tooltips round them (:func:`kkr_geo.maps.danish_numbers.fmt_value`), catchment populations as whole people as in the map's figure
 box. A map's *message* (alt text of the map image, one line on the index page) is generated from the first table:
 the areas with the highest and lowest values, with those values.
 """
@@ -15,7 +15,7 @@ from numbers import Number
 
 import pandas as pd
 
-from kkr_geo.maps.fmt import MISSING, fmt_number, fmt_population_approx
+from kkr_geo.maps.danish_numbers import MISSING, fmt_number, fmt_population_approx
 from kkr_geo.maps.prepare import PreparedMap
 
 NOT_COUNTED = "ikke opgjort"
@@ -27,7 +27,7 @@ COVERAGE_COLUMNS = {"population": ("Befolkning", 0, 1.0), "population_beyond": (
 
 def shown_decimals(value, decimals: int | None) -> int:
     """The number of decimals a map shows for ``value``: ``decimals`` when the spec fixes it, else the
-    tooltip rule of :func:`kkr_geo.maps.fmt.fmt_value` (whole numbers and values >= 100: 0; >= 10: 1; else 2)."""
+    tooltip rule of :func:`kkr_geo.maps.danish_numbers.fmt_value` (whole numbers and values >= 100: 0; >= 10: 1; else 2)."""
     if decimals is not None:
         return max(0, int(decimals))
     f = float(value)

@@ -18,7 +18,7 @@ Every user string goes through :func:`kkr_geo.geo.safe_text.html_text`; the mark
 from __future__ import annotations
 
 from kkr_geo.geo.safe_text import html_text as esc
-from kkr_geo.maps.fmt import fmt_population_approx, fmt_value
+from kkr_geo.maps.danish_numbers import fmt_population_approx, fmt_value
 from kkr_geo.maps.prepare import PreparedMap
 
 SMALL_SCREEN_PX = 1100

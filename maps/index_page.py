@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kkr_geo.geo.io import write_text_atomic
-from kkr_geo.maps.fmt import esc
+from kkr_geo.maps.danish_numbers import esc
 
 INDEX_NAME = "index.html"
 THUMB_WIDTH = 320

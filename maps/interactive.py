@@ -23,7 +23,7 @@ from folium.template import Template
 from kkr_geo.geo.io import write_text_atomic
 from kkr_geo.geo.safe_text import html_text as esc
 from kkr_geo.geo.safe_text import script_json
-from kkr_geo.maps.fmt import fmt_population_approx, fmt_value
+from kkr_geo.maps.danish_numbers import fmt_population_approx, fmt_value
 from kkr_geo.maps.inline import inline_assets, stable_ids
 from kkr_geo.maps.prepare import PreparedMap
 from kkr_geo.maps.slots import Slots

@@ -17,7 +17,7 @@ from kkr_geo.geo.errors import InputError
 from kkr_geo.geo.provenance import carry_provenance
 from kkr_geo.maps.catchment_areas import drawn_areas
 from kkr_geo.maps.classify import Classification, classify
-from kkr_geo.maps.fmt import fmt_number
+from kkr_geo.maps.danish_numbers import fmt_number
 from kkr_geo.maps.spec import LayerSpec, MapSpec
 
 # Parts of the region east of this easting (EPSG:25832) are Bornholm (and Christiansø).
@@ -53,7 +53,7 @@ class FigureRow:
 
     def text(self) -> str:
         """"ca. 21.000 / ca. 49.900" (rounded to what the method supports), "ikke opgjort" where not counted."""
-        from kkr_geo.maps.fmt import fmt_population_approx
+        from kkr_geo.maps.danish_numbers import fmt_population_approx
         if not any(v == v for v in self.values):
             return "ikke opgjort"
         out = " / ".join(fmt_population_approx(v) if v == v else "ikke opgjort" for v in self.values)
@@ -150,7 +150,7 @@ def known_gaps_note(gaps: list[str]) -> str:
 def population_date_note(gdf: gpd.GeoDataFrame) -> str | None:
     """One reference date for a layer's population figures, and the exceptions by name:
     "Befolkning pr. kommune 1.1.2023 (København 1.1.2025, Ishøj 1.1.2024)"."""
-    from kkr_geo.maps.fmt import fmt_date_da
+    from kkr_geo.maps.danish_numbers import fmt_date_da
     dates = pd.to_datetime(gdf["befolkning_dato"], errors="coerce")
     if dates.notna().sum() == 0:
         return None
@@ -346,7 +346,7 @@ def prepare(spec: MapSpec, sources, *, date_stamp: str | None = None) -> Prepare
     if spec.data_date:
         date_parts.append(f"Datagrundlag: {spec.data_date}")
     if date_stamp:
-        from kkr_geo.maps.fmt import fmt_date_da
+        from kkr_geo.maps.danish_numbers import fmt_date_da
         date_parts.append(f"Udarbejdet {fmt_date_da(date_stamp)}")
     map_notes = list(spec.notes)
     for lay in layers:

@@ -94,7 +94,7 @@ class Sources:
     def grid(self):
         """The region's population surface (planning-area populations spread over GRID_CELL_M cells)."""
         if "_grid" not in self._cache:
-            from kkr_geo.layers.population import region_population_grid
+            from kkr_geo.layers.region_population import region_population_grid
             self._cache["_grid"] = region_population_grid(self.data_dir, cell_size=GRID_CELL_M)
         return self._cache["_grid"]
 

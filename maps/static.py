@@ -29,7 +29,7 @@ from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from kkr_geo.geo.io import atomic_path  # noqa: E402
-from kkr_geo.maps.fmt import fmt_number  # noqa: E402
+from kkr_geo.maps.danish_numbers import fmt_number  # noqa: E402
 from kkr_geo.maps.fonts import font_family  # noqa: E402
 from kkr_geo.maps.prepare import PreparedMap, split_bornholm  # noqa: E402
 from kkr_geo.maps.style import (COLOURS, EDGE, band_column, catchment_colour, flow_width_scale,  # noqa: E402

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kkr_geo.maps.fmt import fmt_number
+from kkr_geo.maps.danish_numbers import fmt_number
 
 COLOURS = {
     "fill": "#f0f0f0",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kkr_geo.maps.fmt import fmt_number
+from kkr_geo.maps.danish_numbers import fmt_number
 
 
 @dataclass

@@ -4,7 +4,7 @@ An editorial title states figures ("Over 730.000 borgere bor inden for 1 km af e
 supercykelsti – i syv kommuner bor ingen så tæt på"). Typed into the spec they would be wrong as soon
 as the data changes, so a spec's ``title``, ``subtitle``, ``notes`` and ``table.title`` write
 ``{tal:name}`` instead, with ``name`` one of :data:`FIGURES`: each is computed by code from the
-build's sources and formatted the Danish way (:mod:`kkr_geo.maps.fmt`).
+build's sources and formatted the Danish way (:mod:`kkr_geo.maps.danish_numbers`).
 
 This is not a template language. Nothing else in a text is interpreted (``{{ 7*7 }}``, ``{0}`` and
 ``{tal:__class__}`` are never evaluated: an unknown name is an error when the spec is read, and
@@ -34,7 +34,7 @@ _WORDS = {2: "to", 3: "tre", 4: "fire", 5: "fem", 6: "seks", 7: "syv", 8: "otte"
 def count_da(n: int, singular: str, plural: str, *, neuter: bool = False) -> str:
     """``count_da(7, 'kommune', 'kommuner') == 'syv kommuner'``; 1 -> 'én kommune' ('ét område' when
     ``neuter``); 0 -> 'ingen kommuner'; above twelve in digits ('33 kommuner')."""
-    from kkr_geo.maps.fmt import fmt_number
+    from kkr_geo.maps.danish_numbers import fmt_number
     n = int(n)
     if n == 0:
         return f"ingen {plural}"
@@ -47,7 +47,7 @@ def over_da(value: float) -> str:
     """A population as "over N": N rounded *down* to two significant digits and always below the value
     (730.592 -> 'over 730.000', 700.000 -> 'over 690.000'); below 1.000 the maps' own rounding
     ('ca. 200', 'under 100', '0')."""
-    from kkr_geo.maps.fmt import fmt_number, fmt_population_approx
+    from kkr_geo.maps.danish_numbers import fmt_number, fmt_population_approx
     v = float(value)
     if not math.isfinite(v) or v < 1000:
         return fmt_population_approx(v)
@@ -87,7 +87,7 @@ def _placed(gdf) -> int:
 
 
 def _total(gdf, key: str, decimals: int) -> str:
-    from kkr_geo.maps.fmt import fmt_number
+    from kkr_geo.maps.danish_numbers import fmt_number
     total = (gdf.attrs.get("region_total") or {}).get(51)
     if not total or key not in total or not math.isfinite(total[key]):
         raise FigureUnavailable("the capacity table has no region total row ('I alt') for speciale 51")
@@ -95,7 +95,7 @@ def _total(gdf, key: str, decimals: int) -> str:
 
 
 def _digits(n: int) -> str:
-    from kkr_geo.maps.fmt import fmt_number
+    from kkr_geo.maps.danish_numbers import fmt_number
     return fmt_number(n)
 
 

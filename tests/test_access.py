@@ -123,9 +123,9 @@ def test_area_catchment_with_points_and_grid():
 def test_borgere_pr_kapacitet_equals_tabel3(any_data):
     """The planning area as catchment reproduces Tabel 3: population / capacity = borgere pr. kapacitet."""
     try:
-        from kkr_geo.layers.population import planlaegningsomraade_population
+        from kkr_geo.layers.region_population import planlaegningsomraade_population
     except ImportError:
-        pytest.skip("layers.population not available")
+        pytest.skip("layers.region_population not available")
     areas = planlaegningsomraade_population(any_data)
     r = area_catchment_fca(areas, "kapacitet_sp51", population_column="population")
     got = r.by_area.set_index("area_name")["borgere_pr_kapacitet"]
@@ -141,9 +141,9 @@ def test_borgere_pr_kapacitet_from_the_default_grid(any_data):
     boundary (cells go to the area holding their centre): within 5 % of Tabel 3 per area at 100 m,
     and region-wide within 1 %."""
     try:
-        from kkr_geo.layers.population import planlaegningsomraade_population
+        from kkr_geo.layers.region_population import planlaegningsomraade_population
     except ImportError:
-        pytest.skip("layers.population not available")
+        pytest.skip("layers.region_population not available")
     areas = planlaegningsomraade_population(any_data)
     grid = PopulationGrid.from_polygons(areas, "population", cell_size=100, precision="approximate")
     assert grid.total() == pytest.approx(areas["population"].sum())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kkr_geo.maps.fmt import fmt_population_approx
+from kkr_geo.maps.danish_numbers import fmt_population_approx
 
 from kkr_geo.maps.build import build
 from kkr_geo.maps.sources import Sources
@@ -36,7 +36,7 @@ def _weasyprint_or_fail():
 
 
 def da(value: float, decimals: int = 0) -> str:
-    """Danish number format, written independently of kkr_geo.maps.fmt."""
+    """Danish number format, written independently of kkr_geo.maps.danish_numbers."""
     s = f"{value:,.{decimals}f}"
     return s.replace(",", "X").replace(".", ",").replace("X", ".")
 
@@ -296,7 +296,7 @@ def test_back_link_is_not_an_accessibility_regression(annex):
 from hypothesis import given, strategies as st  # noqa: E402
 
 from kkr_geo.maps.figures import Column, FigureTable, MapFigures, shown_decimals  # noqa: E402
-from kkr_geo.maps.fmt import fmt_number, fmt_value  # noqa: E402
+from kkr_geo.maps.danish_numbers import fmt_number, fmt_value  # noqa: E402
 
 
 @given(st.floats(min_value=-1e7, max_value=1e7, allow_nan=False))

@@ -16,10 +16,10 @@ from kkr_geo.geo.coverage import coverage_gaps
 from kkr_geo.geo.population import PopulationGrid
 from kkr_geo.layers.export import export_geopackage
 from kkr_geo.layers.planomraader import tile_to_boundary
-from kkr_geo.layers.styles import GraduatedStyle
+from kkr_geo.layers.qgis_styles import GraduatedStyle
 from kkr_geo.maps.classify import classify
 from kkr_geo.layers.coverage_share import mark_areas_without_facility, served_cells, share_layer
-from kkr_geo.maps.fmt import fmt_population_approx, fmt_value
+from kkr_geo.maps.danish_numbers import fmt_population_approx, fmt_value
 from kkr_geo.maps.prepare import FigureRow, prepare
 from kkr_geo.maps.sources import Sources
 from kkr_geo.maps.spec import parse_spec

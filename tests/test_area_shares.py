@@ -123,7 +123,7 @@ def test_weights_rows_sum_to_one_with_features_sharing_a_name():
 
 @pytest.fixture(scope="module")
 def region(real_data):
-    from kkr_geo.layers.population import planlaegningsomraade_population, region_population_grid
+    from kkr_geo.layers.region_population import planlaegningsomraade_population, region_population_grid
     from kkr_geo.layers.registry import load_layer
     grid = region_population_grid(real_data.path)
     plan = planlaegningsomraade_population(real_data.path)

@@ -125,7 +125,7 @@ def test_api_refuses_a_bad_jobs_value(jobs, synth_data, tmp_path):
 
 
 def test_build_bench_times_a_real_build_and_reads_its_lines(synth_data):
-    from kkr_geo.bench_build import one_build
+    from bench.build import one_build
     r = one_build(str(synth_data.path), jobs=2, extra=["--only", "brt_oplande,stationsnaerhed", "--dpi", "30"])
     assert r["maps_built"] == 2 and r["render_processes"] == 2 and r["files"] >= 2 * 4
     assert set(r["per_map_s"]) == {"brt_oplande", "stationsnaerhed"}
@@ -133,7 +133,7 @@ def test_build_bench_times_a_real_build_and_reads_its_lines(synth_data):
 
 
 def test_build_bench_fails_loudly_when_the_build_fails(tmp_path):
-    from kkr_geo.bench_build import one_build
+    from bench.build import one_build
     with pytest.raises(RuntimeError, match="exited"):
         one_build(str(tmp_path / "no such folder"))
 

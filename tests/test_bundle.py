@@ -79,7 +79,7 @@ def test_population_surface_of_the_embedded_default_uses_its_weights():
     """With nothing but the embedded default, every area is weighted (WorldPop points or road length),
     none spread evenly, and each keeps its Tabel 3 total."""
     from kkr_geo.layers.datadir import DataDir
-    from kkr_geo.layers.population import planlaegningsomraade_population, region_population_grid
+    from kkr_geo.layers.region_population import planlaegningsomraade_population, region_population_grid
 
     dd = DataDir(bundle_dir(), "bundle")
     grid = region_population_grid(dd)

@@ -114,7 +114,7 @@ def _by_overlay(grid, areas):
 
 @pytest.mark.parametrize("speciale", [51, 62])
 def test_region_surface_keeps_tabel_totals_per_planning_area(real_data, speciale):
-    from kkr_geo.layers.population import planlaegningsomraade_population, region_population_grid
+    from kkr_geo.layers.region_population import planlaegningsomraade_population, region_population_grid
     areas = planlaegningsomraade_population(real_data.path, speciale=speciale)
     grid = region_population_grid(real_data.path, speciale=speciale)
     assert len(areas) == 37
@@ -133,7 +133,7 @@ def test_region_surface_keeps_tabel_totals_per_planning_area(real_data, speciale
 def test_region_surface_follows_roads_not_forest(real_data):
     """In a road-weighted area nobody lives in interior cells without a road (Gribskov's forest)."""
     from kkr_geo.layers import roads
-    from kkr_geo.layers.population import planlaegningsomraade_population, region_population_grid
+    from kkr_geo.layers.region_population import planlaegningsomraade_population, region_population_grid
     grid = region_population_grid(real_data.path)
     areas = planlaegningsomraade_population(real_data.path)
     if roads.has_roads(real_data.path):
@@ -157,7 +157,7 @@ def test_user_raster_is_the_first_weight_where_it_covers(real_data, tmp_path):
     import rasterio
     from affine import Affine
 
-    from kkr_geo.layers.population import planlaegningsomraade_population, region_population_grid
+    from kkr_geo.layers.region_population import planlaegningsomraade_population, region_population_grid
     areas = planlaegningsomraade_population(real_data.path)
     g = areas.set_index("navn").loc["Gribskov"].geometry
     x0, y0, x1, y1 = (np.floor(np.array(g.bounds) / 100) * 100) + np.array([-100, -100, 200, 200])

@@ -1,7 +1,7 @@
 """The floors hold: a module imports only from its own floor or the floors below it (docs/architecture.md).
 
 Floor order: ``kkr_geo.geo`` (analysis core, folder geo/) < ``kkr_geo.layers`` (domain, layers/) < ``kkr_geo.maps``
-(publishing, maps/) < ``kkr_geo`` itself (the command line, the benchmark and the public API, kkr_geo/). Every
+(publishing, maps/) < ``kkr_geo`` itself (the command line and the public API, kkr_geo/). Every
 import of every module is read with ``ast`` (also those inside functions, which run later but still make the lower
 floor depend on the upper one).
 """

@@ -175,7 +175,7 @@ def test_stationer(real_data):
 
 
 def test_station_coverage_source(any_data):
-    from kkr_geo.layers.population import planlaegningsomraade_population
+    from kkr_geo.layers.region_population import planlaegningsomraade_population
     from kkr_geo.maps.sources import STATION_GAP_THRESHOLD_M, Sources
 
     src = Sources(any_data)

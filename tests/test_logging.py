@@ -75,3 +75,42 @@ def test_progress_line_only_on_a_terminal(monkeypatch):
     with step(logger, 1, 1, "GeoPackage"):
         pass
     assert tty.getvalue() == "\r\x1b[K[1/1] GeoPackage …\r\x1b[K"  # cleared when the step ends
+
+
+def test_library_code_never_prints():
+    """Logging is the only sink of geo/, layers/ and maps/: no call of ``print`` and no ``print`` as a default
+    output (``say=print``, ``log=print``); results printed on stdout belong to kkr_geo/commands (read with ast)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for folder in ("geo", "layers", "maps"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Name) and node.id == "print":
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []
+
+
+def test_the_fetchers_and_the_annex_set_log_by_default(tmp_path, caplog, capsys):
+    """Their default output is the log (they printed to stdout before issue 21)."""
+    import urllib.error
+
+    import pytest
+
+    from kkr_geo.geo.errors import DataError
+    from kkr_geo.layers import fetch_sources
+    from kkr_geo.maps.annex_set import AnnexOutputs, AnnexSet
+
+    def offline(request):
+        raise urllib.error.URLError("offline (test)")
+
+    caplog.set_level(logging.INFO, logger="kkr_geo")
+    with pytest.raises(DataError, match="cannot reach"):
+        fetch_sources.fetch_source("supercykelstier", tmp_path, opener=offline)
+    AnnexSet(tmp_path).add(AnnexOutputs(messages=["kort: en besked"]))
+    assert capsys.readouterr().out == ""
+    messages = [(r.name, r.getMessage()) for r in caplog.records]
+    assert ("kkr_geo.layers.fetch_sources", "fetching supercykelstier ...") in messages
+    assert ("kkr_geo.maps.annex_set", "kort: en besked") in messages

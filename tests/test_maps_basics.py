@@ -7,7 +7,7 @@ import pytest
 
 from kkr_geo.geo.errors import InputError
 from kkr_geo.maps.classify import classify, palette_colours
-from kkr_geo.maps.fmt import esc, fmt_number, fmt_percent, fmt_range, fmt_value
+from kkr_geo.maps.danish_numbers import esc, fmt_number, fmt_percent, fmt_range, fmt_value
 from kkr_geo.maps.spec import load_spec, load_specs, parse_spec
 
 

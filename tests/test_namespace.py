@@ -35,3 +35,24 @@ def test_installed_names_do_not_shadow_other_distributions(tmp_path):
             "print([n for n in ('geo','layers','maps') if u.find_spec(n) is not None])")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_renamed_modules_and_the_deprecated_population_name():
+    """Issue 21: module names no longer collide across floors; the old name in the README's API keeps working."""
+    import importlib
+    import importlib.util
+    import warnings
+
+    for old in ("kkr_geo.layers.styles", "kkr_geo.maps.fmt"):
+        assert importlib.util.find_spec(old) is None, old
+    for new in ("kkr_geo.layers.region_population", "kkr_geo.layers.qgis_styles", "kkr_geo.maps.danish_numbers"):
+        importlib.import_module(new)
+    sys.modules.pop("kkr_geo.layers.population", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from kkr_geo.layers import population as old
+    assert any(issubclass(w.category, DeprecationWarning) and "region_population" in str(w.message) for w in caught)
+    from kkr_geo.layers import region_population as new
+    assert old.planlaegningsomraade_population is new.planlaegningsomraade_population
+    assert old.region_population_grid is new.region_population_grid is kkr_geo.region_population_grid
+    assert old._weight_files is new._weight_files  # the rest of the module, too

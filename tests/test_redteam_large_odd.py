@@ -2,7 +2,7 @@
 ``lat``), text a reader would cut (NUL, lone surrogates) found in the raw file, and every row left out
 of a table named on the console and in the build summary; the same kinds of files in other places
 (the gazetteer, a user's route file, the table a spec shows). The speed of a big clinic file is a bench
-(``python -m kkr_geo.bench_input``), not a test.
+(``python -m bench.input``), not a test.
 
 Each case is recorded in the reliability ledger before it is asserted.
 """

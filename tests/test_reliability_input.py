@@ -184,7 +184,7 @@ def _tabel3_copy(data_copy, value: str):
 
 @pytest.mark.parametrize("value", ["", "x", "13.7"])
 def test_tabel3_unreadable_capacity_is_a_clear_error(data_copy, value):
-    from kkr_geo.layers.population import planlaegningsomraade_population
+    from kkr_geo.layers.region_population import planlaegningsomraade_population
     root, line = _tabel3_copy(data_copy, value)
     case = f"tabel3_capacity_cell:{value or 'empty'}"
     with warnings.catch_warnings(record=True) as caught:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from kkr_geo.cli import main
 from kkr_geo.layers import LAYER_NAMES, available_layers, load_layer
-from kkr_geo.layers.population import planlaegningsomraade_population
+from kkr_geo.layers.region_population import planlaegningsomraade_population
 
 HILLEROED_CENTRE = (707_500, 6_202_500)  # centre of Hillerød's square (705–710 km E, 6200–6205 km N)
 
@@ -194,8 +194,8 @@ def test_every_map_is_built(synth_build):
 
 
 def test_choropleth_legend_spans_the_table(synth_build, synth_data):
-    from kkr_geo.layers.population import planlaegningsomraade_population
-    from kkr_geo.maps.fmt import fmt_number
+    from kkr_geo.layers.region_population import planlaegningsomraade_population
+    from kkr_geo.maps.danish_numbers import fmt_number
     _, out = synth_build
     page = (out / "borgere_pr_kapacitet_sp51.html").read_text(encoding="utf-8")
     legend = page[page.index('id="kkr-legend"'):]

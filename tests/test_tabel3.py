@@ -2,7 +2,7 @@
 
 import pytest
 
-from kkr_geo.layers.population import planlaegningsomraade_population, read_capacity_table
+from kkr_geo.layers.region_population import planlaegningsomraade_population, read_capacity_table
 
 
 def test_population_and_ratio_recomputed(real_data):

@@ -156,7 +156,7 @@ def load_population(args):
     from kkr_geo.geo.population import PopulationGrid
     if args.population:
         return PopulationGrid.from_raster(args.population, cell_size=args.cell_size if args.cell_size != 100.0 else None)
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     return region_population_grid(_data_dir(args), cell_size=args.cell_size,
                                   method=getattr(args, "population_method", "dasymetric"),
                                   weights_raster=getattr(args, "weights_raster", None))
@@ -336,7 +336,7 @@ def cmd_access(args) -> int:
     out = Path(_checks.out_dir(args.out))
     guard = output_guard(args, "access")
     if args.planning_area:
-        from kkr_geo.layers.population import planning_area_access
+        from kkr_geo.layers.region_population import planning_area_access
         speciale = args.speciale or _speciale_of(args.capacity_column) or 51
         facilities = load_features(args, required=False)
         res = planning_area_access(_data_dir(args), speciale=speciale, capacity_column=args.capacity_column,

@@ -1,4 +1,4 @@
-"""Bench of reading a big clinic file: ``python -m kkr_geo.bench_input [--rows 1600000] [--baseline main]``.
+"""Bench of reading a big clinic file: ``python -m bench.input [--rows 1600000] [--baseline main]``.
 
 Writes a Danish clinic CSV (``;``, decimal comma; name, postcode, lat/lon, two capacities) of
 ``--rows`` rows (1.6 million rows are about 60 MB, under the 64 MB cap of a table) and times
@@ -128,7 +128,7 @@ def merge_base() -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m kkr_geo.bench_input", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.input", description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=1_600_000)
     ap.add_argument("--baseline", default=None,
                     help="git revision of the old code (default: where this branch left main); 'none' to skip")

@@ -1,9 +1,11 @@
 """Benchmark of the analysis engine against a prebuilt-tree baseline measured in the same run.
 
-    python -m kkr_geo.bench                       # region (real data if present) + Denmark at 100 m
-    python -m kkr_geo.bench --quick --json q.json  # small synthetic run for CI (a few seconds)
-    python -m kkr_geo.bench --national            # only the national run (one core)
-    python -m kkr_geo.bench --compare A.json B.json
+    python -m bench.region                        # region (real data if present) + Denmark at 100 m
+    python -m bench.region --quick --json q.json  # small synthetic run for CI (a few seconds)
+    python -m bench.region --national             # only the national run (one core)
+    python -m bench.region --compare A.json B.json
+
+Run from the checkout (the ``bench`` folder is not installed with the package).
 
 *Region*: with the development data present (found like the CLI does) the grid is the region's
 default population surface (planlægningsområde populations spread over 100 m cells, ~260,000
@@ -163,7 +165,7 @@ def real_region(data_dir, method: str = "areal") -> tuple[PopulationGrid, dict, 
     evenly over each planning area, 260,407 populated cells, the grid issue 14's targets were set on and
     the heavier case; ``"dasymetric"``: the maps' default surface (≈ 89,000 populated cells)."""
     from kkr_geo.layers import load_layer
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     grid = region_population_grid(data_dir, cell_size=100, method=method)
     kommuner = load_layer("kommuner", data_dir)
     brt = load_layer("brt", data_dir)
@@ -713,7 +715,7 @@ def compare_runs(a: dict, b: dict, tolerance: float = COMPARE_TOLERANCE, log=pri
 # --- main ----------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m kkr_geo.bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.region", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small synthetic run (CI; a few seconds)")
     ap.add_argument("--national", action="store_true", help="only the national run (Denmark at 100 m, one core)")
     ap.add_argument("--no-national", action="store_true", help="full mode without the national run")
@@ -722,7 +724,7 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", choices=("areal", "dasymetric"), default="areal",
                     help="region population grid: areal (even spread, 260,407 cells; default) or dasymetric (the maps')")
     ap.add_argument("--build", action="store_true",
-                    help="also time the full annex build (3 fresh `kkr-geo build` processes; kkr_geo.bench_build)")
+                    help="also time the full annex build (3 fresh `kkr-geo build` processes; bench.build)")
     ap.add_argument("--facilities", type=int, default=None, help="facilities in the region run")
     ap.add_argument("--reps", type=int, default=None, help="interleaved repetitions (default 7, quick 3)")
     ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
@@ -733,12 +735,12 @@ def main(argv=None) -> int:
         return 0 if compare_runs(a, b) else 1
     args.reps = args.reps or (3 if args.quick else 7)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    out = {"bench": "kkr_geo.bench", "version": JSON_VERSION, "started": started,
+    out = {"bench": "bench.region", "version": JSON_VERSION, "started": started,
            "mode": "national" if args.national else ("quick" if args.quick else "full"),
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
                        "platform": platform.platform()},
            "load_start": list(os.getloadavg())}
-    print(f"kkr_geo.bench ({out['mode']}), load average {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+    print(f"bench.region ({out['mode']}), load average {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"on {os.cpu_count()} CPUs")
     if not args.national:
         out["region"] = bench_region(args)
@@ -750,16 +752,18 @@ def main(argv=None) -> int:
         # its own process: its peak memory is its own, and it is pinned to one CPU
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "national.json"
-            cmd = [sys.executable, "-m", "kkr_geo.bench", "--national", "--reps", str(args.reps), "--json", str(path)]
+            cmd = [sys.executable, "-m", "bench.region", "--national", "--reps", str(args.reps), "--json", str(path)]
             env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-            proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            # from the checkout: the bench folder is not installed
+            proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  cwd=Path(__file__).resolve().parent.parent)
             print(proc.stdout.split("\n", 1)[1] if "\n" in proc.stdout else proc.stdout, end="")
             if proc.returncode != 0 or not path.exists():
                 print(f"national run failed (exit {proc.returncode})")
                 return 1
             out["national"] = json.loads(path.read_text(encoding="utf-8"))["national"]
     if args.build:
-        from kkr_geo.bench_build import bench_build
+        from bench.build import bench_build
         from kkr_geo.layers.datadir import resolve_data_dir
         print()
         print("== annex build: fresh `python -m kkr_geo build` processes into empty folders")

@@ -1,7 +1,7 @@
 """Benchmark and report of network distance and the dasymetric population surface on the region's data.
 
-    python -m kkr_geo.bench_network              # timings, networkx comparison, old vs new BRT figures
-    python -m kkr_geo.bench_network --detour     # also the measured detour factors per kommune (~10-30 s)
+    python -m bench.network            # timings, networkx comparison, old vs new BRT figures
+    python -m bench.network --detour   # also the measured detour factors per kommune (~10-30 s)
 
 Needs the development data (road centre lines ``vejnet/…gpkg``; found like the CLI does). Prints:
 
@@ -39,6 +39,12 @@ def _c(k: int = 1) -> str:
     return f"{sum(_cpu[-k:]):.2f} s CPU"
 
 
+def have_networkx() -> bool:
+    """Whether networkx (the ``bench`` extra: ``pip install -e '.[bench]'``) can be imported."""
+    import importlib.util
+    return importlib.util.find_spec("networkx") is not None
+
+
 def _nx_graph(net):
     import networkx as nx
     g = net.graph.tocoo()
@@ -68,7 +74,7 @@ def _nx_multi_source(G, start: np.ndarray, limit: float | None):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m kkr_geo.bench_network", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.network", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", help="data directory (default: resolved like the CLI)")
     ap.add_argument("--detour", action="store_true", help="also measure the detour factor per kommune")
     ap.add_argument("--no-networkx", action="store_true", help="skip the networkx comparison")
@@ -80,7 +86,7 @@ def main(argv=None) -> int:
     from kkr_geo.geo.network_build import components_summary
     from kkr_geo.layers import roads
     from kkr_geo.layers.datadir import resolve_data_dir
-    from kkr_geo.layers.population import region_population_grid
+    from kkr_geo.layers.region_population import region_population_grid
     from kkr_geo.layers.registry import load_layer
 
     dd = resolve_data_dir(args.data_dir)
@@ -121,7 +127,9 @@ def main(argv=None) -> int:
     print(f"coverage, {len(stations)} stations at 600 m on the network: {t_cov:.2f} s, {_c()} (target < 10 s); "
           f"{cov.table.iloc[0]['share_beyond']:.1%} of inhabitants beyond")
 
-    if not args.no_networkx:
+    if not args.no_networkx and not have_networkx():
+        print("networkx is not installed: the networkx comparison is skipped (pip install -e '.[bench]')")
+    elif not args.no_networkx:
         G, t_g = _t(lambda: _nx_graph(net))
         print(f"networkx graph from the same edges: {t_g:.2f} s (not counted below)")
         # the corridors: node distances from the snapped anchors of each corridor, cut at 800 m

@@ -1,4 +1,4 @@
-"""Time the full annex build as a user runs it: ``python -m kkr_geo.bench --build`` (or ``python -m kkr_geo.bench_build``).
+"""Time the full annex build as a user runs it: ``python -m bench.region --build`` (or ``python -m bench.build``).
 
 Each run is a fresh ``python -m kkr_geo build`` process writing into an empty temporary folder, on
 the same data directory as the bench; wall-clock from start to exit, CPU as user + system time of
@@ -59,7 +59,7 @@ def one_build(data_dir: str | None, jobs: int | None = None, extra: list[str] = 
 
 
 def bench_build(data_dir: str | None = None, reps: int = 3, jobs: int | None = None, log=print) -> dict:
-    from kkr_geo.bench import _target
+    from bench.region import _target
     runs = []
     for i in range(reps):
         r = one_build(data_dir, jobs)
@@ -80,7 +80,7 @@ def bench_build(data_dir: str | None = None, reps: int = 3, jobs: int | None = N
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m kkr_geo.bench_build", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.build", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--jobs", type=int)
