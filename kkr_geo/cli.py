@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kkr-geo {__version__}")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="data directory over the embedded default data, file by file (default: $KKR_GEO_DATA, then the user cache)")
+                        help="data directory over the embedded default data, file by file "
+                             "(default: $KKR_GEO_DATA, then the user cache)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more messages on stderr (-v: debug)")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="fewer messages on stderr (only warnings)")
