@@ -56,6 +56,7 @@ class StaticResult:
     figure_lines: list[str] = field(default_factory=list)
     label_key: list[str] = field(default_factory=list)   # numbered key of areas too small for a label
     thumbnail: str | None = None   # the index page's thumbnail (data: URI), made from the PNG page in memory
+    inset_cover: float | None = None   # share of the Bornholm inset box (in the map frame) lying over mapped areas
 
 
 def _rc():
@@ -337,6 +338,8 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         cover, neg_k, inset_corner = min(choices)
         k = -neg_k
         iw, ih = bw * k, bh * k
+        if result is not None:
+            result.inset_cover = cover / (iw * ih)
         box = _corner_box(inset_corner, (x0, x1), (y0, y1), iw, ih, pad)
         obstacles_data.append(box)
         bxmin, bymin, bxmax, bymax = box.bounds

@@ -48,3 +48,22 @@ def test_no_two_labels_overlap(sources, name):
         assert clashes == [], clashes
     finally:
         plt.close(fig)
+
+
+def test_the_bornholm_inset_covers_no_mapped_area(sources):
+    """Where Bornholm sits in a corner of the main map, its box lies over sea or neighbours, not over the region's
+    areas (it shrinks to half size before it may cover any; the supercykelsti map's box hid southern Frederikssund).
+    Maps with Bornholm in the strip under the map, or without Bornholm, have no corner inset."""
+    from kkr_geo.maps.prepare import prepare
+    from kkr_geo.maps.spec import load_specs
+    from kkr_geo.maps.static import StaticResult, build_figure
+    covers = {}
+    for spec in load_specs():
+        if spec.name in ("klinik_daekningshuller", "patientstroemme"):
+            continue  # need a clinic file / a flow table
+        result = StaticResult()
+        plt.close(build_figure(prepare(spec, sources), result))
+        if result.inset_cover is not None:
+            covers[spec.name] = result.inset_cover
+    assert len(covers) >= 8 and "supercykelstier_oplande" in covers, covers
+    assert {n: c for n, c in covers.items() if c > 0.02} == {}
