@@ -275,10 +275,11 @@ def _legend_html(pm: PreparedMap) -> str:
     figures = pm.figures()
     if figures:
         ftitle, heads, rows = figures
-        body = "".join("<tr><th>" + esc(r.name) + "</th>"
+        # a row's note ("kun regionens del") goes under its name: an extra cell had no header and ran out of the panel
+        body = "".join("<tr><th>" + esc(r.name) + (f"<br><small>({esc(r.note)})</small>" if r.note else "") + "</th>"
                        + ("".join(f"<td>{esc(fmt_population_approx(v) if v == v else 'ikke opgjort')}</td>" for v in r.values)
                           if any(v == v for v in r.values) else f"<td colspan=\"{len(heads)}\">ikke opgjort</td>")
-                       + (f"<td>{esc(r.note)}</td>" if r.note else "") + "</tr>" for r in rows)
+                       + "</tr>" for r in rows)
         head = "<tr><th></th>" + "".join(f"<td><b>{esc(h)}</b></td>" for h in heads) + "</tr>"
         parts.append(f"<div class=\"kkr-lh\">{esc(ftitle)}</div><table class=\"kkr-tip kkr-fig\">{head}{body}</table>")
     foot = [esc(t) for t in (pm.source_line, pm.date_line, *pm.notes) if t]
