@@ -129,3 +129,13 @@ def writable_subdir(root: Path, name: str) -> Path:
     else:
         d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def weasyprint_or_fail():
+    """Skip without WeasyPrint/Pango on a developer's machine; in CI (which installs them) fail instead."""
+    try:
+        import weasyprint  # noqa: F401  (the import is the check)
+    except (ImportError, OSError) as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"WeasyPrint/Pango missing in CI (.ci/run installs them): {exc}")
+        pytest.skip(f"WeasyPrint not usable here: {exc}")

@@ -20,19 +20,12 @@ from kkr_geo.maps.build import build
 from kkr_geo.maps.sources import Sources
 
 from axe_check import run_axe, serious
+from conftest import weasyprint_or_fail
 
 DPI = 40
 MAPS = ["borgere_pr_kapacitet_sp51", "brt_oplande", "parker_og_rejs", "stationsnaerhed", "patientstroemme"]
 
 
-def _weasyprint_or_fail():
-    import os
-    try:
-        import weasyprint  # noqa: F401  (the import is the check)
-    except (ImportError, OSError) as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"WeasyPrint/Pango missing in CI (.ci/run installs them): {exc}")
-        pytest.skip(f"WeasyPrint not usable here: {exc}")
 
 
 def da(value: float, decimals: int = 0) -> str:
@@ -43,7 +36,7 @@ def da(value: float, decimals: int = 0) -> str:
 
 @pytest.fixture(scope="module")
 def annex(real_data, tmp_path_factory):
-    _weasyprint_or_fail()
+    weasyprint_or_fail()
     out = tmp_path_factory.mktemp("annex")
     sources = Sources(real_data.path)
     lines: list[str] = []
@@ -180,7 +173,7 @@ def test_missing_populations_are_said_not_counted(tmp_path):
     from kkr_geo.maps.annex import write_annex
     from kkr_geo.maps.figures import map_figures
     from kkr_geo.maps.prepare import FigureRow
-    _weasyprint_or_fail()
+    weasyprint_or_fail()
     nan = float("nan")
     rows = [FigureRow("Køge Nord", [nan, nan]), FigureRow("Favrholm", [1897.05, 12686.9]),
             FigureRow("Hillerød St.", [2500.4, 9000.6]), FigureRow("Trekroner", [nan, nan])]
@@ -340,7 +333,7 @@ def test_build_without_weasyprint_says_so_and_keeps_the_rest(real_data, tmp_path
 def test_flow_map_table_has_one_row_per_flow(data_copy, tmp_path):
     """The flow layer draws each flow as a line plus an arrowhead: the table and CSV list each flow once."""
     from conftest import writable_subdir
-    _weasyprint_or_fail()
+    weasyprint_or_fail()
     root = data_copy()
     flows = writable_subdir(root, "flows")
     for f in flows.iterdir():
@@ -423,7 +416,7 @@ def test_catchment_table_shows_what_the_print_maps_figure_box_shows(annex, tmp_p
 def test_annex_without_png_format_renders_its_own_image(real_data, tmp_path):
     """--formats pdf: no PNG is written to the output, the annex still has its map image."""
     import pikepdf
-    _weasyprint_or_fail()
+    weasyprint_or_fail()
     report = build(real_data.path, tmp_path, only=["planomraader_borgere_pr_kapacitet"], formats=["pdf"],
                    log=lambda m: None)
     assert [m.name for m in report.built] == ["planomraader_borgere_pr_kapacitet"]
@@ -444,7 +437,7 @@ def test_annex_outputs_are_own_outputs_on_rebuild(real_data, tmp_path):
     second build replaces them without --overwrite, and a user's file with an annex name is never replaced."""
     from kkr_geo.geo.errors import InputError
     from kkr_geo.geo.outputs import MANIFEST_NAME
-    _weasyprint_or_fail()
+    weasyprint_or_fail()
     name = "planomraader_borgere_pr_kapacitet"
     for _ in range(2):  # the second build must not refuse its own annex files
         report = build(real_data.path, tmp_path, only=[name], formats=["html", "pdf"], log=lambda m: None)

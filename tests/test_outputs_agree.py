@@ -21,24 +21,18 @@ from kkr_geo.maps.annex_set import CSV_SUFFIX
 from kkr_geo.maps.build import GPKG_NAME, build
 from kkr_geo.maps.sources import Sources
 from kkr_geo.maps.spec import load_specs
+from conftest import weasyprint_or_fail
 
 DPI = 30
 SYNTH_INPUTS = ("klinikker", "flows")   # the synthetic folder's clinic file and flow table (real municipality names)
 
 
-def _weasyprint_or_fail():
-    try:
-        import weasyprint  # noqa: F401  (the import is the check)
-    except (ImportError, OSError) as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"WeasyPrint/Pango missing in CI (.ci/run installs them): {exc}")
-        pytest.skip(f"WeasyPrint not usable here: {exc}")
 
 
 @pytest.fixture(scope="module")
 def every_map(any_data, synth_data, tmp_path_factory):
     """Build every shipped map (PNG + PDF, so every annex PDF is made) and the GeoPackage."""
-    _weasyprint_or_fail()
+    weasyprint_or_fail()
     data = tmp_path_factory.mktemp("data")
     for entry in any_data.path.iterdir():
         os.symlink(entry, data / entry.name)
