@@ -26,8 +26,6 @@ DPI = 40
 MAPS = ["borgere_pr_kapacitet_sp51", "brt_oplande", "parker_og_rejs", "stationsnaerhed", "patientstroemme"]
 
 
-
-
 def da(value: float, decimals: int = 0) -> str:
     """Danish number format, written independently of kkr_geo.maps.danish_numbers."""
     s = f"{value:,.{decimals}f}"

@@ -27,8 +27,6 @@ DPI = 30
 SYNTH_INPUTS = ("klinikker", "flows")   # the synthetic folder's clinic file and flow table (real municipality names)
 
 
-
-
 @pytest.fixture(scope="module")
 def every_map(any_data, synth_data, tmp_path_factory):
     """Build every shipped map (PNG + PDF, so every annex PDF is made) and the GeoPackage."""
