@@ -30,6 +30,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from kkr_geo.geo.io import atomic_path, write_text_atomic
+
 HERE = Path(__file__).resolve().parent
 
 CC_BY = "CC-BY-4.0"
@@ -144,9 +146,7 @@ def compact_geojson(src: Path, dst: Path, *, drop: tuple[str, ...] = (), pop_dec
         if pop_decimals is not None and isinstance(props.get("pop"), float):
             props["pop"] = round(props["pop"], pop_decimals)
     data.pop("name", None)
-    tmp = dst.with_suffix(dst.suffix + ".part")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, dst)
+    write_text_atomic(dst, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
 
 def road_length_raster(src: Path, dst: Path) -> None:
@@ -167,13 +167,12 @@ def road_length_raster(src: Path, dst: Path) -> None:
     shape = (r1 - r0, c1 - c0)
     transform = rasterio.Affine(cs, 0, c0 * cs, 0, -cs, r1 * cs)
     values = line_length_per_cell(roads.geometry.values, shape, transform).astype("float32")
-    tmp = dst.with_suffix(".part.tif")
-    with rasterio.open(tmp, "w", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype="float32",
-                       crs="EPSG:25832", transform=transform, nodata=None, compress="deflate", predictor=3,
-                       zlevel=9, tiled=True, blockxsize=256, blockysize=256) as out:
+    with atomic_path(dst, suffix=".tif") as tmp, rasterio.open(
+            tmp, "w", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype="float32",
+            crs="EPSG:25832", transform=transform, nodata=None, compress="deflate", predictor=3,
+            zlevel=9, tiled=True, blockxsize=256, blockysize=256) as out:
         out.write(values, 1)
         out.update_tags(units="m", description="metres of residential road per 100 m cell (not Off. statsvej)")
-    os.replace(tmp, dst)
 
 
 def sha256(path: Path) -> str:
@@ -194,9 +193,7 @@ def write_manifest() -> dict:
                       "source": source, "retrieved": retrieved, "changes": changes}
     manifest = {"about": "kkr-geo's embedded default dataset: see data/README.md and ATTRIBUTION.md",
                 "made": dt.date.today().isoformat(), "files": files}
-    tmp = HERE / "MANIFEST.json.part"
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, HERE / "MANIFEST.json")
+    write_text_atomic(HERE / "MANIFEST.json", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
     return manifest
 
 

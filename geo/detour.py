@@ -125,16 +125,12 @@ def measure_detour_factors(network, areas: gpd.GeoDataFrame, grid, facilities_xy
 def write_detour_csv(table: pd.DataFrame, path) -> None:
     """The table as a Danish CSV: ``;``-separated, UTF-8, decimal **comma** (``1,32``), one header line,
     no comment lines; kommunekode as 4-digit text."""
-    from pathlib import Path
+    from kkr_geo.geo.io import write_text_atomic
     out = table[COLUMNS].copy()
     out["kommunekode"] = out["kommunekode"].astype(str).str.zfill(4)
     for c in ("omvejsfaktor_median", "omvejsfaktor_p90"):
         out[c] = [("" if not np.isfinite(v) else f"{v:.3f}".replace(".", ",")) for v in out[c]]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    out.to_csv(tmp, sep=";", index=False, encoding="utf-8", lineterminator="\n")
-    tmp.replace(path)
+    write_text_atomic(path, out.to_csv(sep=";", index=False, lineterminator="\n"))
 
 
 def read_detour_csv(path) -> pd.DataFrame:
