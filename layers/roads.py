@@ -93,27 +93,13 @@ def road_length_weights(data_dir, shape, transform) -> np.ndarray:
 def road_length_grid_weights(path: Path, shape, transform) -> np.ndarray:
     """Metres of residential road per cell of the frame ``(shape, transform)``, from the 100 m road-length
     grid (``befolkning/vejlaengde_100m.tif``, made by ``data/make_bundle.py`` with
-    :func:`road_length_weights`' rule). Each 100 m cell's length goes to the frame cell holding its
-    centre: exact for cells of a multiple of 100 m aligned to multiples of their size (the population
-    surface's frame), the 100 m detail for smaller cells."""
-    import rasterio
-
-    from kkr_geo.geo.dasymetric import points_per_cell
-    try:
-        with rasterio.open(path) as src:
-            values = src.read(1)
-            t = src.transform
-            crs = src.crs
-    except rasterio.errors.RasterioIOError as exc:
-        raise DataError(f"{path}: not a readable road-length raster ({exc}).",
-                        hint="restore the file (reinstall kkr-geo) or remove it from the data directory.") from None
-    if crs is None or crs.to_epsg() != 25832:
-        raise DataError(f"{path}: the road-length grid must be in EPSG:25832 (it is {crs}).",
-                        hint="write it in EPSG:25832, aligned to multiples of its cell size.")
-    rows, cols = np.nonzero(values > 0)
-    x = t.c + (cols + 0.5) * t.a
-    y = t.f + (rows + 0.5) * t.e
-    return points_per_cell(np.column_stack([x, y]), values[rows, cols].astype(float), shape, transform)
+    :func:`road_length_weights`' rule), read like any population raster
+    (:meth:`~kkr_geo.geo.population.PopulationGrid.from_raster`): as is at 100 m, block sums at multiples
+    of 100 m, area-weighted resampling otherwise."""
+    from kkr_geo.geo.dasymetric import raster_on_grid
+    from kkr_geo.geo.population import PopulationGrid
+    grid = PopulationGrid.from_raster(path, cell_size=transform.a, source="vejlængde pr. 100 m-celle")
+    return raster_on_grid(grid, shape, transform)
 
 
 # --- the street network -------------------------------------------------------------------------
