@@ -14,6 +14,11 @@ of pieces, and a walk from a side street to the corner shop becomes "unreachable
    ``join_dangles_m`` that is not its own: that segment is split at the foot point (a new node) and
    the end is linked to it by the gap, so routes and places on the segment see the junction where
    it is;
+   *closes gaps*: a dangling end of a joinable street up to ``close_gaps_m`` from another joinable
+   street is linked to it the same way, unless the link would cross a grade-separated line or one of
+   the ``barriers`` (e.g. rail lines). In the region's road centre lines thousands of side roads stop
+   5–15 m short of the road they meet (a whole quarter of Gørløse reached its station only by an
+   11 km detour; Hillerød's and Vallensbæk's detour factors were 1.56 and 1.62);
 5. drops pieces of fewer than ``min_component_nodes`` nodes (data gaps, not real islands), and records
    which segments places and cell centres may join: not the ``snappable=False`` lines (motorways),
    not pieces of fewer than ``min_join_component_nodes`` nodes (a private estate whose junctions are
@@ -31,6 +36,9 @@ from kkr_geo.geo.distance import DEFAULT_MAX_SNAP_M, StreetNetwork, network_vert
 
 #: Dangling road ends this close to another road are joined to it (metres).
 DEFAULT_JOIN_DANGLES_M = 3.0
+#: Dangling ends of joinable streets this close to another joinable street are linked to it (metres), unless
+#: the link crosses a grade-separated line or a barrier: the gaps of the road centre lines (see step 4).
+DEFAULT_CLOSE_GAPS_M = 15.0
 #: Network pieces with fewer nodes than this (≈ 2.5 km of road at 50 m densification) are dropped.
 DEFAULT_MIN_COMPONENT_NODES = 50
 #: Places and cell centres join only pieces of at least this many nodes (≈ 100 km of road at 50 m): a
@@ -42,7 +50,8 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
                          join_dangles_m=DEFAULT_JOIN_DANGLES_M, max_snap_m: float = DEFAULT_MAX_SNAP_M,
                          min_component_nodes: int = DEFAULT_MIN_COMPONENT_NODES, node_crossings: bool = True,
                          grade_separated=None, snappable=None,
-                         min_join_component_nodes: int = DEFAULT_MIN_JOIN_COMPONENT_NODES) -> StreetNetwork:
+                         min_join_component_nodes: int = DEFAULT_MIN_JOIN_COMPONENT_NODES,
+                         close_gaps_m: float = 0.0, barriers=None) -> StreetNetwork:
     """A StreetNetwork from line geometries in EPSG:25832 (see the module docstring).
 
     Pieces of fewer than ``min_component_nodes`` nodes (a private road whose junction is missing
@@ -57,7 +66,11 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     along. ``join_dangles_m`` may be one tolerance or one per geometry (a path layer from another
     source than the roads ends a few metres off their centre lines). Pieces of fewer than
     ``min_join_component_nodes`` nodes are not joinable either, unless the whole network is smaller
-    than that (a town's toy network)."""
+    than that (a town's toy network).
+
+    ``close_gaps_m`` (default 0: off; the region's network uses :data:`DEFAULT_CLOSE_GAPS_M`): a
+    dangling end of a joinable line is linked to the nearest joinable segment this close, unless the
+    link crosses a grade-separated line or one of ``barriers`` (line geometries, e.g. rail lines)."""
     geoms = np.asarray(getattr(geoms, "values", geoms), dtype=object)
     n_geoms = len(geoms)
     grade = _flags(grade_separated, n_geoms, False, "grade_separated")
@@ -84,8 +97,13 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     seg_tol = join_tol[part_of[line_idx[1:][same]]]
     keep = a != b
     a, b, w, seg_snap, seg_tol = a[keep], b[keep], w[keep], seg_snap[keep], seg_tol[keep]
-    if len(a) and seg_tol.max() > 0:
-        xy, a, b, w, seg_snap = _join_dangles(xy, a, b, w, seg_snap, seg_tol)
+    gap_tol = np.where(seg_snap, max(float(close_gaps_m or 0.0), 0.0), 0.0)
+    if len(a) and max(seg_tol.max(), gap_tol.max()) > 0:
+        walls = [geoms[grade]] if grade.any() else []
+        if barriers is not None:
+            walls.append(np.asarray(getattr(barriers, "values", barriers), dtype=object))
+        wall_tree = _segment_tree(np.concatenate(walls)) if walls and sum(map(len, walls)) else None
+        xy, a, b, w, seg_snap = _join_dangles(xy, a, b, w, seg_snap, seg_tol, gap_tol, wall_tree)
     n = len(xy)
     # the road segments places may join: (a, b, length)
     sa, sb, sw = a[seg_snap], b[seg_snap], w[seg_snap]
@@ -112,6 +130,16 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
             sa, sb, sw = sa[big], sb[big], sw[big]
     return StreetNetwork(xy=xy, graph=g, source=source, max_snap_m=max_snap_m,
                          snap_edges=np.column_stack([sa, sb]).astype(np.int64), snap_lengths=sw.astype(float))
+
+
+def _segment_tree(lines) -> shapely.STRtree | None:
+    """An STRtree of the single segments of ``lines`` (a tree of whole routes has envelopes that cover
+    the region and makes every query test every route)."""
+    xy, idx = shapely.get_coordinates(shapely.get_parts(lines), return_index=True)
+    same = idx[1:] == idx[:-1]
+    if not same.any():
+        return None
+    return shapely.STRtree(shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1)))
 
 
 def _flags(values, n: int, default: bool, what: str) -> np.ndarray:
@@ -179,16 +207,22 @@ def _min_duplicate_edges(rows, cols, w, n) -> sparse.csr_matrix:
     return sparse.csr_matrix((wmin, (r, c)), shape=(n, n))
 
 
-def _join_dangles(xy, a, b, w, seg_snap, seg_tol):
+def _join_dangles(xy, a, b, w, seg_snap, seg_tol, gap_tol=None, wall_tree=None):
     """Join each dangling node (one edge) to the nearest foreign segment within the tolerance of the
-    dangle's own segment (``seg_tol``, one per segment): the segment is
-    split at the foot point (a new node, unless the foot is one of its ends) and the dangle is linked to
-    the foot by the gap. Returns the new ``(xy, a, b, w, seg_snap)``; the links are not joinable."""
+    dangle's own segment (``seg_tol``, one per segment), or, farther, within its gap tolerance
+    (``gap_tol``, one per segment) when that segment is joinable and the link crosses nothing in
+    ``wall_tree``: the segment is split at the foot point (a new node, unless the foot is one of its
+    ends) and the dangle is linked to the foot by the gap. Returns the new ``(xy, a, b, w, seg_snap)``;
+    the links are not joinable."""
     n = len(xy)
     deg = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    node_tol = np.zeros(n)
-    np.maximum.at(node_tol, a, seg_tol)
-    np.maximum.at(node_tol, b, seg_tol)
+    join_tol = np.zeros(n)
+    np.maximum.at(join_tol, a, seg_tol)
+    np.maximum.at(join_tol, b, seg_tol)
+    node_tol = join_tol.copy()
+    if gap_tol is not None:
+        np.maximum.at(node_tol, a, gap_tol)
+        np.maximum.at(node_tol, b, gap_tol)
     dangles = np.flatnonzero((deg == 1) & (node_tol > 0))
     unchanged = (xy, a, b, w, seg_snap)
     if len(dangles) == 0:
@@ -207,8 +241,16 @@ def _join_dangles(xy, a, b, w, seg_snap, seg_tol):
     t = np.clip(np.einsum("ij,ij->i", p - p0, seg) / np.where(L2 > 0, L2, 1), 0, 1)
     foot = p0 + seg * t[:, None]
     gap = np.hypot(*(p - foot).T)
-    ok = gap <= node_tol[di]
-    di, si, t, gap = di[ok], si[ok], t[ok], gap[ok]
+    # beyond the plain tolerance only a gap to a joinable segment that crosses no wall is closed
+    ok = (gap <= join_tol[di]) | ((gap <= node_tol[di]) & seg_snap[si])
+    di, si, t, gap, foot = di[ok], si[ok], t[ok], gap[ok], foot[ok]
+    far = np.flatnonzero(gap > join_tol[di])
+    if wall_tree is not None and len(far):
+        links = shapely.linestrings(np.stack([xy[di[far]], foot[far]], axis=1))
+        hit, _ = wall_tree.query(links, predicate="intersects")
+        blocked = np.zeros(len(di), bool)
+        blocked[far[np.unique(hit)]] = True
+        di, si, t, gap = di[~blocked], si[~blocked], t[~blocked], gap[~blocked]
     if len(di) == 0:
         return unchanged
     # nearest segment per dangle

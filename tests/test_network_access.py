@@ -106,6 +106,45 @@ def test_a_t_junction_without_a_vertex_splits_the_main_road_where_the_side_road_
     assert dist(net, [(400, 300)], [(700, -300)])[0] == pytest.approx(298 + 2 + 300 + 1 + 299)
 
 
+def test_a_side_road_that_stops_short_of_the_main_road_is_linked_unless_a_barrier_lies_between():
+    # Gørløse in the road centre lines: a residential road ends 11 m short of the main road, and the
+    # quarter reached its station by an 11 km detour. Main road (0,0)–(1000,0); a side road from
+    # (400, 300) ending at (400, 11); a loop road far round joins them: (400, 300)–(-2000, 300)–(-2000, 0)
+    # –(0, 0), 2,400 + 300 + 2,000 = 4,700 m.
+    main, side, loop = L((0, 0), (1000, 0)), L((400, 300), (400, 11)), L((400, 300), (-2000, 300), (-2000, 0), (0, 0))
+    # a place on the side road (400, 150) to a home 30 m south of the main road (900, -30)
+    src, dst = [(400, 150)], [(900, -30)]
+    plain = build_street_network([main, side, loop], densify_m=None, min_component_nodes=0)
+    # without closing: up 150, round the loop 4,700, along 900, leg 30
+    assert dist(plain, src, dst)[0] == pytest.approx(150 + 4700 + 900 + 30)
+    closed = build_street_network([main, side, loop], densify_m=None, min_component_nodes=0, close_gaps_m=15)
+    # down 139, the 11 m gap, along 500, leg 30
+    assert dist(closed, src, dst)[0] == pytest.approx(139 + 11 + 500 + 30)
+    # a gap wider than the tolerance stays open (a real cul-de-sac 20 m behind a road)
+    far = build_street_network([main, L((400, 300), (400, 20)), loop], densify_m=None, min_component_nodes=0,
+                               close_gaps_m=15)
+    assert dist(far, src, dst)[0] == pytest.approx(150 + 4700 + 900 + 30)
+    # a rail line between them (a barrier) keeps it open
+    rail = L((-3000, 5), (3000, 5))
+    barred = build_street_network([main, side, loop], densify_m=None, min_component_nodes=0, close_gaps_m=15,
+                                  barriers=[rail])
+    assert dist(barred, src, dst)[0] == pytest.approx(150 + 4700 + 900 + 30)
+    # ... and so does a motorway (grade-separated, never joined): the side road is not linked onto it
+    motorway = L((-3000, 5), (3000, 5))
+    mw = build_street_network([motorway, main, side, loop], densify_m=None, min_component_nodes=0, close_gaps_m=15,
+                              grade_separated=[True, False, False, False], snappable=[False, True, True, True])
+    assert dist(mw, src, dst)[0] == pytest.approx(150 + 4700 + 900 + 30)
+
+
+def test_the_region_network_closes_gaps_across_no_surface_railway(monkeypatch):
+    # the layer wiring: the road network closes gaps of 15 m, and the surface rail lines (not the Metro) are
+    # barriers
+    from kkr_geo.layers import roads
+    rail = roads.rail_barriers()
+    assert len(rail) >= 15 and roads.NETWORK_CLOSE_GAPS_M == 15.0
+    assert "metro" not in roads.RAIL_BARRIER_SYSTEMS
+
+
 def test_walking_paths_merge_with_the_road_centre_lines(tmp_path, monkeypatch):
     """A synthetic data directory: two parallel streets 200 m apart joined only at their west ends, and an
     OSM footpath (EPSG:4326, as `kkr-geo data fetch gangveje` writes it) between them at x = 500 that stops
