@@ -258,11 +258,12 @@ def kapacitet_2030(name, sources):
             f"{r.borgere_pr_kap_2030_inklusiv:.0f} inhabitants per capacity" for r in total.itertuples()))
     out = _join(base, wide, "omraade", layer_on="navn", name=name, title="Foreslået kapacitetsudvidelse 2030",
                 source_table=t, sources=sources, extra_notes=notes)
-    # the region's own total row, for the figures a map's texts quote (kkr_geo.maps.text_figures)
-    out.attrs["region_total"] = {int(r.speciale): {"udvidelse": float(r.foreslaaet_justering),
-                                                   "borgere_pr_kap_2030_uden": float(r.borgere_pr_kap_2030_eksklusiv),
-                                                   "borgere_pr_kap_2030_med": float(r.borgere_pr_kap_2030_inklusiv)}
-                                 for r in total.itertuples()}
+    # the region's own total row by the layer's column names, for a spec's figures (tal: {..., total: udvidelse_sp51})
+    out.attrs["region_total"] = {f"{col}_sp{int(r.speciale)}": float(getattr(r, field))
+                                 for r in total.itertuples()
+                                 for field, col in (("foreslaaet_justering", "udvidelse"),
+                                                    ("borgere_pr_kap_2030_eksklusiv", "borgere_pr_kap_2030_uden"),
+                                                    ("borgere_pr_kap_2030_inklusiv", "borgere_pr_kap_2030_med"))}
     for sp in SPECIALER:
         out[f"udvidelse_sp{sp}"] = out[f"udvidelse_sp{sp}"].fillna(0.0)
         out[f"status_sp{sp}"] = np.where(out[f"borgere_pr_kap_2030_med_sp{sp}"].notna(), "udvidelse foreslået",

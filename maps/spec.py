@@ -30,7 +30,7 @@ NAME_RE = re.compile(r"[a-z0-9_]+\Z")  # \Z, not $: "evil\n" must not pass
 
 _TOP_KEYS = {"name", "title", "subtitle", "page", "formats", "dpi", "extent", "inset", "indicator",
              "classification", "palette", "allow_unsafe_palette", "labels", "layers", "sources", "notes",
-             "data_date", "tiles", "description", "figures", "copenhagen_inset", "table", "claims"}
+             "data_date", "tiles", "description", "figures", "copenhagen_inset", "table", "claims", "tal"}
 _LAYER_KEYS = {"id", "source", "style", "label", "colour", "tooltip", "popup", "filter", "legend",
                "width", "size", "show", "schematic", "source_note", "optional"}
 
@@ -102,6 +102,7 @@ class MapSpec:
     copenhagen_inset: bool = False  # a København/Frederiksberg panel at a larger scale (planning-area maps)
     table: dict | None = None       # {source: name, title: str, columns: {column: header}}: a table under the map
     claims: list = field(default_factory=list)  # maps.claims.Claim: what the texts' area names say, checked on the data
+    tal: dict = field(default_factory=dict)     # {name: maps.text_figures.Figure}: the texts' {tal:name}, from the data
 
     @property
     def page_mm(self) -> tuple[float, float]:
@@ -361,10 +362,9 @@ def parse_spec(data, *, label: str = "<spec>", name: str | None = None, path: Pa
         ck.fail("extent", f"{spec.extent!r} is neither 'region', 'data' nor a layer id of this spec.")
     spec.sources = _str_list(ck, data, "sources")
     spec.notes = _str_list(ck, data, "notes")
-    from kkr_geo.maps.text_figures import check_text
-    for key, text in (("title", spec.title), ("subtitle", spec.subtitle), ("table.title", (spec.table or {}).get("title")),
-                      *((f"notes[{i}]", n) for i, n in enumerate(spec.notes))):
-        check_text(text, key, ck.fail)
+    from kkr_geo.maps.text_figures import check_texts, parse_figures
+    spec.tal = parse_figures(data.get("tal"), ck, spec, known_sources)
+    check_texts(spec, ck.fail)
     from kkr_geo.maps.claims import parse_claims
     spec.claims = parse_claims(data.get("claims"), ck, spec)
     return spec

@@ -24,7 +24,8 @@ from kkr_geo.layers.registry import LayerInfo, entries, register_layer
 
 # --- 1. a new layer from a CSV, end to end: layer module + spec -> built map ---------------------------
 # This is the whole of a new layer: the module below would be kkr_geo/layers/legepladser.py (found by the
-# registry's discovery, no list to edit), the spec maps/specs/legepladser.yaml, plus this test: 3 files.
+# registry's discovery, no list to edit), the spec maps/specs/legepladser.yaml, plus this test: 3 files. A figure
+# in the title is declared in the spec too (tal:), not in Python.
 
 LAYER_MODULE = '''
 """Layer ``legepladser``: playgrounds from a CSV (navn;lat;lon)."""
@@ -83,7 +84,8 @@ def test_example_layer_from_csv_end_to_end(example_layer, tmp_path):
     specs = tmp_path / "specs"
     specs.mkdir()
     (specs / "legepladser.yaml").write_text(yaml.safe_dump({
-        "title": "Legepladser", "extent": "data", "tiles": False, "formats": ["png", "html"], "inset": "none",
+        "title": "{tal:antal} i eksemplet", "tal": {"antal": {"layer": "lp", "count": "all", "as": ["legeplads", "legepladser"]}},
+        "extent": "data", "tiles": False, "formats": ["png", "html"], "inset": "none",
         "layers": [{"id": "lp", "source": "legepladser", "style": "point", "label": "Legeplads", "tooltip": ["navn"]}],
     }, allow_unicode=True), encoding="utf-8")
 
@@ -104,6 +106,7 @@ def test_example_layer_from_csv_end_to_end(example_layer, tmp_path):
     html = (tmp_path / "bilag" / "legepladser.html").read_text(encoding="utf-8")
     assert png.stat().st_size > 5_000
     assert "Fælledparken" in html and "Amager Strandpark" in html
+    assert "<title>Tre legepladser i eksemplet</title>" in html     # the three rows of the CSV, counted by the spec's tal:
 
 
 def test_cli_choices_come_from_the_registry(example_layer):
