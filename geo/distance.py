@@ -60,6 +60,14 @@ JOIN_WITHIN_M = 40.0
 #: A place (a station with entrances on both sides of the tracks, a stop on either side of the road) joins
 #: every other street whose nearest point lies at most this much farther away than the nearest street.
 PLACE_JOIN_WITHIN_M = 100.0
+#: A place within this many metres of one of the network's ``tracks`` (surface rail lines) is on them: a
+#: station. It also joins the nearest street on *each* side of the tracks up to :data:`PLACE_SIDE_MAX_M` away
+#: (every station is reached from both sides by a tunnel or a bridge); a street whose nearest point lies
+#: within :data:`PLACE_SIDE_MARGIN_M` of the track line is in the rail corridor (a road ending at the
+#: station, a platform's width: a two-track line with its platforms is about 20–25 m wide) and shows no side.
+PLACE_ON_TRACKS_M = 60.0
+PLACE_SIDE_MAX_M = 250.0
+PLACE_SIDE_MARGIN_M = 20.0
 
 
 def describe_method(network: StreetNetwork | None, detour_factor) -> dict:
@@ -161,6 +169,9 @@ class StreetNetwork:
     snap_lengths: np.ndarray | None = None
     #: what was merged besides the roads (e.g. "stier fra OpenStreetMap"); None: roads only, no footpaths
     paths: str | None = None
+    #: surface rail lines (EPSG:25832 line geometries): a place on them is reached from both sides
+    #: (:meth:`place_joins`); None: no tracks known
+    tracks: np.ndarray | None = None
     _tree: cKDTree | None = field(default=None, repr=False)
     _seg_tree: shapely.STRtree | None = field(default=None, repr=False)
     _seg: tuple | None = field(default=None, repr=False)
@@ -341,8 +352,22 @@ class StreetNetwork:
         return self._multi_source(start, limit)
 
     def place_joins(self, xy: np.ndarray):
-        """:meth:`joins` for places (facilities, stops): up to :data:`PLACE_MAX_SNAP_M` from a street."""
-        return self.cached_joins(xy, max_snap_m=max(self.max_snap_m, PLACE_MAX_SNAP_M), within_m=PLACE_JOIN_WITHIN_M)
+        """:meth:`joins` for places (facilities, stops): up to :data:`PLACE_MAX_SNAP_M` from a street; a place
+        on the network's ``tracks`` (a station) also joins the nearest street on each side of them
+        (:data:`PLACE_ON_TRACKS_M`, :data:`PLACE_SIDE_MAX_M`, :data:`PLACE_SIDE_MARGIN_M`)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        key = (coordinates_key(xy), "place", self.tracks is not None and len(self.tracks))
+        hit = self._join_cache.get(key)
+        if hit is None:
+            hit = self.joins(xy, max_snap_m=max(self.max_snap_m, PLACE_MAX_SNAP_M), within_m=PLACE_JOIN_WITHIN_M)
+            if self.tracks is not None and len(self.tracks) and len(xy):
+                hit = _with_side_joins(self, xy, hit)
+            self._join_cache[key] = hit
+            while len(self._join_cache) > 8:
+                self._join_cache.popitem(last=False)
+        else:
+            self._join_cache.move_to_end(key)
+        return hit
 
     def _multi_source(self, start: np.ndarray, limit: float) -> np.ndarray:
         # A virtual super-source joined to each start node by its start offset.
@@ -464,6 +489,52 @@ def place_access(network: StreetNetwork, xy: np.ndarray) -> dict:
     _, _, _, _, leg = network.locate(xy, max_snap_m=max(network.max_snap_m, PLACE_MAX_SNAP_M))
     return {"legs": leg, "far": [int(i) for i in np.flatnonzero(np.isfinite(leg) & (leg > PLACE_FAR_M))],
             "unjoined": [int(i) for i in np.flatnonzero(~np.isfinite(leg))]}
+
+
+def _track_segments(tracks) -> tuple[np.ndarray, np.ndarray]:
+    """The single segments ``(start xy, end xy)`` of the track lines."""
+    xy, idx = shapely.get_coordinates(shapely.get_parts(np.asarray(tracks, dtype=object)), return_index=True)
+    same = idx[1:] == idx[:-1]
+    return xy[:-1][same], xy[1:][same]
+
+
+def _with_side_joins(network: StreetNetwork, xy: np.ndarray, joins: tuple) -> tuple:
+    """``joins`` (:meth:`StreetNetwork.joins` of places ``xy``) with, for each place on the network's tracks,
+    the nearest joinable street on each side of the nearest track segment (see :data:`PLACE_ON_TRACKS_M`)."""
+    r0, r1 = _track_segments(network.tracks)
+    if len(r0) == 0:
+        return joins
+    pts = shapely.points(xy)
+    on, seg = shapely.STRtree(shapely.linestrings(np.stack([r0, r1], axis=1))).query_nearest(
+        pts, max_distance=PLACE_ON_TRACKS_M)
+    if len(on) == 0:
+        return joins
+    qi, qs = network.segment_tree.query(pts[on], predicate="dwithin", distance=PLACE_SIDE_MAX_M)
+    if len(qs) == 0:
+        return joins
+    place, track = on[qi], seg[qi]
+    fa, fb, fta, ftb, fleg = network._foot(xy[place], qs)
+    p0, p1 = network.xy[fa], network.xy[fb]
+    length = fta + ftb
+    foot = p0 + (p1 - p0) * np.where(length > 0, fta / np.where(length > 0, length, 1.0), 0.0)[:, None]
+    d = r1[track] - r0[track]
+    # signed distance of the street's foot from the track line: the side, or none inside the rail corridor
+    off = (d[:, 0] * (foot[:, 1] - r0[track][:, 1]) - d[:, 1] * (foot[:, 0] - r0[track][:, 0])) / np.maximum(
+        np.hypot(d[:, 0], d[:, 1]), 1e-9)
+    side = np.where(np.abs(off) >= PLACE_SIDE_MARGIN_M, np.sign(off), 0).astype(np.int64)
+    rows = np.flatnonzero(side != 0)
+    if len(rows) == 0:
+        return joins
+    # the nearest street per (place, side)
+    order = np.lexsort((fleg[rows], side[rows], place[rows]))
+    rows = rows[order]
+    first = np.r_[True, (place[rows][1:] != place[rows][:-1]) | (side[rows][1:] != side[rows][:-1])]
+    rows = rows[first]
+    pi, a, b, ta, tb, leg = joins
+    p_all = np.concatenate([pi, place[rows]])
+    o = np.argsort(p_all, kind="stable")
+    return (p_all[o], np.concatenate([a, fa[rows]])[o], np.concatenate([b, fb[rows]])[o],
+            np.concatenate([ta, fta[rows]])[o], np.concatenate([tb, ftb[rows]])[o], np.concatenate([leg, fleg[rows]])[o])
 
 
 def _nearest_within(tree: shapely.STRtree, xy: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,8 +15,9 @@ of pieces, and a walk from a side street to the corner shop becomes "unreachable
    the end is linked to it by the gap, so routes and places on the segment see the junction where
    it is;
    *closes gaps*: a dangling end of a joinable street up to ``close_gaps_m`` from another joinable
-   street is linked to it the same way, unless the link would cross a grade-separated line or one of
-   the ``barriers`` (e.g. rail lines). In the region's road centre lines thousands of side roads stop
+   street is linked to it the same way, unless the link would cross a grade-separated line or the
+   ``tracks`` (surface rail lines; the network keeps them, so that a station on them is reached
+   from both sides, see :meth:`StreetNetwork.place_joins`). In the region's road centre lines thousands of side roads stop
    5–15 m short of the road they meet (a whole quarter of Gørløse reached its station only by an
    11 km detour; Hillerød's and Vallensbæk's detour factors were 1.56 and 1.62);
 5. drops pieces of fewer than ``min_component_nodes`` nodes (data gaps, not real islands), and records
@@ -51,7 +52,7 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
                          min_component_nodes: int = DEFAULT_MIN_COMPONENT_NODES, node_crossings: bool = True,
                          grade_separated=None, snappable=None,
                          min_join_component_nodes: int = DEFAULT_MIN_JOIN_COMPONENT_NODES,
-                         close_gaps_m: float = 0.0, barriers=None) -> StreetNetwork:
+                         close_gaps_m: float = 0.0, tracks=None) -> StreetNetwork:
     """A StreetNetwork from line geometries in EPSG:25832 (see the module docstring).
 
     Pieces of fewer than ``min_component_nodes`` nodes (a private road whose junction is missing
@@ -70,8 +71,10 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
 
     ``close_gaps_m`` (default 0: off; the region's network uses :data:`DEFAULT_CLOSE_GAPS_M`): a
     dangling end of a joinable line is linked to the nearest joinable segment this close, unless the
-    link crosses a grade-separated line or one of ``barriers`` (line geometries, e.g. rail lines)."""
+    link crosses a grade-separated line or the ``tracks`` (line geometries: surface rail lines, kept on
+    the network as ``tracks``)."""
     geoms = np.asarray(getattr(geoms, "values", geoms), dtype=object)
+    tracks = None if tracks is None else np.asarray(getattr(tracks, "values", tracks), dtype=object)
     n_geoms = len(geoms)
     grade = _flags(grade_separated, n_geoms, False, "grade_separated")
     snap_ok = _flags(snappable, n_geoms, True, "snappable")
@@ -100,8 +103,8 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
     gap_tol = np.where(seg_snap, max(float(close_gaps_m or 0.0), 0.0), 0.0)
     if len(a) and max(seg_tol.max(), gap_tol.max()) > 0:
         walls = [geoms[grade]] if grade.any() else []
-        if barriers is not None:
-            walls.append(np.asarray(getattr(barriers, "values", barriers), dtype=object))
+        if tracks is not None:
+            walls.append(tracks)
         wall_tree = _segment_tree(np.concatenate(walls)) if walls and sum(map(len, walls)) else None
         xy, a, b, w, seg_snap = _join_dangles(xy, a, b, w, seg_snap, seg_tol, gap_tol, wall_tree)
     n = len(xy)
@@ -129,7 +132,8 @@ def build_street_network(geoms, *, source: str = "network", densify_m: float | N
             big = size[lab[sa]] >= min_join_component_nodes
             sa, sb, sw = sa[big], sb[big], sw[big]
     return StreetNetwork(xy=xy, graph=g, source=source, max_snap_m=max_snap_m,
-                         snap_edges=np.column_stack([sa, sb]).astype(np.int64), snap_lengths=sw.astype(float))
+                         snap_edges=np.column_stack([sa, sb]).astype(np.int64), snap_lengths=sw.astype(float),
+                         tracks=tracks)
 
 
 def _segment_tree(lines) -> shapely.STRtree | None:

@@ -43,8 +43,8 @@ PATH_JOIN_DANGLES_M = 8.0
 #: crosses a state road or a surface rail line (geo.network_build.DEFAULT_CLOSE_GAPS_M): 28,299 road ends meet
 #: no other road, 6,300 of them stop 3–15 m short of one (measured on the development data; docs/analysis.md).
 NETWORK_CLOSE_GAPS_M = 15.0
-#: Rail systems of the rail-line layer that are barriers for a closed gap (the Metro runs in tunnels or on
-#: viaducts).
+#: Rail systems of the rail-line layer that are surface tracks: no gap is closed across them, and a station on
+#: them is reached from both sides (the Metro runs in tunnels or on viaducts).
 RAIL_BARRIER_SYSTEMS = ("S-tog", "Kystbanen", "lokal", "regional")
 CACHE_VERSION = 6
 PATHS_KEY = "gangveje"
@@ -149,9 +149,10 @@ def path_lines(data_dir=None) -> gpd.GeoDataFrame | None:
     return _memory[key]
 
 
-def rail_barriers(data_dir=None) -> np.ndarray:
+def rail_tracks(data_dir=None) -> np.ndarray:
     """The surface rail lines (:data:`RAIL_BARRIER_SYSTEMS` of the rail-line layer) in EPSG:25832: a gap of
-    the road centre lines is not closed across them. Empty when the layer is absent."""
+    the road centre lines is not closed across them, and a station on them is reached from both sides.
+    Empty when the layer is absent."""
     from kkr_geo.geo.crs import to_analysis_crs
     from kkr_geo.geo.io import read_vector
     dd = resolve_data_dir(data_dir)
@@ -182,7 +183,7 @@ def network_lines(data_dir=None) -> tuple[np.ndarray, dict, str | None]:
         tol = np.concatenate([tol, np.full(len(paths), PATH_JOIN_DANGLES_M)])
         desc = f"{len(paths):,} stier fra OpenStreetMap ({catalog.DATASETS[PATHS_KEY].path})"
     return geoms, {"grade_separated": grade, "snappable": ~grade, "join_dangles_m": tol,
-                   "close_gaps_m": NETWORK_CLOSE_GAPS_M, "barriers": rail_barriers(data_dir)}, desc
+                   "close_gaps_m": NETWORK_CLOSE_GAPS_M, "tracks": rail_tracks(data_dir)}, desc
 
 
 def street_network(data_dir=None, *, use_disk_cache: bool = True, log=None):
@@ -209,7 +210,7 @@ def street_network(data_dir=None, *, use_disk_cache: bool = True, log=None):
             with np.load(cache, allow_pickle=False) as z:
                 g = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
                 net = StreetNetwork(xy=z["xy"], graph=g, source=source, snap_edges=z["snap_edges"],
-                                    snap_lengths=z["snap_lengths"], paths=paths_desc)
+                                    snap_lengths=z["snap_lengths"], paths=paths_desc, tracks=rail_tracks(dd))
         except (OSError, ValueError, KeyError):
             net = None  # a damaged cache file is rebuilt below
     if net is None:

@@ -127,7 +127,7 @@ def test_a_side_road_that_stops_short_of_the_main_road_is_linked_unless_a_barrie
     # a rail line between them (a barrier) keeps it open
     rail = L((-3000, 5), (3000, 5))
     barred = build_street_network([main, side, loop], densify_m=None, min_component_nodes=0, close_gaps_m=15,
-                                  barriers=[rail])
+                                  tracks=[rail])
     assert dist(barred, src, dst)[0] == pytest.approx(150 + 4700 + 900 + 30)
     # ... and so does a motorway (grade-separated, never joined): the side road is not linked onto it
     motorway = L((-3000, 5), (3000, 5))
@@ -136,11 +136,33 @@ def test_a_side_road_that_stops_short_of_the_main_road_is_linked_unless_a_barrie
     assert dist(mw, src, dst)[0] == pytest.approx(150 + 4700 + 900 + 30)
 
 
+def test_a_station_on_the_tracks_is_reached_from_the_nearest_street_on_each_side():
+    # Tracks along y = 0 with the station at (0, 0). The south street (y = -30) and the north street
+    # (y = 180, farther than the nearest street + 100 m) meet only 3 km east. A spur of the south street
+    # ends at the station, 15 m north of the track line (inside the rail corridor: no side).
+    tracks = L((-4000, 0), (4000, 0))
+    south, east, north = L((-500, -30), (3000, -30)), L((3000, -30), (3000, 180)), L((3000, 180), (-500, 180))
+    spur = L((60, -30), (20, 15))  # its end is the nearest street to the station (25 m), north of the line
+    lines = [south, east, north, spur]
+    station, home = [(0, 0)], [(0, 200)]  # the home 20 m north of the north street
+    plain = build_street_network(lines, densify_m=None, min_component_nodes=0)
+    # without tracks: leg 25 to the spur's end, down the spur (√(40² + 45²)) to (60, -30), 2,940 east, 210 up,
+    # 3,000 west, leg 20
+    assert dist(plain, station, home)[0] == pytest.approx(25 + np.hypot(40, 45) + 2940 + 210 + 3000 + 20)
+    net = build_street_network(lines, densify_m=None, min_component_nodes=0, tracks=[tracks])
+    # the station joins the north street too: leg 180, leg 20 (the spur's end, 15 m off the track line,
+    # is no north side)
+    assert dist(net, station, home)[0] == pytest.approx(180 + 20)
+    # a place off the tracks (400 m south) gets no side joins
+    far = [(0, -430)]
+    assert dist(net, far, home)[0] == pytest.approx(400 + 3000 + 210 + 3000 + 20)
+
+
 def test_the_region_network_closes_gaps_across_no_surface_railway(monkeypatch):
     # the layer wiring: the road network closes gaps of 15 m, and the surface rail lines (not the Metro) are
     # barriers
     from kkr_geo.layers import roads
-    rail = roads.rail_barriers()
+    rail = roads.rail_tracks()
     assert len(rail) >= 15 and roads.NETWORK_CLOSE_GAPS_M == 15.0
     assert "metro" not in roads.RAIL_BARRIER_SYSTEMS
 
