@@ -16,12 +16,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import platformdirs
 import shapely
 from scipy import sparse
 
-from kkr_geo.geo.errors import DataError, InputError
+from kkr_geo.geo.errors import DataError
 from kkr_geo.layers import catalog
 from kkr_geo.layers.datadir import resolve_data_dir
 
@@ -239,72 +238,3 @@ def has_roads(data_dir=None) -> bool:
     except DataError:
         return False
 
-
-# --- measured detour factors ---------------------------------------------------------------------
-
-def measured_detour_factors(network, kommuner: gpd.GeoDataFrame, *, name_column: str = "navn", pairs: int = 60,
-                            min_m: float = 400.0, max_m: float = 1600.0, seed: int = 12) -> pd.DataFrame:
-    """Network ÷ straight-line distance between random pairs of network nodes in each kommune.
-
-    For each kommune ``pairs`` origin nodes are drawn inside it; each gets a destination node
-    ``min_m``–``max_m`` away in a straight line (the walking/cycling range of the catchments). The
-    ratio of the shortest path to the straight line is summarised as median and mean; pairs with no
-    route within 2.5 × ``max_m`` (different network pieces, or a route longer than that) are left out and
-    counted as ``unreachable``. Reproducible (fixed ``seed``). The road data has no footpaths
-    through parks, so for walking these are upper estimates.
-    """
-    from scipy.sparse import csgraph
-    from scipy.spatial import cKDTree
-    from kkr_geo.geo.crs import to_analysis_crs
-    if name_column not in kommuner.columns:
-        raise InputError(f"kommuner: no column {name_column!r}.", hint="pass name_column=.")
-    kommuner = to_analysis_crs(kommuner, source="kommuner")
-    rng = np.random.default_rng(seed)
-    tree = cKDTree(network.xy)
-    rows = []
-    for name, geom in zip(kommuner[name_column].astype(str), kommuner.geometry.values):
-        if geom is not None:
-            shapely.prepare(geom)
-            x0, y0, x1, y1 = shapely.bounds(geom)
-            box = np.flatnonzero((network.xy[:, 0] >= x0) & (network.xy[:, 0] <= x1)
-                                 & (network.xy[:, 1] >= y0) & (network.xy[:, 1] <= y1))
-            inside = box[shapely.contains_xy(geom, network.xy[box, 0], network.xy[box, 1])]
-        else:
-            inside = []
-        if len(inside) < 2:
-            rows.append({name_column: name, "pairs": 0, "unreachable": 0, "detour_median": np.nan, "detour_mean": np.nan})
-            continue
-        origins = rng.choice(inside, size=min(pairs, len(inside)), replace=False)
-        dest = np.full(len(origins), -1)
-        for k, o in enumerate(origins):
-            cand = np.array(tree.query_ball_point(network.xy[o], max_m))
-            if len(cand) == 0:
-                continue
-            dd = np.hypot(*(network.xy[cand] - network.xy[o]).T)
-            cand = cand[(dd >= min_m) & shapely.contains_xy(geom, *network.xy[cand].T)]
-            if len(cand):
-                dest[k] = rng.choice(cand)
-        ok = dest >= 0
-        o, d = origins[ok], dest[ok]
-        if len(o) == 0:
-            rows.append({name_column: name, "pairs": 0, "unreachable": 0, "detour_median": np.nan, "detour_mean": np.nan})
-            continue
-        # shortest paths on the part of the network near the kommune (a route longer than
-        # `limit` cannot leave a box grown by `limit / 2` around it)
-        limit = max_m * 2.5
-        x0, y0, x1, y1 = shapely.bounds(geom)
-        m = limit / 2
-        local = np.flatnonzero((network.xy[:, 0] >= x0 - m) & (network.xy[:, 0] <= x1 + m)
-                               & (network.xy[:, 1] >= y0 - m) & (network.xy[:, 1] <= y1 + m))
-        pos = np.full(network.n_nodes, -1)
-        pos[local] = np.arange(len(local))
-        sub = network.graph[local][:, local]
-        dist = csgraph.dijkstra(sub, directed=False, indices=pos[o], limit=limit)
-        net_d = dist[np.arange(len(o)), pos[d]]
-        straight = np.hypot(*(network.xy[d] - network.xy[o]).T)
-        reach = np.isfinite(net_d)
-        ratio = net_d[reach] / straight[reach]
-        rows.append({name_column: name, "pairs": int(reach.sum()), "unreachable": int((~reach).sum()),
-                     "detour_median": float(np.median(ratio)) if len(ratio) else np.nan,
-                     "detour_mean": float(np.mean(ratio)) if len(ratio) else np.nan})
-    return pd.DataFrame(rows)

@@ -133,6 +133,42 @@ def test_measured_factor_on_a_street_beside_a_row_of_cells():
     assert t["kommunekode"].iloc[0] == "0001"
 
 
+def test_measured_factor_on_a_street_grid_is_exactly_manhattan_over_straight():
+    # 10 × 10 cells of 100 m (the `grid` fixture's layout, one inhabitant each) and a street along every row
+    # and column of cell centres: every centre is a junction (leg 0), so from the station at the centre of
+    # the bottom-left cell, cell (c, r) (column c, row r counted from the bottom) is 100 (c + r) away on the
+    # network and 100 √(c² + r²) in a straight line.
+    #   Diagonal (cells c = r): 200 c / (141.4 c) = √2 exactly; c = 1 (141 m) is nearer than 200 m → c = 2–9: 8.
+    #   Bottom row (cells r = 0, c ≥ 1): 100 c / 100 c = 1 exactly; c = 1 (100 m) too near → c = 2–9: 8.
+    #   An area with no cells: no pairs, no factor.
+    # With max_m = 500: diagonal 141.4 c ≤ 500 → c = 2, 3 (2 pairs); row 100 c ≤ 500 → c = 2–5 (4 pairs).
+    grid = PopulationGrid(np.ones((10, 10)), Affine(100, 0, X0, 0, -100, Y0 + 1000), source="toy", precision="exact")
+    centres = X0 + 50 + 100 * np.arange(10), Y0 + 50 + 100 * np.arange(10)
+    streets = ([shapely.LineString([(X0 + 50, y), (X0 + 950, y)]) for y in centres[1]]
+               + [shapely.LineString([(x, Y0 + 50), (x, Y0 + 950)]) for x in centres[0]])
+    net = build_street_network(streets, densify_m=None, min_component_nodes=0)
+    areas = gpd.GeoDataFrame({"kommunekode": ["0001", "0002", "0003"], "navn": ["Diagonal", "Række", "Tom"]},
+                             geometry=[shapely.LineString([(X0 + 50, Y0 + 50), (X0 + 950, Y0 + 950)]).buffer(10),
+                                       shapely.box(X0 + 100, Y0, X0 + 1000, Y0 + 100),
+                                       shapely.box(X0 + 5000, Y0, X0 + 6000, Y0 + 1000)], crs=25832)
+    station = np.array([[X0 + 50, Y0 + 50]])
+    t = measure_detour_factors(net, areas, grid, station).set_index("kommune")
+    assert list(t.columns) == [c for c in COLUMNS if c != "kommune"]
+    assert t["antal_par"].tolist() == [8, 8, 0]
+    assert t.loc["Diagonal", "omvejsfaktor_median"] == pytest.approx(np.sqrt(2))
+    assert t.loc["Diagonal", "omvejsfaktor_p90"] == pytest.approx(np.sqrt(2))
+    assert t.loc["Række", "omvejsfaktor_median"] == pytest.approx(1.0)
+    assert t.loc["Række", "omvejsfaktor_p90"] == pytest.approx(1.0)
+    assert np.isnan(t.loc["Tom", "omvejsfaktor_median"]) and np.isnan(t.loc["Tom", "omvejsfaktor_p90"])
+    near = measure_detour_factors(net, areas, grid, station, max_m=500)
+    assert near["antal_par"].tolist() == [2, 4, 0]
+    assert near["omvejsfaktor_median"].iloc[:2].tolist() == pytest.approx([np.sqrt(2), 1.0])
+    with pytest.raises(InputError, match="no facilities"):
+        measure_detour_factors(net, areas, grid, np.empty((0, 2)))
+    with pytest.raises(InputError, match="no column 'navn'"):
+        measure_detour_factors(net, areas.drop(columns="navn"), grid, station)
+
+
 def test_the_ratio_check_reports_an_implausible_area():
     # area A: 20 cells at 260 / 200 = 1.3; area B: 20 cells at 400 / 200 = 2.0; one cell too near (150 m)
     d_net = np.r_[np.full(20, 260.0), np.full(20, 400.0), 200.0]

@@ -138,20 +138,6 @@ def test_cli_distance_network_and_euclidean_on_the_region(dev_data, tmp_path):
     assert main([*common, "--distance", "network", "--detour-factor", "1.2", "--out", str(tmp_path / "x")]) == 4
 
 
-def test_measured_detour_factors_on_a_grid_and_a_detour():
-    """A complete 100 m street grid: routes between nodes are Manhattan paths, ratio between 1 and √2."""
-    from kkr_geo.layers.roads import measured_detour_factors
-    lines = [L((0, y), (3000, y)) for y in range(0, 3001, 100)] + [L((x, 0), (x, 3000)) for x in range(0, 3001, 100)]
-    net = build_street_network(lines, densify_m=100, min_component_nodes=0)  # vertices at every crossing
-    k = gpd.GeoDataFrame({"navn": ["Gitter"]}, geometry=[shapely.box(X0 - 1, Y0 - 1, X0 + 3001, Y0 + 3001)], crs=25832)
-    d = measured_detour_factors(net, k, pairs=40)
-    row = d.iloc[0]
-    assert row["pairs"] == 40 and row["unreachable"] == 0
-    assert 1.0 <= row["detour_median"] <= np.sqrt(2) + 1e-9
-    # Manhattan/Euclid averaged over directions is 4/π ≈ 1.27 for a dense grid
-    assert row["detour_mean"] == pytest.approx(4 / np.pi, abs=0.08)
-
-
 def test_api_distance_option_on_the_region(dev_data):
     from kkr_geo import load_layer, region_catchment
     brt = load_layer("brt", dev_data.path)

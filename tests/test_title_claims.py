@@ -115,6 +115,26 @@ def test_only_with_except_leaves_areas_out():
     assert "at least 3" in msg and "2 (Bispebjerg, Valby)" in msg, msg
 
 
+def test_count_with_a_threshold_is_exactly_n_areas_in_the_scope():
+    # by hand: København's (0101) areas are Valby 40, Bispebjerg 39, Vesterbro 60 and Amager (no value); below 50:
+    # Valby and Bispebjerg = 2. Vallensbæk (40, kommune 0187) is below 50 too but outside the where: not counted.
+    shares = {"Valby": 40.0, "Bispebjerg": 39.0, "Vesterbro": 60.0, "Amager": None, "Vallensbæk": 40.0}
+    gdf = _areas(shares, kommunekode=["0101", "0101", "0101", "0101", "0187"])
+    _check([{"count": 2, "below": 50, "where": {"kommunekode": "0101"}}], gdf)
+    # exactly, not at least: 1 is false although count_min: 1 holds; 3 is false as well
+    _check([{"count_min": 1, "below": 50, "where": {"kommunekode": "0101"}}], gdf)
+    msg = _fails([{"count": 1, "below": 50, "where": {"kommunekode": "0101"}}], gdf)
+    assert "exactly 1 area(s) with kommunekode = 0101 are below 50" in msg, msg
+    assert "the data has 2 (Bispebjerg, Valby)" in msg, msg
+    msg = _fails([{"count": 3, "below": 50, "where": {"kommunekode": "0101"}}], gdf)
+    assert "exactly 3" in msg and "the data has 2 (Bispebjerg, Valby)" in msg, msg
+    # without where every area with a value counts: below 50 are Valby, Bispebjerg, Vallensbæk = 3;
+    # at_least 40 (inclusive) are Valby, Vesterbro, Vallensbæk = 3, not Bispebjerg (39)
+    _check([{"count": 3, "below": 50}, {"count": 3, "at_least": 40}], gdf)
+    msg = _fails([{"count": 2, "below": 50}], gdf)
+    assert "the data has 3 (Bispebjerg, Valby, Vallensbæk)" in msg, msg
+
+
 def test_a_name_the_data_does_not_have_or_without_a_value_stops_the_map():
     assert "Atlantis is not an area" in _fails([{"names": ["Atlantis"], "top": 1}], _areas(GROWTH))
     assert "Valby has no value" in _fails([{"names": ["Valby"], "below": 5}], _areas(dict(GROWTH, Valby=None)))
