@@ -241,12 +241,19 @@ def verify_geopackage(path: str | Path) -> dict:
     """Read the GeoPackage back: layers with CRS, feature counts, geometry type, and styles."""
     path = Path(path)
     summary = {"path": str(path), "layers": {}, "styles": []}
-    for name, gtype in pyogrio.list_layers(path):
-        if name == "layer_styles":
-            continue
-        info = pyogrio.read_info(path, layer=name)
-        summary["layers"][str(name)] = {"geometry_type": gtype, "features": int(info["features"]),
-                                        "crs": info["crs"], "fields": list(info["fields"])}
+    # GDAL opening the file read-only would write its dataset metadata (already in gpkg_metadata) to a stray
+    # "<name>.gpkg.aux.xml" beside it: no sidecar for a file a user copies or mails
+    pam = pyogrio.get_gdal_config_option("GDAL_PAM_ENABLED")
+    pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
+    try:
+        for name, gtype in pyogrio.list_layers(path):
+            if name == "layer_styles":
+                continue
+            info = pyogrio.read_info(path, layer=name)
+            summary["layers"][str(name)] = {"geometry_type": gtype, "features": int(info["features"]),
+                                            "crs": info["crs"], "fields": list(info["fields"])}
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": pam})
     con = sqlite3.connect(path)
     try:
         summary["styles"] = [r[0] for r in con.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault = 1")]

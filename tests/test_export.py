@@ -110,3 +110,14 @@ def test_one_geometry_type_with_unplaced_rows_stays_one_feature_table(tmp_path):
     assert {str(n): t for n, t in pyogrio.list_layers(out)} == {"opland": "MultiPolygon", "layer_styles": None}
     back = gpd.read_file(out, layer="opland")
     assert list(back["navn"]) == ["nået", "ingen"] and back.geometry.isna().tolist() == [False, True]
+
+
+def test_the_geopackage_comes_without_a_sidecar_file(tmp_path):
+    # reading the file back (verify_geopackage) once left GDAL's "<name>.gpkg.aux.xml" beside it, holding the
+    # dataset metadata that is already inside the GeoPackage
+    g = gpd.GeoDataFrame({"navn": ["a"]}, geometry=[shapely.Point(700_000, 6_170_000)], crs=25832)
+    out = tmp_path / "lag.gpkg"
+    export_geopackage(out, {"kommuner": g})
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["lag.gpkg"]
+    assert pyogrio.read_info(out)["dataset_metadata"]["GENERATOR"] == "kkr-geo"
+    assert pyogrio.get_gdal_config_option("GDAL_PAM_ENABLED") is None  # the setting is restored
