@@ -60,11 +60,13 @@ JOIN_WITHIN_M = 40.0
 #: A place (a station with entrances on both sides of the tracks, a stop on either side of the road) joins
 #: every other street whose nearest point lies at most this much farther away than the nearest street.
 PLACE_JOIN_WITHIN_M = 100.0
-#: A place within this many metres of one of the network's ``tracks`` (surface rail lines) is on them: a
-#: station. It also joins the nearest street on *each* side of the tracks up to :data:`PLACE_SIDE_MAX_M` away
-#: (every station is reached from both sides by a tunnel or a bridge); a street whose nearest point lies
-#: within :data:`PLACE_SIDE_MARGIN_M` of the track line is in the rail corridor (a road ending at the
-#: station, a platform's width: a two-track line with its platforms is about 20–25 m wide) and shows no side.
+#: A place at one of the network's ``stations`` (within :data:`STATION_MATCH_M`) and within
+#: :data:`PLACE_ON_TRACKS_M` of its ``tracks`` (surface rail lines) also joins the nearest street on *each* side
+#: of the tracks up to :data:`PLACE_SIDE_MAX_M` away: stations are as a rule reached from both sides (a tunnel,
+#: a bridge, a level crossing). A street whose nearest point lies within :data:`PLACE_SIDE_MARGIN_M` of the
+#: track line is in the rail corridor (a road ending at the station; a two-track line with its platforms is
+#: about 20–25 m wide) and shows no side. Other places (a clinic beside the railway) get no side joins.
+STATION_MATCH_M = 5.0
 PLACE_ON_TRACKS_M = 60.0
 PLACE_SIDE_MAX_M = 250.0
 PLACE_SIDE_MARGIN_M = 20.0
@@ -169,9 +171,10 @@ class StreetNetwork:
     snap_lengths: np.ndarray | None = None
     #: what was merged besides the roads (e.g. "stier fra OpenStreetMap"); None: roads only, no footpaths
     paths: str | None = None
-    #: surface rail lines (EPSG:25832 line geometries): a place on them is reached from both sides
-    #: (:meth:`place_joins`); None: no tracks known
+    #: surface rail lines (EPSG:25832 line geometries) and the stations on them ((k, 2) xy): a place at a
+    #: station is reached from both sides of the tracks (:meth:`place_joins`); None: not known
     tracks: np.ndarray | None = None
+    stations: np.ndarray | None = None
     _tree: cKDTree | None = field(default=None, repr=False)
     _seg_tree: shapely.STRtree | None = field(default=None, repr=False)
     _seg: tuple | None = field(default=None, repr=False)
@@ -353,14 +356,16 @@ class StreetNetwork:
 
     def place_joins(self, xy: np.ndarray):
         """:meth:`joins` for places (facilities, stops): up to :data:`PLACE_MAX_SNAP_M` from a street; a place
-        on the network's ``tracks`` (a station) also joins the nearest street on each side of them
-        (:data:`PLACE_ON_TRACKS_M`, :data:`PLACE_SIDE_MAX_M`, :data:`PLACE_SIDE_MARGIN_M`)."""
+        at one of the network's ``stations`` on its ``tracks`` also joins the nearest street on each side of
+        them (:data:`PLACE_ON_TRACKS_M`, :data:`PLACE_SIDE_MAX_M`, :data:`PLACE_SIDE_MARGIN_M`)."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        key = (coordinates_key(xy), "place", self.tracks is not None and len(self.tracks))
+        stations = self.stations if self.tracks is not None and len(self.tracks) > 0 else None
+        sides = stations is not None and len(stations) > 0
+        key = (coordinates_key(xy), "place", coordinates_key(stations) if stations is not None and sides else None)
         hit = self._join_cache.get(key)
         if hit is None:
             hit = self.joins(xy, max_snap_m=max(self.max_snap_m, PLACE_MAX_SNAP_M), within_m=PLACE_JOIN_WITHIN_M)
-            if self.tracks is not None and len(self.tracks) and len(xy):
+            if sides and len(xy):
                 hit = _with_side_joins(self, xy, hit)
             self._join_cache[key] = hit
             while len(self._join_cache) > 8:
@@ -499,14 +504,21 @@ def _track_segments(tracks) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _with_side_joins(network: StreetNetwork, xy: np.ndarray, joins: tuple) -> tuple:
-    """``joins`` (:meth:`StreetNetwork.joins` of places ``xy``) with, for each place on the network's tracks,
-    the nearest joinable street on each side of the nearest track segment (see :data:`PLACE_ON_TRACKS_M`)."""
+    """``joins`` (:meth:`StreetNetwork.joins` of places ``xy``) with, for each place at a station on the
+    network's tracks, the nearest joinable street on each side of the nearest track segment (see
+    :data:`PLACE_ON_TRACKS_M`)."""
     r0, r1 = _track_segments(network.tracks)
-    if len(r0) == 0:
+    stations = np.asarray(network.stations, dtype=float).reshape(-1, 2)
+    if len(r0) == 0 or len(stations) == 0:
+        return joins
+    d_station, _ = cKDTree(stations).query(xy)
+    at_station = np.flatnonzero(d_station <= STATION_MATCH_M)
+    if len(at_station) == 0:
         return joins
     pts = shapely.points(xy)
     on, seg = shapely.STRtree(shapely.linestrings(np.stack([r0, r1], axis=1))).query_nearest(
-        pts, max_distance=PLACE_ON_TRACKS_M)
+        pts[at_station], max_distance=PLACE_ON_TRACKS_M, all_matches=False)
+    on = at_station[on]
     if len(on) == 0:
         return joins
     qi, qs = network.segment_tree.query(pts[on], predicate="dwithin", distance=PLACE_SIDE_MAX_M)

@@ -17,9 +17,10 @@ of pieces, and a walk from a side street to the corner shop becomes "unreachable
    *closes gaps*: a dangling end of a joinable street up to ``close_gaps_m`` from another joinable
    street is linked to it the same way, unless the link would cross a grade-separated line or the
    ``tracks`` (surface rail lines; the network keeps them, so that a station on them is reached
-   from both sides, see :meth:`StreetNetwork.place_joins`). In the region's road centre lines thousands of side roads stop
-   5–15 m short of the road they meet (a whole quarter of Gørløse reached its station only by an
-   11 km detour; Hillerød's and Vallensbæk's detour factors were 1.56 and 1.62);
+   from both sides, see :meth:`StreetNetwork.place_joins`). In the region's road centre lines
+   thousands of side roads stop 5–15 m short of the road they meet (a whole quarter of Gørløse
+   reached its station only by an 11 km detour; Hillerød's and Vallensbæk's detour factors were
+   1.56 and 1.62);
 5. drops pieces of fewer than ``min_component_nodes`` nodes (data gaps, not real islands), and records
    which segments places and cell centres may join: not the ``snappable=False`` lines (motorways),
    not pieces of fewer than ``min_join_component_nodes`` nodes (a private estate whose junctions are
@@ -38,7 +39,7 @@ from kkr_geo.geo.distance import DEFAULT_MAX_SNAP_M, StreetNetwork, network_vert
 #: Dangling road ends this close to another road are joined to it (metres).
 DEFAULT_JOIN_DANGLES_M = 3.0
 #: Dangling ends of joinable streets this close to another joinable street are linked to it (metres), unless
-#: the link crosses a grade-separated line or a barrier: the gaps of the road centre lines (see step 4).
+#: the link crosses a grade-separated line or the tracks: the gaps of the road centre lines (see step 4).
 DEFAULT_CLOSE_GAPS_M = 15.0
 #: Network pieces with fewer nodes than this (≈ 2.5 km of road at 50 m densification) are dropped.
 DEFAULT_MIN_COMPONENT_NODES = 50

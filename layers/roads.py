@@ -44,7 +44,7 @@ PATH_JOIN_DANGLES_M = 8.0
 NETWORK_CLOSE_GAPS_M = 15.0
 #: Rail systems of the rail-line layer that are surface tracks: no gap is closed across them, and a station on
 #: them is reached from both sides (the Metro runs in tunnels or on viaducts).
-RAIL_BARRIER_SYSTEMS = ("S-tog", "Kystbanen", "lokal", "regional")
+RAIL_TRACK_SYSTEMS = ("S-tog", "Kystbanen", "lokal", "regional")
 CACHE_VERSION = 6
 PATHS_KEY = "gangveje"
 #: OSM ways of the walking-path layer merged with the road centre lines (roads come from the road file).
@@ -117,7 +117,7 @@ def network_cache_dir() -> Path:
 def _cache_file(path: Path, paths: Path | None = None, rail: Path | None = None) -> Path:
     extra = (*(_stamp(paths) if paths is not None else ()), *(_stamp(rail) if rail is not None and rail.exists() else ()))
     h = hashlib.blake2b(repr((*_stamp(path), *extra, NETWORK_DENSIFY_M, NETWORK_JOIN_DANGLES_M, PATH_JOIN_DANGLES_M,
-                              NETWORK_CLOSE_GAPS_M, RAIL_BARRIER_SYSTEMS, CACHE_VERSION)).encode(),
+                              NETWORK_CLOSE_GAPS_M, RAIL_TRACK_SYSTEMS, CACHE_VERSION)).encode(),
                         digest_size=12).hexdigest()
     return network_cache_dir() / f"{path.stem}-{h}.npz"
 
@@ -149,7 +149,7 @@ def path_lines(data_dir=None) -> gpd.GeoDataFrame | None:
 
 
 def rail_tracks(data_dir=None) -> np.ndarray:
-    """The surface rail lines (:data:`RAIL_BARRIER_SYSTEMS` of the rail-line layer) in EPSG:25832: a gap of
+    """The surface rail lines (:data:`RAIL_TRACK_SYSTEMS` of the rail-line layer) in EPSG:25832: a gap of
     the road centre lines is not closed across them, and a station on them is reached from both sides.
     Empty when the layer is absent."""
     from kkr_geo.geo.crs import to_analysis_crs
@@ -160,8 +160,21 @@ def rail_tracks(data_dir=None) -> np.ndarray:
         return np.empty(0, dtype=object)
     rail = to_analysis_crs(read_vector(p), source=str(p))
     if "system" in rail.columns:
-        rail = rail[rail["system"].astype(str).isin(RAIL_BARRIER_SYSTEMS)]
+        rail = rail[rail["system"].astype(str).isin(RAIL_TRACK_SYSTEMS)]
     return np.asarray(rail.geometry.values, dtype=object)
+
+
+def station_points(data_dir=None) -> np.ndarray:
+    """The rail stations of the ``stationer`` layer as (k, 2) xy in EPSG:25832: places there are reached from
+    both sides of the tracks (:meth:`kkr_geo.geo.distance.StreetNetwork.place_joins`). Empty when the layer
+    cannot be loaded."""
+    from kkr_geo.layers.registry import load_layer
+    try:
+        st = load_layer("stationer", data_dir)
+    except DataError:
+        return np.empty((0, 2))
+    pts = st.geometry[st.geometry.geom_type == "Point"]
+    return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()]) if len(pts) else np.empty((0, 2))
 
 
 def network_lines(data_dir=None) -> tuple[np.ndarray, dict, str | None]:
@@ -228,6 +241,7 @@ def street_network(data_dir=None, *, use_disk_cache: bool = True, log=None):
             except OSError as exc:  # a read-only cache only costs time
                 if log:
                     log(f"network cache not written ({exc})")
+    net.stations = station_points(dd)   # stations are reached from both sides of the tracks
     _memory[key] = net
     return net
 

@@ -150,21 +150,28 @@ def test_a_station_on_the_tracks_is_reached_from_the_nearest_street_on_each_side
     # 3,000 west, leg 20
     assert dist(plain, station, home)[0] == pytest.approx(25 + np.hypot(40, 45) + 2940 + 210 + 3000 + 20)
     net = build_street_network(lines, densify_m=None, min_component_nodes=0, tracks=[tracks])
+    # tracks without stations: no place is a station
+    assert dist(net, station, home)[0] == pytest.approx(25 + np.hypot(40, 45) + 2940 + 210 + 3000 + 20)
+    net.stations = P((0, 0))
     # the station joins the north street too: leg 180, leg 20 (the spur's end, 15 m off the track line,
     # is no north side)
     assert dist(net, station, home)[0] == pytest.approx(180 + 20)
+    # a clinic beside the tracks, not at a station, joins its nearest streets only: leg 30 south to (500, -30),
+    # then as above round by the east
+    assert dist(net, [(500, 0)], home)[0] == pytest.approx(30 + 2500 + 210 + 3000 + 20)
     # a place off the tracks (400 m south) gets no side joins
     far = [(0, -430)]
     assert dist(net, far, home)[0] == pytest.approx(400 + 3000 + 210 + 3000 + 20)
 
 
-def test_the_region_network_closes_gaps_across_no_surface_railway(monkeypatch):
-    # the layer wiring: the road network closes gaps of 15 m, and the surface rail lines (not the Metro) are
-    # barriers
+def test_the_region_network_has_its_gap_tolerance_tracks_and_stations():
+    # the layer wiring: the road network closes gaps of 15 m, the surface rail lines (not the Metro) are its
+    # tracks, and the rail stations of the stationer layer are its stations
     from kkr_geo.layers import roads
     rail = roads.rail_tracks()
     assert len(rail) >= 15 and roads.NETWORK_CLOSE_GAPS_M == 15.0
-    assert "metro" not in roads.RAIL_BARRIER_SYSTEMS
+    assert "metro" not in roads.RAIL_TRACK_SYSTEMS
+    assert len(roads.station_points()) >= 200
 
 
 def test_walking_paths_merge_with_the_road_centre_lines(tmp_path, monkeypatch):
