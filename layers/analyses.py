@@ -1,9 +1,10 @@
-"""The analysis service: catchments and coverage gaps as result objects, for the CLI and the build alike.
+"""The analysis service: catchments, coverage gaps and 2SFCA access as result objects, for the CLI and the build alike.
 
 Each function takes features, a population grid and options, and returns an :class:`AnalysisResult`
 (map-ready geometry with its provenance, named tables and metadata). Nothing is stored, printed or
-written: ``kkr-geo catchment|coverage`` writes the result to files, the annex build draws the
-geometry and collects the tables into its summary.
+written: ``kkr-geo catchment|coverage|access`` writes the result to files, the annex build draws the
+geometry and collects the tables into its summary. :func:`access_by_planning_area` is the one that
+reads its population itself: the practice plan's figure per planning area, from the data directory.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ POPULATION_METHOD_NOTE = ("Befolkningstal på kortet er afrundet til nærmeste 1
 class AnalysisResult:
     """What an analysis returns: ``geometry`` to map or export, ``tables`` by role, ``meta`` for the method
     note. ``tables["main"]`` is the headline table; ``tables["pr_omraade"]`` the breakdown by area (if any).
-    ``raw`` is the analysis core's own result (e.g. the distance array of a coverage run)."""
+    ``raw`` is the analysis core's own result (e.g. the distance array of a coverage run). ``layers`` holds
+    every map-ready layer by name where an analysis has more than one (``geometry`` is one of them), as
+    they go into a GeoPackage; empty otherwise."""
 
     name: str
     geometry: gpd.GeoDataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     raw: Any = None
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
     @property
     def provenance(self) -> Provenance:
@@ -150,6 +154,126 @@ def coverage(facilities: gpd.GeoDataFrame, grid, threshold_m: float, *, areas: d
                    if "distance_method" in meta else (POPULATION_METHOD_NOTE,)) + tuple(meta.get("notes") or ()),
     )
     return AnalysisResult(name or "coverage", with_provenance(res.gaps.copy(), prov), {"main": table}, meta, res)
+
+
+#: The decay of :func:`access` as the map note names it.
+_DECAY_NOTE = {"step": "2SFCA", "gaussian": "2SFCA med gaussisk afstandsvægt (Dai 2010)",
+               "zones": "E2SFCA med afstandszoner (Luo & Qi 2009)", "e2sfca": "E2SFCA med afstandszoner (Luo & Qi 2009)"}
+#: Facility columns :func:`access` adds to the facility layer (from the core's facility table).
+FACILITY_COLUMNS = ("capacity", "demand_population", "ratio_per_10000", "borgere_pr_kapacitet")
+
+
+def _danish(value: float) -> str:
+    """A number as a Danish map note writes it: 2.000, 2,5."""
+    value = float(value)
+    return f"{int(value):,}".replace(",", ".") if value.is_integer() else f"{value:g}".replace(".", ",")
+
+
+def access(facilities: gpd.GeoDataFrame, grid, catchment_m: float, *, capacity_column: str | None = None,
+           decay: str = "step", areas: dict | gpd.GeoDataFrame | None = None, area_name_column: str = "navn",
+           name: str | None = None, title: str = "", **distance_options) -> AnalysisResult:
+    """Capacity per 10,000 inhabitants and borgere pr. kapacitet by 2SFCA (:func:`kkr_geo.geo.access.two_step_fca`).
+
+    ``capacity_column`` defaults to ``kapacitet_sp51`` (the clinic layer's). The result:
+
+    * ``tables["main"]``: per area (area_type, area_name, population, accessible_capacity,
+      capacity_per_10000, borgere_pr_kapacitet; first row the total), with ``analyse`` first given ``name``;
+    * ``tables["facilities"]``: per facility (its attributes plus capacity, demand_population,
+      ratio_per_10000, borgere_pr_kapacitet);
+    * ``layers``: one polygon layer per area type (every area, joined with its row) and ``"facilities"``
+      (the facilities with the four figures); ``geometry`` is the facility layer;
+    * ``raw``: the core's :class:`~kkr_geo.geo.access.AccessResult`; ``raw.cells`` is the grid of
+      capacity per 10,000 inhabitants (NaN = unpopulated).
+    """
+    from kkr_geo.geo.access import two_step_fca
+    from kkr_geo.geo.coverage import normalise_areas
+    capacity_column = capacity_column or "kapacitet_sp51"
+    areas = normalise_areas(areas)
+    res = two_step_fca(facilities, capacity_column, grid, catchment_m, decay=decay, areas=areas,
+                       area_name_column=area_name_column, **distance_options)
+    meta = dict(res.meta)
+    by_area, ftab = res.by_area.copy(), res.facilities.copy()
+    if name:
+        by_area.insert(0, "analyse", name)
+        ftab.insert(0, "analyse", name)
+    fprov = provenance_of(facilities)
+    notes = [f"Adgang efter {_DECAY_NOTE.get(str(meta.get('decay')), str(meta.get('method')))}: kapacitet pr. 10.000 "
+             f"indbyggere inden for {_danish(meta['catchment_m'])} m; {method_note(meta, grid)}."]
+    if meta.get("capacity_without_demand"):
+        notes.append(f"{_danish(meta['capacity_without_demand'])} kapacitetsenheder har ingen beboet celle inden for "
+                     f"{_danish(meta['catchment_m'])} m og tæller ikke med.")
+    prov = Provenance(
+        title=title, layer=name or "",
+        source="; ".join(x for x in (fprov.source, grid.source) if x),
+        precision=grid.precision, gaps=fprov.gaps,
+        notes=tuple(f"{k}: {v}" for k, v in meta.items()), map_notes=tuple(notes),
+    )
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for area_type, agdf in areas.items():
+        rows = res.by_area[res.by_area["area_type"] == area_type]
+        geom = agdf.geometry.name
+        layers[area_type] = with_provenance(gpd.GeoDataFrame(
+            agdf[[area_name_column, geom]].astype({area_name_column: str}).merge(
+                rows, left_on=area_name_column, right_on="area_name", how="left"),
+            geometry=geom, crs=agdf.crs), prov)
+    fac = facilities.copy()
+    if len(fac) == len(res.facilities):  # else facilities without geometry were dropped: no row to match
+        for col in FACILITY_COLUMNS:
+            fac[col] = res.facilities[col].to_numpy()
+    layers["facilities"] = with_provenance(fac, prov)
+    return AnalysisResult(name or "access", layers["facilities"], {"main": by_area, "facilities": ftab}, meta, res,
+                          layers)
+
+
+def _speciale_of(column: str | None) -> int | None:
+    """51 or 62 from a capacity column named like ``kapacitet_sp62``; None otherwise."""
+    import re
+    m = re.search(r"_sp(51|62)$", column or "")
+    return int(m.group(1)) if m else None
+
+
+def access_by_planning_area(data_dir=None, *, speciale: int | None = None, capacity_column: str | None = None,
+                            facilities: gpd.GeoDataFrame | None = None, name: str | None = None,
+                            title: str = "") -> AnalysisResult:
+    """2SFCA with each planlægningsområde as the catchment
+    (:func:`kkr_geo.layers.region_population.planning_area_access`): borgere pr. kapacitet = the area's
+    population (the practice plan's Tabel 3, or Tabel 4 for speciale 62) ÷ the capacity in it: the table's
+    own (which gives back the published figure), or that of the ``facilities`` lying in the area.
+
+    ``speciale`` defaults to the one ``capacity_column`` names (``kapacitet_sp62``), else 51. The result:
+    ``tables["main"]`` per area (with the published figure as ``tabel3_…``/``tabel4_…`` when the capacity is
+    the table's), ``geometry`` (also ``layers["omraader"]``) the planning areas joined with their row,
+    ``raw`` the core's :class:`~kkr_geo.geo.access.AccessResult` (``raw.facilities``, ``raw.areas``).
+    """
+    from kkr_geo.layers.region_population import TABLES, planning_area_access
+    speciale = speciale or _speciale_of(capacity_column) or 51
+    res = planning_area_access(data_dir, speciale=speciale, capacity_column=capacity_column, facilities=facilities)
+    meta = dict(res.meta)
+    by_area, areas = res.by_area.copy(), res.areas
+    geo_layer = gpd.GeoDataFrame(by_area.merge(areas[["navn", "geometry"]].rename(columns={"navn": "area_name"}),
+                                               on="area_name"), geometry="geometry", crs=areas.crs)
+    if name:
+        by_area.insert(0, "analyse", name)
+    table = TABLES.get(int(meta.get("speciale", speciale)), "Tabel 3")
+    if facilities is None:
+        note = f"Borgere pr. kapacitet = befolkning ÷ kapacitet i planlægningsområdet (praksisplanens {table})."
+    else:
+        note = (f"Borgere pr. kapacitet = befolkning (praksisplanens {table}) ÷ kapaciteten af de steder, "
+                "der ligger i planlægningsområdet.")
+        if meta.get("capacity_outside_areas"):
+            note += (f" {_danish(meta['capacity_outside_areas'])} kapacitetsenheder ligger uden for "
+                     "planlægningsområderne og tæller ikke med.")
+    aprov, fprov = provenance_of(areas), (provenance_of(facilities) if facilities is not None else None)
+    prov = Provenance(
+        title=title, layer=name or "",
+        source="; ".join(dict.fromkeys(x for x in (aprov.source, str(meta.get("population_source") or ""),
+                                                    fprov.source if fprov else "") if x)),
+        precision=str(meta.get("population_precision") or ""),
+        gaps=(*aprov.gaps, *(fprov.gaps if fprov else ())),
+        notes=tuple(f"{k}: {v}" for k, v in meta.items()), map_notes=(note,),
+    )
+    geo_layer = with_provenance(geo_layer, prov)
+    return AnalysisResult(name or "access", geo_layer, {"main": by_area}, meta, res, {"omraader": geo_layer})
 
 
 def region_outline(kommuner: gpd.GeoDataFrame):

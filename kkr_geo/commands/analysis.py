@@ -332,63 +332,35 @@ def cmd_coverage(args) -> int:
 
 
 def cmd_access(args) -> int:
-    from kkr_geo.geo.access import two_step_fca
     out = Path(_checks.out_dir(args.out))
     guard = output_guard(args, "access")
+    grid = None
     if args.planning_area:
-        from kkr_geo.layers.region_population import planning_area_access
-        speciale = args.speciale or _speciale_of(args.capacity_column) or 51
-        facilities = load_features(args, required=False)
-        res = planning_area_access(_data_dir(args), speciale=speciale, capacity_column=args.capacity_column,
-                                   facilities=facilities)
-        by_area, areas = res.by_area, res.areas
-        geo_layer = gpd.GeoDataFrame(by_area.merge(areas[["navn", "geometry"]].rename(columns={"navn": "area_name"}),
-                                                   on="area_name"), geometry="geometry", crs=areas.crs)
-        paths = write_csv(_with_meta(by_area, res.meta), out / "access.csv")
-        paths.append(write_gpkg({"omraader": _with_meta(geo_layer, res.meta)}, out / "access.gpkg"))
-        paths.append(write_meta(res.meta, out / "access_meta.json"))
-        finish_outputs(guard, "access", paths)
-        print(by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
-        _report(paths, res.meta)
-        return 0
-    if args.speciale:
-        raise InputError("--speciale applies only with --planning-area.",
-                         hint="with facilities, name their capacity column with --capacity-column.")
-    args.capacity_column = args.capacity_column or "kapacitet_sp51"
-    if args.catchment is None:
-        raise InputError("--catchment is required (or use --planning-area).", hint="e.g. --catchment 2000")
-    facilities = load_features(args)
-    grid = load_population(args)
-    areas = load_areas(args)
-    res = two_step_fca(facilities, args.capacity_column, grid, args.catchment, decay=args.decay, areas=areas,
-                       **distance_options(args))
-    paths = write_csv(_with_meta(res.by_area, res.meta), out / "access.csv")
-    paths += write_csv(_with_meta(res.facilities, res.meta), out / "access_facilities.csv")
-    layers = {}
-    for area_type, agdf in areas.items():
-        rows = res.by_area[res.by_area["area_type"] == area_type]
-        layers[area_type] = gpd.GeoDataFrame(
-            agdf[["navn", "geometry"]].astype({"navn": str}).merge(rows, left_on="navn", right_on="area_name", how="left"),
-            geometry="geometry", crs=agdf.crs)
-    fac = facilities.copy()
-    if len(fac) == len(res.facilities):
-        for col in ("capacity", "demand_population", "ratio_per_10000", "borgere_pr_kapacitet"):
-            fac[col] = res.facilities[col].to_numpy()
-    layers["facilities"] = fac
-    paths.append(write_gpkg({k: _with_meta(v, res.meta) for k, v in layers.items()}, out / "access.gpkg"))
-    paths.append(_write_grid_tif(grid, res.cells, out / "access_per_10000.tif", "capacity per 10,000 inhabitants"))
+        from kkr_geo.layers.analyses import access_by_planning_area
+        res = access_by_planning_area(_data_dir(args), speciale=args.speciale, capacity_column=args.capacity_column,
+                                      facilities=load_features(args, required=False))
+    else:
+        from kkr_geo.layers.analyses import access
+        if args.speciale:
+            raise InputError("--speciale applies only with --planning-area.",
+                             hint="with facilities, name their capacity column with --capacity-column.")
+        if args.catchment is None:
+            raise InputError("--catchment is required (or use --planning-area).", hint="e.g. --catchment 2000")
+        facilities = load_features(args)
+        grid = load_population(args)
+        res = access(facilities, grid, args.catchment, capacity_column=args.capacity_column, decay=args.decay,
+                     areas=load_areas(args), **distance_options(args))
+    paths = write_csv(_with_meta(res.table, res.meta), out / "access.csv")
+    if "facilities" in res.tables:
+        paths += write_csv(_with_meta(res.tables["facilities"], res.meta), out / "access_facilities.csv")
+    paths.append(write_gpkg({k: _with_meta(v, res.meta) for k, v in res.layers.items()}, out / "access.gpkg"))
+    if grid is not None:
+        paths.append(_write_grid_tif(grid, res.raw.cells, out / "access_per_10000.tif", "capacity per 10,000 inhabitants"))
     paths.append(write_meta(res.meta, out / "access_meta.json"))
     finish_outputs(guard, "access", paths)
-    print(res.by_area.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print(res.table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     _report(paths, res.meta)
     return 0
-
-
-def _speciale_of(column: str | None) -> int | None:
-    """51 or 62 from a capacity column named like ``kapacitet_sp62``; None otherwise."""
-    import re
-    m = re.search(r"_sp(51|62)$", column or "")
-    return int(m.group(1)) if m else None
 
 
 def _write_grid_tif(grid, values: np.ndarray, path: Path, description: str) -> Path:
