@@ -41,6 +41,8 @@ _PUBLIC = {
     "planning_area_access": "kkr_geo.layers.region_population",
     "region_catchment": "kkr_geo.layers.region_defaults",
     "region_coverage": "kkr_geo.layers.region_defaults",
+    "region_access": "kkr_geo.layers.region_defaults",
+    "access_by_planning_area": "kkr_geo.layers.analyses",
     "distance_options": "kkr_geo.layers.region_defaults",
     "dasymetric_grid": "kkr_geo.geo.dasymetric",
     "street_network": "kkr_geo.layers.roads",

@@ -118,3 +118,16 @@ def region_coverage(facilities, threshold_m: float, *, data_dir=None, distance: 
     areas = _areas(data_dir) if isinstance(areas, str) and areas == "default" else areas
     return coverage(facilities, grid, threshold_m, areas=areas,
                     **distance_options(data_dir, distance, detour_factor=detour_factor), **kwargs)
+
+
+def region_access(facilities, catchment_m: float, *, data_dir=None, distance: str = "auto", grid=None,
+                  detour_factor: float | None = None, areas="default", **kwargs):
+    """:func:`kkr_geo.layers.analyses.access` (2SFCA) on the region's defaults (see module docstring); returns
+    an :class:`~kkr_geo.layers.analyses.AnalysisResult` (``.table``, ``.tables["facilities"]``, ``.layers``,
+    ``.raw.cells``). With the planning area as the catchment: :func:`kkr_geo.layers.analyses.access_by_planning_area`."""
+    from kkr_geo.layers.analyses import access
+    from kkr_geo.layers.region_population import region_population_grid
+    grid = grid if grid is not None else region_population_grid(data_dir)
+    areas = _areas(data_dir) if isinstance(areas, str) and areas == "default" else areas
+    return access(facilities, grid, catchment_m, areas=areas,
+                  **distance_options(data_dir, distance, detour_factor=detour_factor), **kwargs)

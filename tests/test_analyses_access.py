@@ -79,6 +79,13 @@ def test_access_notes_capacity_nobody_reaches(grid):
     assert "gaussisk" in notes[0] and notes[1].startswith("2,5 kapacitetsenheder har ingen beboet celle inden for 120 m")
 
 
+def test_region_access_is_access_on_the_region_defaults(grid, any_data):
+    from kkr_geo import region_access
+    res = region_access(FAC, 120, data_dir=any_data.path, grid=grid, areas=None, detour_factor=1.0,
+                        capacity_column="kapacitet")
+    assert res.table.iloc[0]["capacity_per_10000"] == pytest.approx(150)
+
+
 def test_access_by_planning_area_is_the_practice_plans_figure(any_data):
     from kkr_geo.layers.region_population import planning_area_access
     res = access_by_planning_area(any_data.path)
