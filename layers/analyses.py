@@ -69,8 +69,10 @@ def method_note(meta: dict, grid) -> str:
     if prov is not None and "weight_label" in prov.columns and not prov["weight"].eq("uniform").all():
         used = ", ".join(f"{lab} ({n} omr.)" for lab, n in prov["weight_label"].value_counts().items())
         pop = f"befolkning pr. planlægningsområde fordelt efter {used} (tilnærmet)"
-    else:
+    elif prov is not None:
         pop = "befolkning fordelt jævnt inden for planlægningsområderne (tilnærmet)"
+    else:  # a surface of the user's own (a raster): say which, claim nothing about how it was made
+        pop = f"befolkning: {grid.source}"
     return f"{dist}; {pop}"
 
 

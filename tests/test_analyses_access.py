@@ -101,3 +101,12 @@ def test_access_by_planning_area_speciale_from_the_capacity_column(real_data):
     res = access_by_planning_area(real_data.path, capacity_column="kapacitet_sp62", name="sp62")
     assert res.meta["speciale"] == 62 and "Tabel 4" in res.provenance.map_notes[0]
     assert (res.table["analyse"] == "sp62").all() and "analyse" not in res.geometry.columns
+
+
+def test_the_method_note_names_a_population_raster_of_the_users_own(grid):
+    # a surface without the region's provenance (a user's raster) is named, not described as the region's
+    # planning areas spread evenly
+    from kkr_geo.layers.analyses import method_note
+    note = method_note({"detour_factor": 1.3}, grid)
+    assert grid.provenance is None and f"befolkning: {grid.source}" in note
+    assert "planlægningsområderne" not in note

@@ -207,6 +207,7 @@ def test_walking_paths_merge_with_the_road_centre_lines(tmp_path, monkeypatch):
 
     class G:
         provenance = None
+        source = "befolkning.tif"
     assert "vejmidter og stier" in method_note(meta, G())
     assert "uden stier" in method_note(describe_method(road_only, 1.3), G())
 
