@@ -21,6 +21,7 @@ from kkr_geo.geo.io import read_vector
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import Gazetteer, finish
 from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.qgis_styles import QgisLook
 from kkr_geo.layers.registry import LayerInfo, register_layer
 
 _ATTRS = {"projekt": "project id (frederikssundsvej, 150s, 200s, ring4, koebstaeder)", "nr": "project number in the analysis",
@@ -32,11 +33,13 @@ _ATTRS = {"projekt": "project id (frederikssundsvej, 150s, 200s, ring4, koebstae
           "manglende_stop": "named stops without coordinates", "precision": "schematic or real", "laengde_km": "line length, km"}
 INFO = {
     "brt": LayerInfo("brt", "BRT-korridorer", "line", "BRT corridors of the mobility analysis, schematic unless real alignments are supplied.",
-                     _ATTRS, ("gazetteer", "brt_geometri", "brt_150s_gtfs")),
+                     _ATTRS, ("gazetteer", "brt_geometri", "brt_150s_gtfs"),
+                     qgis_look=QgisLook("line", None, "213,94,0,255", 1.2, dash="dash", label="navn")),
     "brt_stops": LayerInfo("brt_stops", "BRT-stoppesteder", "point", "Named stops of the BRT corridors (gazetteer points).",
                            {"projekt": "project id", "korridor": "corridor short name (map-facing)",
                             "navn": "stop name as in the gazetteer", "bemaerkning": "remark for readers (Danish)", "raekkefoelge": "order along the corridor",
-                            "kind": "gazetteer kind", "confidence": "gazetteer confidence"}, ("gazetteer",)),
+                            "kind": "gazetteer kind", "confidence": "gazetteer confidence"}, ("gazetteer",),
+                           qgis_look=QgisLook("marker", "213,94,0,255", "255,255,255,255", 2.2)),
 }
 SOURCE = "KKR Hovedstaden, mobilitetsanalyse (projektkort 2-6); stop: Københavns Kommune, OpenStreetMap, Movia"
 GTFS_SOURCE = "Rejseplanen/Movia (GTFS, linje 150S)"

@@ -32,6 +32,7 @@ from kkr_geo.layers._common import finish
 from kkr_geo.layers.datadir import DataDir
 from kkr_geo.layers.indicators import read_table
 from kkr_geo.layers.keys import postcode_range
+from kkr_geo.layers.qgis_styles import QgisLook
 from kkr_geo.layers.registry import LayerInfo, register_layer
 
 INFO = {"klinikker": LayerInfo(
@@ -39,7 +40,8 @@ INFO = {"klinikker": LayerInfo(
     "Clinic locations with capacity per speciale; postcode-only clinics at the postcode's representative point.",
     {"navn": "clinic name", "adresse": "address", "postnr": "postcode", "kapacitet_sp51": "capacity, speciale 51",
      "kapacitet_sp62": "capacity, speciale 62", "precision": "koordinat or postnummer", "kilde_linje": "line in the source file"},
-    ("klinikker", "dagi_postnumre"))}
+    ("klinikker", "dagi_postnumre"),
+    qgis_look=QgisLook("marker", "204,121,167,255", "255,255,255,255", 2.0))}
 
 _TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
 _ALIASES = {"lat": ("lat", "latitude", "breddegrad"), "lon": ("lon", "lng", "long", "longitude", "laengdegrad"),

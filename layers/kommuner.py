@@ -12,6 +12,7 @@ from kkr_geo.layers import catalog
 from kkr_geo.layers._common import finish
 from kkr_geo.layers.datadir import DataDir
 from kkr_geo.layers.keys import normalise_kommunekode, normalise_name
+from kkr_geo.layers.qgis_styles import QgisLook
 from kkr_geo.layers.registry import LayerInfo, register_layer
 
 INFO = {"kommuner": LayerInfo(
@@ -20,7 +21,8 @@ INFO = {"kommuner": LayerInfo(
     {"kommunekode": "4-digit municipality code, text (e.g. '0101')", "navn": "municipality name",
      "region": "region name", "areal_km2": "area in km² (EPSG:25832)", "befolkning": "population (when the data directory has it)",
      "befolkning_dato": "date of the population figure"},
-    ("dagi_kommuner", "dagi_regioner", "befolkning"))}
+    ("dagi_kommuner", "dagi_regioner", "befolkning"),
+    qgis_look=QgisLook("fill", "255,255,255,0", "60,60,60,255", 0.4, label="navn"))}
 
 REGION_HOVEDSTADEN = "1084"
 CHRISTIANSOE = "0411"

@@ -16,6 +16,7 @@ import pandas as pd
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import Gazetteer, finish
 from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.qgis_styles import QgisLook
 from kkr_geo.layers.registry import LayerInfo, register_layer
 
 INFO = {"parker_og_rejs": LayerInfo(
@@ -26,7 +27,8 @@ INFO = {"parker_og_rejs": LayerInfo(
      "flere_pladser": "added parking spaces", "anlaeg_mio_kr": "construction cost, million DKK",
      "anlaegstype": "surface parking or structure", "status": "extension or new", "kilde": "source study",
      "confidence": "gazetteer confidence"},
-    ("gazetteer",))}
+    ("gazetteer",),
+    qgis_look=QgisLook("marker", "0,114,178,255", "255,255,255,255", 3.2, label="navn"))}
 SOURCE = "KKR Hovedstaden, mobilitetsanalyse (projektkort 20-23); stationer: Københavns Kommune, OpenStreetMap, Wikipedia"
 
 

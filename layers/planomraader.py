@@ -21,6 +21,7 @@ from kkr_geo.layers import catalog
 from kkr_geo.layers._common import finish
 from kkr_geo.layers.datadir import DataDir
 from kkr_geo.layers.keys import normalise_name, postcode_range
+from kkr_geo.layers.qgis_styles import QgisLook
 from kkr_geo.layers.registry import LayerInfo, register_layer, load_layer
 
 _SCHEMA = {"navn": "planlægningsområde (municipality or Copenhagen bydel)", "planomraade": "Byen, Midt, Nord, Syd or Bornholm",
@@ -29,11 +30,13 @@ _SCHEMA = {"navn": "planlægningsområde (municipality or Copenhagen bydel)", "p
 INFO = {
     "planomraader": LayerInfo("planomraader", "Planlægningsområder (praksisplan for fysioterapi)", "polygon",
                               "Planning areas of the physiotherapy practice plan: 28 municipalities and 9 Copenhagen bydele.",
-                              _SCHEMA, ("kommuner", "bydele", "bydele_postnumre", "dagi_postnumre")),
+                              _SCHEMA, ("kommuner", "bydele", "bydele_postnumre", "dagi_postnumre"),
+                              qgis_look=QgisLook("fill", "255,255,255,0", "90,90,90,255", 0.3, label="navn")),
     "planomraader_samlet": LayerInfo("planomraader_samlet", "Planområder (praksisplan for fysioterapi)", "polygon",
                                      "The five planområder Byen, Midt, Nord, Syd, Bornholm as unions of planning areas.",
                                      {"planomraade": "Byen, Midt, Nord, Syd or Bornholm", "areal_km2": "area in km²"},
-                                     ("planomraader",)),
+                                     ("planomraader",),
+                                     qgis_look=QgisLook("fill", "255,255,255,0", "30,30,30,255", 0.8, label="planomraade")),
 }
 
 # Copenhagen bydel names (Københavns Kommune) -> the practice plan's planning area.

@@ -5,21 +5,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
-# name -> (symbol kind, colour RGBA, width/size, dash, label field)
-_STYLES = {
-    "kommuner": ("fill", "255,255,255,0", "60,60,60,255", 0.4, None, "navn"),
-    "planomraader": ("fill", "255,255,255,0", "90,90,90,255", 0.3, None, "navn"),
-    "planomraader_samlet": ("fill", "255,255,255,0", "30,30,30,255", 0.8, None, "planomraade"),
-    "brt": ("line", None, "213,94,0,255", 1.2, "dash", "navn"),
-    "brt_stops": ("marker", "213,94,0,255", "255,255,255,255", 2.2, None, None),
-    "supercykelstier": ("line", None, "0,158,115,255", 0.9, None, "route_name"),
-    "parker_og_rejs": ("marker", "0,114,178,255", "255,255,255,255", 3.2, None, "navn"),
-    "stationer": ("marker", "90,90,90,255", "255,255,255,255", 1.6, None, None),
-    "klinikker": ("marker", "204,121,167,255", "255,255,255,255", 2.0, None, None),
-}
-_DEFAULT = {"polygon": ("fill", "240,228,66,90", "120,120,120,255", 0.3, None, None),
-            "line": ("line", None, "86,180,233,255", 0.8, None, None),
-            "point": ("marker", "86,180,233,255", "255,255,255,255", 2.0, None, None)}
+LOOK_KINDS = ("fill", "line", "marker")
+
+
+@dataclass(frozen=True)
+class QgisLook:
+    """A layer's default look in QGIS (the GeoPackage's ``layer_styles``), declared in its registry entry
+    (``LayerInfo(..., qgis_look=QgisLook(...))``). ``kind``: fill | line | marker; colours are ``"R,G,B,A"``:
+    ``fill`` the area or marker colour (None for a line), ``stroke`` the outline or line colour; ``width`` the
+    outline or line width, or the marker size (mm); ``dash`` a QGIS line style such as ``"dash"`` (default solid);
+    ``label`` the field labelled (left out of a table that lacks the column)."""
+
+    kind: str
+    fill: str | None
+    stroke: str
+    width: float
+    dash: str | None = None
+    label: str | None = None
+
+    def __post_init__(self):
+        if self.kind not in LOOK_KINDS:
+            raise ValueError(f"QGIS look: kind {self.kind!r} is not one of {LOOK_KINDS}")
+
+
+# a table without a look of its own in the registry (derived datasets, split-off parts, unregistered tables)
+_DEFAULT = {"polygon": QgisLook("fill", "240,228,66,90", "120,120,120,255", 0.3),
+            "line": QgisLook("line", None, "86,180,233,255", 0.8),
+            "point": QgisLook("marker", "86,180,233,255", "255,255,255,255", 2.0)}
+
+
+def look_of(name: str, geometry: str) -> QgisLook:
+    """The look of table ``name``: its registry entry's ``qgis_look``, else the default of its geometry."""
+    from kkr_geo.layers.registry import entries
+
+    info = entries().get(name)
+    return info.qgis_look if info is not None and info.qgis_look is not None else _DEFAULT[geometry]
 
 
 def _opts(pairs: dict) -> str:
@@ -29,7 +49,10 @@ def _opts(pairs: dict) -> str:
 
 
 def qml(name: str, geometry: str, *, label_field: str | None = None, columns: list[str] | None = None) -> str:
-    kind, fill, stroke, width, dash, label = _STYLES.get(name, _DEFAULT[geometry])
+    """The default QML of table ``name`` (:func:`look_of`); ``label_field`` overrides the look's label, and a
+    label whose column is not in ``columns`` is left out."""
+    look = look_of(name, geometry)
+    kind, fill, stroke, width, dash, label = look.kind, look.fill, look.stroke, look.width, look.dash, look.label
     if label_field is not None:
         label = label_field
     if columns is not None and label not in columns:

@@ -10,7 +10,8 @@ next to its loader, with :func:`register_layer` (or :func:`register_derived`)::
 The registry finds the declarations by importing every public module of ``kkr_geo.layers``
 (:data:`PROVIDER_PACKAGE`), so a new layer is one new module there; nothing else lists layers by hand.
 Everything else derives from it: :data:`LAYER_NAMES`, the CLI's choices, ``catalog.used_by`` and
-``kkr-geo data status``, the build's GeoPackage list and summary tables, and spec validation.
+``kkr-geo data status``, the build's GeoPackage list and summary tables, the GeoPackage's default QGIS styles
+(``qgis_look``), and spec validation.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import geopandas as gpd
 from kkr_geo.geo.errors import DataError, KkrGeoError
 from kkr_geo.geo.provenance import Provenance, provenance_of, with_provenance
 from kkr_geo.layers.datadir import DataDir, resolve_data_dir
+from kkr_geo.layers.qgis_styles import QgisLook
 
 GEOMETRIES = ("polygon", "line", "point")
 KINDS = ("layer", "derived")
@@ -50,6 +52,7 @@ class LayerInfo:
     summary_heading: str = ""       # Danish heading of its section in the summary (coverage)
     summary_file: str = ""          # suffix of its own summary CSV (coverage)
     provenance: Provenance = field(default_factory=Provenance)  # declared defaults (the loader may refine)
+    qgis_look: QgisLook | None = None  # default QGIS style in the GeoPackage; None: the geometry's default
     loader: Callable | None = field(default=None, compare=False, repr=False)
     module: str = ""
 

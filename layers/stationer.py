@@ -12,6 +12,7 @@ from kkr_geo.geo.crs import ANALYSIS_CRS
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import Gazetteer, finish
 from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.qgis_styles import QgisLook
 from kkr_geo.layers.registry import LayerInfo, register_layer
 
 KINDS = {"s_station": "S-tog", "metro_station": "Metro", "regional_station": "Regional- og kysttog",
@@ -21,7 +22,8 @@ INFO = {"stationer": LayerInfo(
     "Rail stations (S-tog, Metro, regional and local trains) of the gazetteer.",
     {"navn": "station name", "stationstype": "S-tog, Metro, Regional- og kysttog or Lokaltog", "kommune": "municipality",
      "confidence": "gazetteer confidence (high/medium/low)"},
-    ("gazetteer",))}
+    ("gazetteer",),
+    qgis_look=QgisLook("marker", "90,90,90,255", "255,255,255,255", 1.6))}
 
 
 @register_layer(*INFO.values())

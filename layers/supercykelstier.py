@@ -26,6 +26,7 @@ from kkr_geo.layers import catalog
 from kkr_geo.layers._common import Gazetteer, finish
 from kkr_geo.layers.catalog import Dataset
 from kkr_geo.layers.datadir import DataDir
+from kkr_geo.layers.qgis_styles import QgisLook
 from kkr_geo.layers.registry import LayerInfo, register_layer
 
 KK_NETWORK = catalog.register_dataset(Dataset(
@@ -40,7 +41,9 @@ INFO = {"supercykelstier": LayerInfo(
     "Cycle superhighways: the user's route file if supplied, else Københavns Kommune's existing network (no route names).",
     {"rute": "route name (only when matched by both ends; else empty)", "kk_id": "line id in Københavns Kommune's data",
      "status": "Eksisterende / planned", "laengde_km": "length, km", "precision": "real"},
-    ("supercykelstier_geometri", "supercykelstier_kk", "supercykelstier_ruter", "gazetteer"))}
+    ("supercykelstier_geometri", "supercykelstier_kk", "supercykelstier_ruter", "gazetteer"),
+    # label: the user's route file's own column (source 1); Københavns Kommune's lines have none, so no label
+    qgis_look=QgisLook("line", None, "0,158,115,255", 0.9, label="route_name"))}
 
 # Network-level figures of the mobility analysis (seed 000, project card 'Udbygning af supercykelstinettet').
 NETWORK = {"ruter_planlagt": 60, "km_planlagt": 850, "ruter_etableret": 16, "cykeltrafik_stigning_pct": 87,

@@ -121,3 +121,48 @@ def test_the_geopackage_comes_without_a_sidecar_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["lag.gpkg"]
     assert pyogrio.read_info(out)["dataset_metadata"]["GENERATOR"] == "kkr-geo"
     assert pyogrio.get_gdal_config_option("GDAL_PAM_ENABLED") is None  # the setting is restored
+
+
+def qml_look(qml: str) -> dict:
+    """What a single-symbol QML draws: the symbol's kind, its ``prop`` settings and the labelled field (or None)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(qml.split("\n", 1)[1])   # after the DOCTYPE line
+    symbol = root.find("renderer-v2/symbols/symbol")
+    text = root.find("labeling/settings/text-style")
+    return {"kind": symbol.get("type"), "props": {p.get("k"): p.get("v") for p in symbol.iter("prop")},
+            "label": None if text is None else text.get("fieldName")}
+
+
+_ONE = {"polygon": shapely.box(700_000, 6_170_000, 701_000, 6_171_000),
+        "line": shapely.LineString([(700_000, 6_170_000), (701_000, 6_171_000)]), "point": shapely.Point(700_000, 6_170_000)}
+
+
+def test_every_registered_look_is_the_exported_style(tmp_path):
+    """Issue 21: a layer's QGIS look is declared in its registry entry (``qgis_look``), not in a second list in
+    qgis_styles.py; the GeoPackage's default style draws exactly that look, labelled where the column exists."""
+    from kkr_geo.layers.registry import entries
+
+    looks = {n: e.qgis_look for n, e in entries().items() if e.qgis_look is not None}
+    assert {"kommuner", "planomraader", "planomraader_samlet", "brt", "brt_stops", "supercykelstier", "parker_og_rejs",
+            "stationer", "klinikker"} <= set(looks)
+    layers = {}
+    for n, look in looks.items():
+        cols = {look.label: ["x"]} if look.label and n != "brt" else {}   # brt: the label column left out
+        layers[n] = gpd.GeoDataFrame({"nr": [1], **cols}, geometry=[_ONE[entries()[n].geometry]], crs=25832)
+    out = tmp_path / "looks.gpkg"
+    export_geopackage(out, layers)
+    con = sqlite3.connect(out)
+    styles = dict(con.execute("SELECT f_table_name, styleQML FROM layer_styles").fetchall())
+    con.close()
+    for n, look in looks.items():
+        got = qml_look(styles[n])
+        assert got["kind"] == look.kind, n
+        p = got["props"]
+        if look.kind == "line":
+            assert (p["line_color"], p["line_width"], p["line_style"]) == (look.stroke, str(look.width), look.dash or "solid"), n
+        else:
+            assert (p["color"], p["outline_color"]) == (look.fill, look.stroke), n
+            assert p["outline_width" if look.kind == "fill" else "size"] == str(look.width), n
+        assert got["label"] == (None if n == "brt" else look.label), n
+    assert qml_look(styles["brt"])["props"]["line_style"] == "dash"   # schematic lines are dashed

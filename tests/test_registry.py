@@ -35,6 +35,7 @@ import pandas as pd
 from kkr_geo.geo.provenance import Provenance
 from kkr_geo.layers import catalog
 from kkr_geo.layers._common import finish
+from kkr_geo.layers.qgis_styles import QgisLook
 from kkr_geo.layers.registry import LayerInfo, register_layer
 
 catalog.register_dataset(catalog.Dataset(
@@ -43,7 +44,8 @@ catalog.register_dataset(catalog.Dataset(
 
 
 @register_layer(LayerInfo("legepladser", "Legepladser", "point", "Playgrounds (example layer).", {"navn": "name"},
-                          needs=("legepladser",), provenance=Provenance(source="Eksempelkilde", licence="CC0")))
+                          needs=("legepladser",), provenance=Provenance(source="Eksempelkilde", licence="CC0"),
+                          qgis_look=QgisLook("marker", "230,159,0,255", "255,255,255,255", 2.5, label="navn")))
 def load(name, dd, **options):
     df = pd.read_csv(catalog.require(dd, "legepladser", layer=name), sep=";", encoding="utf-8")
     gdf = gpd.GeoDataFrame(df[["navn"]], geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
@@ -107,6 +109,31 @@ def test_example_layer_from_csv_end_to_end(example_layer, tmp_path):
     assert png.stat().st_size > 5_000
     assert "Fælledparken" in html and "Amager Strandpark" in html
     assert "<title>Tre legepladser i eksemplet</title>" in html     # the three rows of the CSV, counted by the spec's tal:
+
+
+def test_example_layer_brings_its_own_qgis_look(example_layer, tmp_path):
+    """The example layer's QGIS look is declared in its registry entry: the GeoPackage's default style draws it
+    (colour, size, label) although qgis_styles.py never heard of the layer."""
+    import re
+    import sqlite3
+    from pathlib import Path
+
+    from kkr_geo.layers import qgis_styles
+    from kkr_geo.layers.export import export_geopackage
+
+    data = _example_data(tmp_path / "data")
+    out = tmp_path / "lag.gpkg"
+    export_geopackage(out, {"legepladser": registry.load_layer("legepladser", data)})
+    con = sqlite3.connect(out)
+    (style,) = con.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = 'legepladser'").fetchone()
+    con.close()
+    props = dict(re.findall(r'<prop k="([^"]+)" v="([^"]*)"/>', style))
+    assert (props["color"], props["outline_color"], props["size"]) == ("230,159,0,255", "255,255,255,255", "2.5")
+    assert 'fieldName="navn"' in style
+    assert "legepladser" not in Path(qgis_styles.__file__).read_text(encoding="utf-8")
+    # without a look of its own, a point layer gets the default point style
+    default = qgis_styles.qml("ikke_registreret", "point")
+    assert 'v="86,180,233,255"' in default and "fieldName" not in default
 
 
 def test_cli_choices_come_from_the_registry(example_layer):

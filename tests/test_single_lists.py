@@ -70,3 +70,15 @@ def test_the_command_line_breaks_figures_down_by_the_builds_areas(synth_data, tm
     assert rc == 0, capsys.readouterr().err
     t = pd.read_csv(tmp_path / "w" / "coverage.csv")
     assert set(t["area_type"]) - {"total"} == {"planlægningsområde"}
+
+
+def test_qgis_styles_keep_no_list_of_layers():
+    """Each layer's QGIS look is in its registry entry (``qgis_look``): qgis_styles.py names no layer."""
+    import re
+    from pathlib import Path
+
+    from kkr_geo.layers import qgis_styles
+    source = Path(qgis_styles.__file__).read_text(encoding="utf-8")
+    quoted = set(re.findall(r'"([a-z_]+)"', source))
+    assert not quoted & set(registry.entries()), quoted & set(registry.entries())
+    assert not hasattr(qgis_styles, "_STYLES")
