@@ -1,7 +1,8 @@
 """Static print maps (matplotlib): A4/A3, portrait/landscape, PNG (300 dpi), PDF and SVG.
 
 Layout, top to bottom: title and subtitle; the map frame with an in-map legend and a Bornholm
-inset in the emptiest corners and collision-free labels; below the frame the source and date
+inset in the emptiest corners (where even the emptiest corner would cover mapped data, the map's extent
+opens towards it to make room) and collision-free labels; below the frame the source and date
 lines (left) and the scale bar, scale statement and north arrow (right).
 
 Outputs are byte-identical for identical inputs: no creation dates or software strings are
@@ -57,6 +58,12 @@ class StaticResult:
     label_key: list[str] = field(default_factory=list)   # numbered key of areas too small for a label
     thumbnail: str | None = None   # the index page's thumbnail (data: URI), made from the PNG page in memory
     inset_cover: float | None = None   # share of the Bornholm inset box (in the map frame) lying over mapped areas
+    legend_cover: float | None = None  # share of the legend box (in the map frame) lying over mapped areas
+    figures_cover: float | None = None  # the same for the catchment figures box
+    key_cover: float | None = None   # the same for the numbered key's box
+    legend_corner: str | None = None   # where the legend sits in the map frame (None: in the strip, or no legend)
+    figures_corner: str | None = None
+    room_growth: float = 1.0   # how much the map's extent was widened to make room for a box (1.0: not)
 
 
 def _rc():
@@ -186,6 +193,167 @@ def _best_corner(union, xlim, ylim, w, h, margin, exclude=()):
     return best
 
 
+# A legend or text box may lie over this share of mapped data at most (an outline's edge, a few pixels; 0.4 %
+# was a visible corner of Helsingør's coast under the waiting time legends); beyond
+# it the map's extent opens towards the box's corner (``_make_room``).
+BOX_COVER_TOLERANCE = 0.001
+# ... by at most this factor (the map's scale shrinks by as much); a box that needs more keeps the least bad corner
+ROOM_MAX_GROWTH = 1.25
+# ... and the box it makes room for should then keep this far (printed mm) from any mapped data
+ROOM_GAP_MM = 1.0
+
+
+def _cover(union, box) -> float:
+    """The share of ``box`` lying over ``union`` (the mapped data)."""
+    return union.intersection(box).area / box.area if not union.is_empty and box.area > 0 else 0.0
+
+
+def _drawn_text_box(box, inner: float):
+    """The white box a ``_corner_text`` text draws for the text extent ``box`` placed at its lower left
+    corner (data units): the box's pad ``inner`` lies around the text, which is shifted inwards by it."""
+    bx0, by0, bx1, by1 = box.bounds
+    return shapely.box(bx0, by0, bx1 + 2 * inner, by1 + 2 * inner)
+
+
+@dataclass
+class CornerPlan:
+    """Where the in-frame boxes go for one map extent: the Bornholm inset, the legend and the figures box,
+    each a corner, its box (data coordinates) and the share of it lying over mapped data."""
+    extent: tuple[float, float, float, float]
+    inset: tuple[str, float, shapely.Polygon] | None = None   # corner, size factor, box
+    inset_cover: float | None = None
+    legend: tuple[str, shapely.Polygon] | None = None
+    legend_cover: float | None = None
+    figures: tuple[str, shapely.Polygon] | None = None   # corner, box of the text extent (as placed)
+    figures_cover: float | None = None   # ... of the white box drawn around the text
+    figures_drawn: shapely.Polygon | None = None   # that white box
+    growth: float = 1.0
+
+    @property
+    def used(self) -> list[str]:
+        return [b[0] for b in (self.inset, self.legend, self.figures) if b is not None]
+
+    def worst_box_cover(self) -> float:
+        return max(c or 0.0 for c in (self.legend_cover, self.figures_cover))
+
+    def boxes_clear(self, union, gap: float) -> bool:
+        """No mapped data under the legend or the figures box nor within ``gap`` (data units) of them."""
+        boxes = [b for b in (self.legend[1] if self.legend else None, self.figures_drawn) if b is not None]
+        return not any(union.intersects(shapely.box(*np.add(b.bounds, (-gap, -gap, gap, gap)))) for b in boxes)
+
+
+def _plan_corners(union, extent, map_w_mm: float, inset_wh, legend_mm, figures_mm, keep: CornerPlan | None = None
+                  ) -> CornerPlan:
+    """The corners of the Bornholm inset (data size ``inset_wh``), the legend and the figures box (sizes in
+    printed mm; the figures box as ``(w, h, pad)`` of its text) for the map ``extent`` drawn ``map_w_mm``
+    wide: the inset first (the largest size down to half whose corner covers no data), then the legend, then
+    the figures box, each in the corner whose box covers least data among those left. With ``keep`` each
+    box stays in its corner in that plan."""
+    def corners(kind):
+        if keep is None:
+            return CORNERS
+        held = getattr(keep, kind)
+        return (held[0],) if held is not None else CORNERS
+
+    x0, y0, x1, y1 = extent
+    m_per_mm = (x1 - x0) / map_w_mm
+    pad = 3 * m_per_mm
+    xl, yl = (x0, x1), (y0, y1)
+    plan = CornerPlan(extent=tuple(extent))
+    if inset_wh is not None:
+        bw, bh = inset_wh
+        k_full = min(1.0, 0.30 * (x1 - x0) / bw)
+        # the largest inset (down to half size) whose emptiest corner covers no data; failing that, the one
+        # that covers least (a Bornholm box over a mainland kommune hides part of the map's message)
+        choices = []
+        for shrink in (1.0, 0.85, 0.7, 0.6, 0.5):
+            k = k_full * shrink
+            corner = _best_corner(union, xl, yl, bw * k, bh * k, pad,
+                                  exclude=tuple(c for c in CORNERS if c not in corners("inset")))
+            cover = _corner_box(corner, xl, yl, bw * k, bh * k, pad).intersection(union).area if not union.is_empty else 0.0
+            choices.append((cover, -k, corner))
+            if cover <= 1e-6 * bw * bh:
+                break
+        cover, neg_k, corner = min(choices)
+        k = -neg_k
+        plan.inset = (corner, k, _corner_box(corner, xl, yl, bw * k, bh * k, pad))
+        plan.inset_cover = cover / (bw * k * bh * k)
+    if legend_mm is not None:
+        lw, lh = legend_mm[0] * m_per_mm, legend_mm[1] * m_per_mm
+        corner = _best_corner(union, xl, yl, lw, lh, pad,
+                              exclude=tuple(plan.used) + tuple(c for c in CORNERS if c not in corners("legend")))
+        box = _corner_box(corner, xl, yl, lw, lh, pad)
+        plan.legend, plan.legend_cover = (corner, box), _cover(union, box)
+    if figures_mm is not None:
+        fw, fh, inner = (v * m_per_mm for v in figures_mm)
+        best = None
+        for c in corners("figures"):
+            if c in plan.used:
+                continue
+            box = _corner_box(c, xl, yl, fw, fh, pad)
+            drawn = _drawn_text_box(box, inner)
+            cost = _cover(union, drawn)
+            if best is None or cost < best[0] - 1e-9:
+                best = (cost, c, box, drawn)
+        if best is not None:
+            plan.figures, plan.figures_cover, plan.figures_drawn = (best[1], best[2]), best[0], best[3]
+    return plan
+
+
+def _make_room(union, plan: CornerPlan, data_extent, map_w_mm: float, inset_wh, legend_mm, figures_mm) -> CornerPlan:
+    """For a ``plan`` whose legend or figures box covers mapped data (beyond ``BOX_COVER_TOLERANCE``), a plan
+    that makes room for it by opening the map's extent towards that box's corner: the frame keeps its size,
+    the map moves away from that corner (using the slack across the frame first, as little as will do, at
+    most until the data reaches its margin on the far sides) and, where that is not enough, its scale shrinks
+    a little (at most ``ROOM_MAX_GROWTH``). Each box stays in its corner where it can.
+
+    Wanted: the boxes ``ROOM_GAP_MM`` clear of any data with the least growth (the map's scale matters
+    most), then the largest Bornholm inset; the inset may not come to cover more than before. Failing that,
+    the first plan within the tolerance; failing that, ``plan`` itself."""
+    if plan.worst_box_cover() <= BOX_COVER_TOLERANCE:
+        return plan
+    offenders = [b[0] for b, c in ((plan.legend, plan.legend_cover), (plan.figures, plan.figures_cover))
+                 if b is not None and (c or 0.0) > BOX_COVER_TOLERANCE]
+    x0, y0, x1, y1 = plan.extent
+    w, h = x1 - x0, y1 - y0
+    # the data with the margin _fit_extent gives it
+    dx0, dy0, dx1, dy1 = data_extent
+    mx, my = 0.03 * (dx1 - dx0), 0.03 * (dy1 - dy0)
+    dx0, dy0, dx1, dy1 = dx0 - mx, dy0 - my, dx1 + mx, dy1 + my
+    inset_limit = max(plan.inset_cover or 0.0, BOX_COVER_TOLERANCE)
+
+    def inset_mm(p: CornerPlan) -> float:   # the inset's printed width
+        return p.inset[1] * inset_wh[0] / ((p.extent[2] - p.extent[0]) / map_w_mm) if p.inset else 0.0
+
+    within = None
+    for step in range(int(round((ROOM_MAX_GROWTH - 1) * 100)) + 1):
+        k = 1 + step / 100
+        nw, nh = k * w, k * h
+        clear = []
+        for t in (0.0, 0.25, 0.5, 0.75, 1.0):
+            for corner in offenders:
+                # the far sides stay (t = 0) or move out until the data reaches its margin there (t = 1)
+                far_x = min(x0, dx0) if corner.endswith("right") else max(x1, dx1)
+                far_y = min(y0, dy0) if corner.startswith("upper") else max(y1, dy1)
+                far_x += t * ((dx0 - far_x) if corner.endswith("right") else (dx1 - far_x))
+                far_y += t * ((dy0 - far_y) if corner.startswith("upper") else (dy1 - far_y))
+                nx0 = far_x if corner.endswith("right") else far_x - nw
+                ny0 = far_y if corner.startswith("upper") else far_y - nh
+                # each box in its corner first (the layout stays as it was), else wherever it goes best
+                for keep in (plan, None):
+                    cand = _plan_corners(union, (nx0, ny0, nx0 + nw, ny0 + nh), map_w_mm, inset_wh, legend_mm,
+                                         figures_mm, keep=keep)
+                    if cand.worst_box_cover() > BOX_COVER_TOLERANCE or (cand.inset_cover or 0.0) > inset_limit:
+                        continue
+                    cand.growth = k
+                    within = within or cand
+                    if cand.boxes_clear(union, ROOM_GAP_MM * nw / map_w_mm):
+                        clear.append(cand)
+        if clear:   # the least growth; then the largest inset, the least move, the boxes in their corners
+            return max(clear, key=lambda c: round(inset_mm(c), 1))
+    return within or plan
+
+
 # -- the figure --------------------------------------------------------------------------------
 def build_figure(pm: PreparedMap, result: StaticResult | None = None):
     spec = pm.spec
@@ -253,26 +421,55 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box")
-    m_per_mm = (x1 - x0) / map_w
-    result.scale_denominator = printed_denominator(m_per_mm)
 
     for z, lay in enumerate(pm.layers, start=1):
         _draw_layer(ax, lay, pm, z)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
     ax.set_xlabel("")
     ax.set_ylabel("")
 
     union = _data_union(pm)
-    obstacles_data = []  # shapely boxes in data coordinates
-    pad = 3 * m_per_mm
     entries = legend_entries(pm)
     result.legend_labels = [e.label for e in entries]
+    renderer = fig.canvas.get_renderer()
+
+    def size_mm(bb):
+        return bb.width / fig.dpi * 25.4, bb.height / fig.dpi * 25.4
+
+    # The boxes that go into corners of the frame, measured in printed mm: the legend (unless in the strip)
+    # and the catchment figures box (population rounded to what the method supports).
+    legend = None
+    legend_mm = None
+    if entries and detail is None:
+        legend = _legend(ax, entries, fs, loc="lower left")
+        legend_mm = size_mm(legend.get_window_extent(renderer))
+    figures = pm.figures()
+    figures_txt = None
+    figures_mm = None
+    if figures:
+        ftitle, heads, rows = figures
+        lines = [ftitle] + [f"{r.name}: {r.text()}" for r in rows]
+        figures_txt = _box_text(ax, "\n".join(lines), fs)
+        figures_mm = (*size_mm(figures_txt.get_window_extent(renderer)), _box_pad_pt(fs) * 25.4 / 72)
+        result.figure_lines = lines[1:]
+    inset_wh = None
+    if detail is None and pm.inset_extent is not None:
+        bx0, by0, bx1, by1 = pm.inset_extent
+        inset_wh = ((bx1 - bx0) * 1.12, (by1 - by0) * 1.12)
+    # Their corners; where one would cover mapped data, the extent opens towards it to make room.
+    plan = _plan_corners(union, (x0, y0, x1, y1), map_w, inset_wh, legend_mm, figures_mm)
+    plan = _make_room(union, plan, pm.extent, map_w, inset_wh, legend_mm, figures_mm)
+    x0, y0, x1, y1 = plan.extent
+    result.room_growth = plan.growth
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    m_per_mm = (x1 - x0) / map_w
+    result.scale_denominator = printed_denominator(m_per_mm)
+
+    obstacles_data = []  # shapely boxes in data coordinates
+    pad = 3 * m_per_mm
 
     panel_ax = None
     inset_ax = None
-    inset_corner = None
-    legend = None
     legend_corner = None
     if detail is not None:
         # Strip: [København/Frederiksberg | legend | Bornholm]
@@ -303,7 +500,6 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
         lax.set_axis_off()
         if entries:
             legend = _legend(lax, entries, fs, loc="upper left", bbox=(0.0, 1.0))
-            renderer = fig.canvas.get_renderer()
             lbb = legend.get_window_extent(renderer)
             legend_w_mm, legend_h_mm = lbb.width / fig.dpi * 25.4, lbb.height / fig.dpi * 25.4
         else:
@@ -319,56 +515,31 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
             if box[2] >= 15 and box[3] >= 15:
                 inset_ax = _frame_axes(fig, (fx(box[0]), fy(box[1]), fx(box[2]), fy(box[3])))
                 _draw_bornholm(inset_ax, pm, fs, box[2] / box[3])
-    elif pm.inset_extent is not None:
+    elif plan.inset is not None:
         # Bornholm inset in the emptiest corner.
-        bx0, by0, bx1, by1 = pm.inset_extent
-        bw, bh = (bx1 - bx0) * 1.12, (by1 - by0) * 1.12
-        max_w = 0.30 * (x1 - x0)
-        k_full = min(1.0, max_w / bw)
-        # the largest inset (down to half size) whose emptiest corner covers no data; failing that, the one
-        # that covers least (a Bornholm box over a mainland kommune hides part of the map's message)
-        choices = []
-        for shrink in (1.0, 0.85, 0.7, 0.6, 0.5):
-            k = k_full * shrink
-            corner = _best_corner(union, (x0, x1), (y0, y1), bw * k, bh * k, pad)
-            cover = _corner_box(corner, (x0, x1), (y0, y1), bw * k, bh * k, pad).intersection(union).area if not union.is_empty else 0.0
-            choices.append((cover, -k, corner))
-            if cover <= 1e-6 * bw * bh:
-                break
-        cover, neg_k, inset_corner = min(choices)
-        k = -neg_k
-        iw, ih = bw * k, bh * k
-        if result is not None:
-            result.inset_cover = cover / (iw * ih)
-        box = _corner_box(inset_corner, (x0, x1), (y0, y1), iw, ih, pad)
+        k = plan.inset[1]
+        result.inset_cover = plan.inset_cover
+        box = plan.inset[2]
         obstacles_data.append(box)
         bxmin, bymin, bxmax, bymax = box.bounds
         inset_ax = ax.inset_axes((bxmin, bymin, bxmax - bxmin, bymax - bymin), transform=ax.transData, zorder=20)
         _draw_bornholm(inset_ax, pm, fs, None, scaled=k < 0.999)
 
-    if entries and legend is None:
+    if legend is not None and plan.legend is not None:
         # Legend in the emptiest remaining corner.
-        legend = _legend(ax, entries, fs, loc="lower left")
-        renderer = fig.canvas.get_renderer()
-        bb = legend.get_window_extent(renderer).transformed(ax.transData.inverted())
-        lw, lh = bb.width, bb.height
-        exclude = (inset_corner,) if inset_corner else ()
-        corner = _best_corner(union, (x0, x1), (y0, y1), lw, lh, pad, exclude=exclude)
-        legend_corner = corner
-        box = _corner_box(corner, (x0, x1), (y0, y1), lw, lh, pad)
+        legend_corner, box = plan.legend
+        result.legend_corner, result.legend_cover = legend_corner, plan.legend_cover
         ax_bb = ax.transAxes.inverted().transform(ax.transData.transform((box.bounds[0], box.bounds[1])))
         legend.set_loc(tuple(float(v) for v in ax_bb))
         obstacles_data.append(box)
-    used = [c for c in (inset_corner, legend_corner) if c]
+    used = plan.used
 
-    # Catchment figures box (population rounded to what the method supports).
-    figures = pm.figures()
-    if figures:
-        ftitle, heads, rows = figures
-        lines = [ftitle] + [f"{r.name}: {r.text()}" for r in rows]
-        box = _corner_text(fig, ax, "\n".join(lines), fs, union, (x0, x1), (y0, y1), pad, used)
+    # Catchment figures box.
+    if figures_txt is not None and plan.figures is not None:
+        corner, box = plan.figures
+        result.figures_corner, result.figures_cover = corner, plan.figures_cover
+        _place_box_text(fig, ax, figures_txt, box, fs)
         obstacles_data.append(box)
-        result.figure_lines = lines[1:]
 
     # Labels; areas left without a label get a number and a key.
     placed: list[Bbox] = []
@@ -393,7 +564,8 @@ def build_figure(pm: PreparedMap, result: StaticResult | None = None):
                 target.annotate(str(i), (pt.x, pt.y), ha="center", va="center", fontsize=6.5 * fs,
                                 color="#1a1a1a", path_effects=HALO, zorder=23, annotation_clip=False)
             key_lines.append(f"{i} {text.replace(chr(10), ': ')}")
-        _corner_text(fig, ax, "\n".join(key_lines), fs, union, (x0, x1), (y0, y1), pad, used)
+        key_box = _corner_text(fig, ax, "\n".join(key_lines), fs, union, (x0, x1), (y0, y1), pad, used)
+        result.key_cover = _cover(union, _drawn_text_box(key_box, _box_pad_pt(fs) * 25.4 / 72 * m_per_mm))
         result.label_key = key_lines
 
     # Scale bar and north arrow (right of the footer).
@@ -484,20 +656,34 @@ def _legend(target, entries, fs, *, loc, bbox=None):
 LEGEND_HANDLE_LENGTH = 3.6
 
 
+def _box_pad_pt(fs) -> float:
+    """The pad of a ``_box_text`` white box around its text, in points."""
+    return 0.6 * 6.5 * fs
+
+
+def _box_text(ax, text, fs):
+    """A white text box in ``ax`` (placed later by ``_place_box_text``)."""
+    return ax.text(0, 0, text, transform=ax.transAxes, fontsize=6.5 * fs, va="bottom", ha="left", zorder=26,
+                   linespacing=1.45,
+                   bbox=dict(boxstyle="square,pad=0.6", facecolor="white", alpha=0.92, edgecolor="#bdbdbd", linewidth=0.6))
+
+
+def _place_box_text(fig, ax, txt, box, fs):
+    """Put the text of ``txt`` at the lower left of ``box`` (data coordinates; the white box around it grows
+    by its pad: ``_drawn_text_box``)."""
+    inner = _box_pad_pt(fs) * (fig.dpi / 72.0)  # the bbox pad lies outside the text extent: shift inwards by it
+    px, py = ax.transData.transform((box.bounds[0], box.bounds[1]))
+    txt.set_position(tuple(ax.transAxes.inverted().transform((px + inner, py + inner))))
+
+
 def _corner_text(fig, ax, text, fs, union, xlim, ylim, pad, used: list):
-    """A white text box in the emptiest free corner of ``ax``; returns its box (data coordinates)."""
-    x0, x1 = xlim
-    y0, y1 = ylim
-    txt = ax.text(0, 0, text, transform=ax.transAxes, fontsize=6.5 * fs, va="bottom", ha="left", zorder=26,
-                  linespacing=1.45,
-                  bbox=dict(boxstyle="square,pad=0.6", facecolor="white", alpha=0.92, edgecolor="#bdbdbd", linewidth=0.6))
+    """A white text box in the emptiest free corner of ``ax``; returns its text's box (data coordinates)."""
+    txt = _box_text(ax, text, fs)
     renderer = fig.canvas.get_renderer()
     bb = txt.get_window_extent(renderer).transformed(ax.transData.inverted())
     corner = _best_corner(union, xlim, ylim, bb.width, bb.height, pad, exclude=tuple(used))
     box = _corner_box(corner, xlim, ylim, bb.width, bb.height, pad)
-    inner = 0.6 * 6.5 * fs * (fig.dpi / 72.0)  # the bbox pad lies outside the text extent: shift inwards by it
-    px, py = ax.transData.transform((box.bounds[0], box.bounds[1]))
-    txt.set_position(tuple(ax.transAxes.inverted().transform((px + inner, py + inner))))
+    _place_box_text(fig, ax, txt, box, fs)
     used.append(corner)
     return box
 

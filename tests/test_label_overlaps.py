@@ -50,20 +50,43 @@ def test_no_two_labels_overlap(sources, name):
         plt.close(fig)
 
 
-def test_the_bornholm_inset_covers_no_mapped_area(sources):
-    """Where Bornholm sits in a corner of the main map, its box lies over sea or neighbours, not over the region's
-    areas (it shrinks to half size before it may cover any; the supercykelsti map's box hid southern Frederikssund).
-    Maps with Bornholm in the strip under the map, or without Bornholm, have no corner inset."""
+@pytest.fixture(scope="module")
+def shipped_results(sources):
+    """{map name: StaticResult} of every shipped map's static figure (built once for the tests below)."""
     from kkr_geo.maps.prepare import prepare
     from kkr_geo.maps.spec import load_specs
     from kkr_geo.maps.static import StaticResult, build_figure
-    covers = {}
+    results = {}
     for spec in load_specs():
         if spec.name in ("klinik_daekningshuller", "patientstroemme"):
             continue  # need a clinic file / a flow table
         result = StaticResult()
         plt.close(build_figure(prepare(spec, sources), result))
-        if result.inset_cover is not None:
-            covers[spec.name] = result.inset_cover
+        results[spec.name] = result
+    return results
+
+
+def test_the_bornholm_inset_covers_no_mapped_area(shipped_results):
+    """Where Bornholm sits in a corner of the main map, its box lies over sea or neighbours, not over the region's
+    areas (it shrinks to half size before it may cover any; the supercykelsti map's box hid southern Frederikssund).
+    Maps with Bornholm in the strip under the map, or without Bornholm, have no corner inset."""
+    covers = {name: r.inset_cover for name, r in shipped_results.items() if r.inset_cover is not None}
     assert len(covers) >= 8 and "supercykelstier_oplande" in covers, covers
     assert {n: c for n, c in covers.items() if c > 0.02} == {}
+
+
+def test_no_legend_or_text_box_covers_mapped_data(shipped_results):
+    """The in-map legend, the catchment figures box and the numbered key lie over sea or neighbours, not over the
+    mapped data (maps/static.py: where the emptiest corner still covers data, the map's extent opens towards it).
+    The supercykelsti legend hid northern Helsingør and Gribskov's coast (21 % of its box), the patient change
+    legend the top of Helsingør (1 %), the waiting time legends a corner of Helsingør's coast (0.4 %)."""
+    from kkr_geo.maps.static import BOX_COVER_TOLERANCE
+    covers = {(name, box): cover for name, r in shipped_results.items()
+              for box, cover in (("legend", r.legend_cover), ("figures", r.figures_cover), ("key", r.key_cover))
+              if cover is not None}
+    boxes = {box for _, box in covers}
+    assert boxes == {"legend", "figures", "key"}, covers   # every kind of box is measured on some map
+    assert ("supercykelstier_oplande", "legend") in covers and len(covers) >= 20, covers
+    assert {k: round(c, 4) for k, c in covers.items() if c > BOX_COVER_TOLERANCE} == {}
+    # the map made room without shrinking much (its scale bar and scale text follow the new extent)
+    assert {n: r.room_growth for n, r in shipped_results.items() if r.room_growth > 1.15} == {}
