@@ -360,19 +360,15 @@ class StreetNetwork:
         them (:data:`PLACE_ON_TRACKS_M`, :data:`PLACE_SIDE_MAX_M`, :data:`PLACE_SIDE_MARGIN_M`)."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         stations = self.stations if self.tracks is not None and len(self.tracks) > 0 else None
-        sides = stations is not None and len(stations) > 0
-        key = (coordinates_key(xy), "place", coordinates_key(stations) if stations is not None and sides else None)
-        hit = self._join_cache.get(key)
-        if hit is None:
+        if stations is not None and len(stations) == 0:
+            stations = None
+        sides = stations is not None
+
+        def compute():
             hit = self.joins(xy, max_snap_m=max(self.max_snap_m, PLACE_MAX_SNAP_M), within_m=PLACE_JOIN_WITHIN_M)
-            if sides and len(xy):
-                hit = _with_side_joins(self, xy, hit)
-            self._join_cache[key] = hit
-            while len(self._join_cache) > 8:
-                self._join_cache.popitem(last=False)
-        else:
-            self._join_cache.move_to_end(key)
-        return hit
+            return _with_side_joins(self, xy, hit) if sides and len(xy) else hit
+        return self._remember((coordinates_key(xy), "place", coordinates_key(stations) if stations is not None else None),
+                              compute)
 
     def _multi_source(self, start: np.ndarray, limit: float) -> np.ndarray:
         # A virtual super-source joined to each start node by its start offset.
@@ -387,10 +383,14 @@ class StreetNetwork:
         """:meth:`joins` of a point set, remembered by the content hash of its coordinates (a grid's
         populated cell centres are joined once per network, not once per query; 8 sets are kept)."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        key = (coordinates_key(xy), max_snap_m, within_m)
+        return self._remember((coordinates_key(xy), max_snap_m, within_m),
+                              lambda: self.joins(xy, max_snap_m=max_snap_m, within_m=within_m))
+
+    def _remember(self, key, compute):
+        """``compute()``'s joins, kept under ``key`` (the 8 most recently used sets are kept)."""
         hit = self._join_cache.get(key)
         if hit is None:
-            hit = self.joins(xy, max_snap_m=max_snap_m, within_m=within_m)
+            hit = compute()
             self._join_cache[key] = hit
             while len(self._join_cache) > 8:
                 self._join_cache.popitem(last=False)
